@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The front door.  `make help` lists the targets; README.md explains them.
+#
+# Inside the kernel's build (make -C $(KDIR) M=...) only Kbuild is read.
+
+BOARD ?= virt
+ARCH_virt := arm64
+ARCH_zynq := arm
+ARCH := $(ARCH_$(BOARD))
+ifeq ($(ARCH),)
+$(error BOARD=$(BOARD) is not a board; choose one of: virt zynq)
+endif
+
+RDE_CACHE ?= $(HOME)/.cache/rust-dmaengine
+export RDE_CACHE
+
+# KDIR: a configured and built kernel tree.  Default: this board's cached
+# tree, built on first use.  Pass KDIR=... to use your own.
+ifeq ($(origin KDIR),undefined)
+KDIR_AUTO := 1
+KDIR = $(shell scripts/kdir $(BOARD))
+endif
+MO := $(CURDIR)/out/$(BOARD)
+
+# What the kernel's Rust build and our bindgen step need.
+export LIBCLANG_PATH := /usr/lib/llvm-19/lib
+export PATH := $(RDE_CACHE)/cargo/bin:$(PATH)
+RUST_LIB_SRC ?= $(RDE_CACHE)/rust-src/$(shell rustc --version | cut -d' ' -f2)/usr/lib/rustlib/src/rust/library
+export RUST_LIB_SRC
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(MO) ARCH=$(ARCH) LLVM=-19
+
+.PHONY: all modules kernel setup kdir run check guest shell clean help \
+	rust-analyzer clippy fmt gates
+
+all: modules
+
+help:
+	@echo 'make [BOARD=virt|zynq] [KDIR=...]   build the modules into out/BOARD/'
+	@echo 'make run [BOARD=...]                boot, load the modules, show what they do'
+	@echo 'make check [BOARDS="virt zynq"]     every gate and test; ends "N passed, N failed"'
+	@echo 'make kdir BOARD=...                 print (and build if needed) the kernel tree'
+	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
+	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
+	@echo 'make rust-analyzer                  rust-project.json for editors'
+	@echo 'make setup                          install the toolchain (idempotent)'
+
+setup:
+	@scripts/setup
+
+kernel:
+ifdef KDIR_AUTO
+	@scripts/setup
+	@scripts/build-kernel $(BOARD)
+endif
+
+kdir: kernel
+	@echo $(KDIR)
+
+modules: kernel
+	@mkdir -p $(MO)
+	+$(KMAKE) modules
+
+clippy: kernel
+	@mkdir -p $(MO)
+	+$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
+
+rust-analyzer: kernel
+	+$(KMAKE) rust-analyzer
+	@echo "rust-project.json written for $(KDIR)"
+
+fmt:
+	rustfmt --edition 2021 $(wildcard *.rs)
+
+run: modules
+	@scripts/run $(BOARD)
+
+check:
+	@scripts/check $(BOARDS)
+
+guest: modules
+	@scripts/guest $(BOARD) '$(CMD)' $(FILES)
+
+shell: modules
+	@scripts/shell $(BOARD)
+
+clean:
+	rm -rf out rust-project.json

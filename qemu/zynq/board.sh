@@ -1,0 +1,16 @@
+# Board description for scripts/*: sourced, sets variables only.
+ARCH=arm
+KIMAGE=arch/arm/boot/zImage
+KTARGETS="zImage dtbs modules"
+DTB=arch/arm/boot/dts/xilinx/zynq-zc702.dtb
+BUSYBOX_ARCH=armhf
+# `poweroff` halts without exiting QEMU here; reboot + -no-reboot exits.
+GUEST_OFF="reboot -f"
+# The zc702 console is the second UART, hence `-serial null` first.
+# Single CPU: QEMU's zynq model refuses -smp 2.
+qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
+	echo qemu-system-arm -M xilinx-zynq-a9 -m 512 -display none \
+		-serial null -serial stdio -monitor none -no-reboot \
+		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
+		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on $3\""
+}

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by the guest before /etc/rde-cmd runs (see scripts/guest-init).
+# Wraps each test's KTAP output in the markers that scripts/judge reads.
+
+# rde_run SCRIPT [ARGS...]: run a kselftest script from /selftests.
+rde_run() {
+	local name rc
+	name=$(basename "$1" .sh)
+	[ $# -gt 1 ] && name="$name-$(echo "$2" | tr -c 'A-Za-z0-9_.\n-' _)"
+	echo "RDE-KTAP-BEGIN $name"
+	(cd /selftests && sh "$@")
+	rc=$?
+	echo "RDE-KTAP-END $name rc=$rc"
+	return $rc
+}
+
+# rde_kunit MODULE.ko: load a module whose KUnit suites run at load time,
+# print their KTAP from the kernel log, then unload it.
+rde_kunit() {
+	local name rc
+	name=kunit-$(basename "$1" .ko)
+	dmesg -c >/dev/null
+	echo "RDE-KTAP-BEGIN $name"
+	insmod "$1"
+	rc=$?
+	dmesg | sed 's/^\[[^]]*\] //'
+	[ $rc -eq 0 ] && rmmod "$(basename "$1" .ko)"
+	echo "RDE-KTAP-END $name rc=$rc"
+	return $rc
+}

@@ -1,0 +1,69 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# dmatest.sh [memcpy|memset] [CHANNEL-PREFIX] [ITERATIONS] [THREADS] [BUFSIZE]
+#
+# Runs upstream dmatest against every channel whose name starts with
+# CHANNEL-PREFIX (all channels when empty) and reports one KTAP case per
+# dmatest thread: ok when its summary line shows 0 failures.
+DIR=$(dirname "$0")
+. "$DIR/ktap_helpers.sh"
+. "$DIR/lib.sh"
+
+op=${1:-memcpy}
+prefix=${2:-}
+iterations=${3:-200}
+threads=${4:-2}
+bufsize=${5:-16384}
+
+ktap_print_header
+case $op in
+memcpy) mode=0 tag=copy ;;
+memset) mode=1 tag=set ;;
+*) ktap_skip_all "unknown dmatest operation '$op'"; exit "$KSFT_SKIP" ;;
+esac
+
+chans=$(dma_channels "$prefix")
+if [ -z "$chans" ]; then
+	ktap_skip_all "no DMA channel matching '$prefix'"
+	exit "$KSFT_SKIP"
+fi
+n=0
+for c in $chans; do n=$((n + threads)); done
+ktap_set_plan "$n"
+
+load_dmatest || ktap_exit_fail_msg "cannot load dmatest.ko"
+p=/sys/module/dmatest/parameters
+echo "$mode" >$p/dmatest
+echo "$iterations" >$p/iterations
+echo "$threads" >$p/threads_per_chan
+echo "$bufsize" >$p/test_buf_size
+echo 5000 >$p/timeout
+echo 0 >$p/max_channels
+dmesg -c >/dev/null
+for c in $chans; do
+	echo "$c" >$p/channel || ktap_exit_fail_msg "dmatest refused channel $c"
+done
+ktap_print_msg "dmatest $op: $iterations iterations, $threads threads on each of: $chans (buffer $bufsize)"
+echo 1 >$p/run
+cat $p/wait >/dev/null
+dmesg >/tmp/dmatest.log
+rmmod dmatest
+
+for c in $chans; do
+	t=0
+	while [ $t -lt "$threads" ]; do
+		line=$(grep "dmatest: $c-$tag$t: summary" /tmp/dmatest.log)
+		ktap_print_msg "${line#*dmatest: }"
+		case $line in
+		*" summary $iterations tests, 0 failures "*)
+			ktap_test_pass "$c $tag thread $t: $iterations tests, 0 failures" ;;
+		"")
+			ktap_test_fail "$c $tag thread $t: no summary line" ;;
+		*)
+			ktap_test_fail "$c $tag thread $t" ;;
+		esac
+		t=$((t + 1))
+	done
+done
+ktap_finished
