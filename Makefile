@@ -29,9 +29,12 @@ export PATH := $(RDE_CACHE)/cargo/bin:$(PATH)
 RUST_LIB_SRC ?= $(RDE_CACHE)/rust-src/$(shell rustc --version | cut -d' ' -f2)/usr/lib/rustlib/src/rust/library
 export RUST_LIB_SRC
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(MO) ARCH=$(ARCH) LLVM=-19
+# Each board builds in its own copy of the sources (out/BOARD/), so builds
+# for two boards never share objects and generated bindings.
+KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19
+SOURCES = Kbuild $(wildcard *.rs) dmaengine
 
-.PHONY: all modules kernel setup kdir run check guest shell clean help \
+.PHONY: all sync modules kernel setup kdir run check guest shell clean help \
 	rust-analyzer clippy fmt gates
 
 all: modules
@@ -58,16 +61,24 @@ endif
 kdir: kernel
 	@echo $(KDIR)
 
-modules: kernel
+sync:
 	@mkdir -p $(MO)
+	@rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+		--exclude '*.mod*' --exclude 'bindings_generated.rs' \
+		--exclude modules.order --exclude Module.symvers \
+		$(SOURCES) $(MO)/
+
+modules: kernel sync
 	+$(KMAKE) modules
 
-clippy: kernel
-	@mkdir -p $(MO)
+# Clippy with warnings as errors: a separate full rebuild of our crates.
+clippy: kernel sync
+	+$(KMAKE) clean >/dev/null
 	+$(KMAKE) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
+	+$(KMAKE) clean >/dev/null
 
 rust-analyzer: kernel
-	+$(KMAKE) rust-analyzer
+	+$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=$(ARCH) LLVM=-19 rust-analyzer
 	@echo "rust-project.json written for $(KDIR)"
 
 fmt:

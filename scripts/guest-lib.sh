@@ -20,11 +20,11 @@ rde_run() {
 rde_kunit() {
 	local name rc
 	name=kunit-$(basename "$1" .ko)
-	dmesg -c >/dev/null
+	echo "rde-guest: mark $name" >/dev/kmsg
 	echo "RDE-KTAP-BEGIN $name"
 	insmod "$1"
 	rc=$?
-	dmesg | sed 's/^\[[^]]*\] //'
+	dmesg | sed -n "/rde-guest: mark $name\$/,\$p" | sed '1d; s/^\[[^]]*\] //'
 	[ $rc -eq 0 ] && rmmod "$(basename "$1" .ko)"
 	echo "RDE-KTAP-END $name rc=$rc"
 	return $rc

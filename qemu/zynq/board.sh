@@ -10,7 +10,13 @@ GUEST_OFF="reboot -f"
 # Single CPU: QEMU's zynq model refuses -smp 2.
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 	echo qemu-system-arm -M xilinx-zynq-a9 -m 512 -display none \
-		-serial null -serial stdio -monitor none -no-reboot \
+		-serial null -serial stdio -monitor none -no-reboot -nic none \
 		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
 		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on $3\""
 }
+# make run: the PL330's channels and an upstream dmatest run on them.
+RUN_CMD='echo "== DMA channels (PL330):"; ls /sys/class/dma
+echo "== /sys/kernel/debug/dmaengine/summary:"; cat /sys/kernel/debug/dmaengine/summary
+echo "== dmatest memcpy, 100 iterations on every PL330 channel:"
+rde_run dmatest.sh memcpy dma0chan 100 1 16384 | grep -v "^RDE-"
+dmesg | grep "dmatest: .*summary"'

@@ -40,14 +40,14 @@ echo "$threads" >$p/threads_per_chan
 echo "$bufsize" >$p/test_buf_size
 echo 5000 >$p/timeout
 echo 0 >$p/max_channels
-dmesg -c >/dev/null
+kmsg_mark dmatest-$$
 for c in $chans; do
 	echo "$c" >$p/channel || ktap_exit_fail_msg "dmatest refused channel $c"
 done
 ktap_print_msg "dmatest $op: $iterations iterations, $threads threads on each of: $chans (buffer $bufsize)"
 echo 1 >$p/run
 cat $p/wait >/dev/null
-dmesg >/tmp/dmatest.log
+kmsg_since dmatest-$$ >/tmp/dmatest.log
 rmmod dmatest
 
 for c in $chans; do

@@ -30,3 +30,13 @@ load_dmatest() {
 		modprobe dmatest
 	fi
 }
+
+# kmsg_mark NAME: put a marker line into the kernel log.
+kmsg_mark() {
+	echo "rde-selftest: mark $1" >/dev/kmsg
+}
+
+# kmsg_since NAME: the kernel log after the marker NAME, without timestamps.
+kmsg_since() {
+	dmesg | sed -n "/rde-selftest: mark $1\$/,\$p" | sed 's/^\[[^]]*\] //'
+}

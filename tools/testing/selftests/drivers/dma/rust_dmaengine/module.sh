@@ -8,13 +8,13 @@ DIR=$(dirname "$0")
 
 ktap_print_header
 ktap_set_plan 2
-dmesg -c >/dev/null
-if load_mod rust_dmaengine && dmesg | grep -q "rust_dmaengine: loaded"; then
+kmsg_mark module-$$
+if load_mod rust_dmaengine && kmsg_since module-$$ | grep -q "rust_dmaengine: loaded"; then
 	ktap_test_pass "rust_dmaengine loads"
 else
 	ktap_test_fail "rust_dmaengine loads"
 fi
-if rmmod rust_dmaengine && dmesg | grep -q "rust_dmaengine: unloaded"; then
+if rmmod rust_dmaengine && kmsg_since module-$$ | grep -q "rust_dmaengine: unloaded"; then
 	ktap_test_pass "rust_dmaengine unloads"
 else
 	ktap_test_fail "rust_dmaengine unloads"

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A completion that can be reused: [`Completion::reinit`] and
+//! [`Completion::complete`] on top of what `kernel::sync::Completion` offers.
+//!
+//! `device_synchronize` waits on one of these: `terminate_all` re-arms it while
+//! the engine is running, and the engine completes it when it has really
+//! stopped.  The kernel crate's completion has no `reinit`, so this one wraps
+//! the C `struct completion` through our helpers.
+//!
+//! C header: [`include/linux/completion.h`](srctree/include/linux/completion.h)
+//!
+//! Reference: <https://docs.kernel.org/scheduler/completion.html>
+
+use super::bindings;
+use kernel::{
+    prelude::*,
+    types::Opaque, //
+};
+
+/// A reusable completion.
+///
+/// Waiters block in [`Completion::wait`] until another context calls
+/// [`Completion::complete_all`]; [`Completion::reinit`] makes it wait again.
+///
+/// # Invariants
+///
+/// `inner` is an initialised `struct completion`.
+#[pin_data]
+pub struct Completion {
+    #[pin]
+    inner: Opaque<bindings::completion>,
+}
+
+// SAFETY: `struct completion` is designed to be signalled and waited on from
+// any thread; all access goes through its own internal lock.
+unsafe impl Send for Completion {}
+// SAFETY: As above, every operation is internally synchronised.
+unsafe impl Sync for Completion {}
+
+impl Completion {
+    /// A completion that is not done.
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes; `init_completion` fully
+            // initialises it.
+            inner <- Opaque::ffi_init(|slot| unsafe { bindings::rde_init_completion(slot) }),
+        })
+    }
+
+    fn as_raw(&self) -> *mut bindings::completion {
+        self.inner.get()
+    }
+
+    /// Marks the completion done and wakes every waiter, present and future,
+    /// until the next [`Completion::reinit`].  Callable from any context.
+    pub fn complete_all(&self) {
+        // SAFETY: By the type invariant `inner` is initialised.
+        unsafe { bindings::complete_all(self.as_raw()) };
+    }
+
+    /// Makes the completion not done again.  Callable from any context, but
+    /// must not race with a waiter that should see the previous completion.
+    pub fn reinit(&self) {
+        // SAFETY: By the type invariant `inner` is initialised.
+        unsafe { bindings::rde_reinit_completion(self.as_raw()) };
+    }
+
+    /// Whether the completion is done (would not block).
+    pub fn is_done(&self) -> bool {
+        // SAFETY: By the type invariant `inner` is initialised.
+        unsafe { bindings::rde_completion_done(self.as_raw()) }
+    }
+
+    /// Waits, uninterruptibly, until the completion is done.  Sleeps: process
+    /// context only.
+    pub fn wait(&self) {
+        // SAFETY: By the type invariant `inner` is initialised.
+        unsafe { bindings::wait_for_completion(self.as_raw()) };
+    }
+}

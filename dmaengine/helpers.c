@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers for the Rust dmaengine abstraction.
+ *
+ * Each function wraps one static inline function or macro that bindgen
+ * cannot turn into a callable symbol, in the style of the files in rust/helpers/.
+ * They contain no logic of their own beyond the wrapped call, except
+ * rde_dma_request_chan_by_mask(), whose filter function must be C because
+ * dma_request_channel() takes a C function pointer.
+ */
+
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+
+/* The provider-private cookie and callback helpers (drivers/dma/dmaengine.h). */
+#include "dmaengine.h"
+#include "helpers.h"
+
+void rde_dma_cap_set(enum dma_transaction_type tx_type, dma_cap_mask_t *mask)
+{
+	__dma_cap_set(tx_type, mask);
+}
+
+void rde_dma_device_init_channels(struct dma_device *dev)
+{
+	INIT_LIST_HEAD(&dev->channels);
+}
+
+void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan)
+{
+	chan->device = dev;
+	list_add_tail(&chan->device_node, &dev->channels);
+}
+
+void rde_desc_callback_invoke(struct dma_async_tx_descriptor *tx,
+			      const struct dmaengine_result *result)
+{
+	dmaengine_desc_get_callback_invoke(tx, result);
+}
+
+bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx)
+{
+	return tx->callback || tx->callback_result;
+}
+
+/*
+ * The CPU address of a DMA address of @dev, for a software engine that
+ * "does DMA" with the CPU.  NULL when it is not in the linear map.
+ */
+void *rde_dma_addr_to_virt(struct device *dev, dma_addr_t addr)
+{
+	phys_addr_t phys = dma_to_phys(dev, addr);
+
+	if (!pfn_valid(PHYS_PFN(phys)))
+		return NULL;
+	return phys_to_virt(phys);
+}
+
+/*
+ * A software engine copies through the CPU's cache: it is cache-coherent,
+ * and the DMA API must not invalidate what it wrote.
+ */
+void rde_dev_set_dma_coherent(struct device *dev)
+{
+	dev_set_dma_coherent(dev);
+}
+
+void rde_tasklet_schedule(struct tasklet_struct *t)
+{
+	tasklet_schedule(t);
+}
+
+void rde_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
+{
+	init_irq_work(work, func);
+}
+
+struct workqueue_struct *rde_alloc_workqueue(const char *name)
+{
+	return alloc_workqueue("%s", WQ_UNBOUND, 0, name);
+}
+
+void rde_init_completion(struct completion *x)
+{
+	init_completion(x);
+}
+
+void rde_reinit_completion(struct completion *x)
+{
+	reinit_completion(x);
+}
+
+bool rde_completion_done(struct completion *x)
+{
+	return completion_done(x);
+}
+
+struct rde_chan_filter {
+	const char *chan_name;
+	const char *dev_name;
+};
+
+static bool rde_chan_filter_fn(struct dma_chan *chan, void *param)
+{
+	const struct rde_chan_filter *f = param;
+
+	if (f->chan_name && *f->chan_name &&
+	    strcmp(dma_chan_name(chan), f->chan_name))
+		return false;
+	if (f->dev_name && *f->dev_name &&
+	    strcmp(dev_name(chan->device->dev), f->dev_name))
+		return false;
+	return true;
+}
+
+struct dma_chan *rde_dma_request_chan_by_mask(enum dma_transaction_type cap,
+					      const char *chan_name,
+					      const char *dev_name)
+{
+	struct rde_chan_filter f = { .chan_name = chan_name, .dev_name = dev_name };
+	dma_cap_mask_t mask;
+
+	dma_cap_zero(mask);
+	dma_cap_set(cap, mask);
+	return dma_request_channel(mask, rde_chan_filter_fn, &f);
+}
+
+struct dma_async_tx_descriptor *
+rde_prep_dma_memcpy(struct dma_chan *chan, dma_addr_t dst, dma_addr_t src,
+		    size_t len, unsigned long flags)
+{
+	return dmaengine_prep_dma_memcpy(chan, dst, src, len, flags);
+}
+
+struct dma_async_tx_descriptor *
+rde_prep_dma_cyclic(struct dma_chan *chan, dma_addr_t buf, size_t buf_len,
+		    size_t period_len, enum dma_transfer_direction dir,
+		    unsigned long flags)
+{
+	return dmaengine_prep_dma_cyclic(chan, buf, buf_len, period_len, dir,
+					 flags);
+}
+
+dma_cookie_t rde_dmaengine_submit(struct dma_async_tx_descriptor *tx)
+{
+	return dmaengine_submit(tx);
+}
+
+void rde_dma_async_issue_pending(struct dma_chan *chan)
+{
+	dma_async_issue_pending(chan);
+}
+
+int rde_dmaengine_terminate_async(struct dma_chan *chan)
+{
+	return dmaengine_terminate_async(chan);
+}
+
+void rde_dmaengine_synchronize(struct dma_chan *chan)
+{
+	dmaengine_synchronize(chan);
+}
+
+int rde_dmaengine_terminate_sync(struct dma_chan *chan)
+{
+	return dmaengine_terminate_sync(chan);
+}
+
+enum dma_status rde_dmaengine_tx_status(struct dma_chan *chan,
+					dma_cookie_t cookie,
+					struct dma_tx_state *state)
+{
+	return dmaengine_tx_status(chan, cookie, state);
+}
+
+bool rde_dma_has_cap(struct dma_chan *chan, enum dma_transaction_type cap)
+{
+	return dma_has_cap(cap, chan->device->cap_mask);
+}
+
+struct device *rde_dma_chan_dma_device(struct dma_chan *chan)
+{
+	return dmaengine_get_dma_device(chan);
+}
+
+dma_addr_t rde_dma_map_single(struct device *dev, void *ptr, size_t size,
+			      enum dma_data_direction dir)
+{
+	return dma_map_single(dev, ptr, size, dir);
+}
+
+int rde_dma_mapping_error(struct device *dev, dma_addr_t addr)
+{
+	return dma_mapping_error(dev, addr);
+}
+
+void rde_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir)
+{
+	dma_unmap_single(dev, addr, size, dir);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers for the Rust dmaengine abstraction.  Each wraps one static
+ * inline function or macro that Rust cannot call directly, as
+ * the files in rust/helpers/ do for the kernel crate.  Prefix: rde_.
+ */
+#ifndef RUST_DMAENGINE_HELPERS_H
+#define RUST_DMAENGINE_HELPERS_H
+
+#include <linux/completion.h>
+#include <linux/dmaengine.h>
+#include <linux/interrupt.h>
+#include <linux/irq_work.h>
+#include <linux/platform_device.h>
+#include <linux/workqueue.h>
+
+/* Provider side. */
+void rde_dma_cap_set(enum dma_transaction_type tx_type, dma_cap_mask_t *mask);
+void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan);
+void rde_dma_device_init_channels(struct dma_device *dev);
+void rde_desc_callback_invoke(struct dma_async_tx_descriptor *tx,
+			      const struct dmaengine_result *result);
+bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx);
+void *rde_dma_addr_to_virt(struct device *dev, dma_addr_t addr);
+void rde_dev_set_dma_coherent(struct device *dev);
+
+/* Deferred work. */
+void rde_tasklet_schedule(struct tasklet_struct *t);
+void rde_init_irq_work(struct irq_work *work,
+		       void (*func)(struct irq_work *));
+struct workqueue_struct *rde_alloc_workqueue(const char *name);
+
+/* Completion: what kernel::sync::Completion lacks. */
+void rde_init_completion(struct completion *x);
+void rde_reinit_completion(struct completion *x);
+bool rde_completion_done(struct completion *x);
+
+/* Client side. */
+struct dma_chan *rde_dma_request_chan_by_mask(enum dma_transaction_type cap,
+					      const char *chan_name,
+					      const char *dev_name);
+struct dma_async_tx_descriptor *
+rde_prep_dma_memcpy(struct dma_chan *chan, dma_addr_t dst, dma_addr_t src,
+		    size_t len, unsigned long flags);
+struct dma_async_tx_descriptor *
+rde_prep_dma_cyclic(struct dma_chan *chan, dma_addr_t buf, size_t buf_len,
+		    size_t period_len, enum dma_transfer_direction dir,
+		    unsigned long flags);
+dma_cookie_t rde_dmaengine_submit(struct dma_async_tx_descriptor *tx);
+void rde_dma_async_issue_pending(struct dma_chan *chan);
+int rde_dmaengine_terminate_async(struct dma_chan *chan);
+void rde_dmaengine_synchronize(struct dma_chan *chan);
+int rde_dmaengine_terminate_sync(struct dma_chan *chan);
+enum dma_status rde_dmaengine_tx_status(struct dma_chan *chan,
+					dma_cookie_t cookie,
+					struct dma_tx_state *state);
+bool rde_dma_has_cap(struct dma_chan *chan, enum dma_transaction_type cap);
+struct device *rde_dma_chan_dma_device(struct dma_chan *chan);
+dma_addr_t rde_dma_map_single(struct device *dev, void *ptr, size_t size,
+			      enum dma_data_direction dir);
+int rde_dma_mapping_error(struct device *dev, dma_addr_t addr);
+void rde_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size,
+			  enum dma_data_direction dir);
+
+#endif

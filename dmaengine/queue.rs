@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The descriptor queue of a virtual channel: cookies and the lists.
+//!
+//! This is the discipline of `drivers/dma/virt-dma.[ch]` and the cookie
+//! helpers of `drivers/dma/dmaengine.h`, redone as types.  A descriptor is
+//! always on exactly one list, and the list it is on is its state:
+//!
+//! ```text
+//!  prep ──> allocated ──submit──> submitted ──issue_pending──> issued
+//!                                                                │ start
+//!     callback done <──callback── completed <──complete──── active
+//!                                                                │
+//!  terminate_all: active, issued, submitted, completed ──> terminated
+//!  synchronize: terminated ──> freed
+//! ```
+//!
+//! Ownership is explicit: each list holds [`ListArc`]s, the unique "this is
+//! on a list" handle, so a descriptor cannot be on two lists, and taking one
+//! off a list hands its ownership to the caller.  The queue is protected by
+//! the channel lock as a whole: it is the `T` of a `SpinLockIrq<T>`, so none
+//! of it can be reached without the guard.
+//!
+//! C header: [`drivers/dma/virt-dma.h`](srctree/drivers/dma/virt-dma.h)
+
+use core::sync::atomic::{
+    AtomicBool,
+    AtomicI32,
+    Ordering, //
+};
+use kernel::list::{
+    List,
+    ListArc,
+    ListItem, //
+};
+
+/// The smallest valid cookie (`DMA_MIN_COOKIE`).
+pub const DMA_MIN_COOKIE: i32 = 1;
+
+/// A transaction cookie, as returned by `dmaengine_submit()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cookie(pub i32);
+
+/// Cookie bookkeeping of one channel (`chan->cookie` and
+/// `chan->completed_cookie` in C).
+///
+/// # Invariants
+///
+/// Both values are always `>= DMA_MIN_COOKIE`.
+#[derive(Debug)]
+pub struct Cookies {
+    last_assigned: i32,
+    completed: i32,
+}
+
+impl Default for Cookies {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cookies {
+    /// Fresh bookkeeping, as `dma_cookie_init()`.
+    pub const fn new() -> Self {
+        Self {
+            last_assigned: DMA_MIN_COOKIE,
+            completed: DMA_MIN_COOKIE,
+        }
+    }
+
+    /// The next cookie, as `dma_cookie_assign()`: wraps from `i32::MAX`
+    /// back to [`DMA_MIN_COOKIE`], never to zero or a negative (error) value.
+    pub fn assign(&mut self) -> Cookie {
+        let mut c = self.last_assigned.wrapping_add(1);
+        if c < DMA_MIN_COOKIE {
+            c = DMA_MIN_COOKIE;
+        }
+        // INVARIANT: `c >= DMA_MIN_COOKIE`.
+        self.last_assigned = c;
+        Cookie(c)
+    }
+
+    /// Records `c` as the most recently completed cookie
+    /// (`dma_cookie_complete()`).
+    pub fn complete(&mut self, c: Cookie) {
+        if c.0 >= DMA_MIN_COOKIE {
+            self.completed = c.0;
+        }
+    }
+
+    /// The last assigned cookie (`state->used`).
+    pub fn last_assigned(&self) -> Cookie {
+        Cookie(self.last_assigned)
+    }
+
+    /// The last completed cookie (`state->last`).
+    pub fn last_completed(&self) -> Cookie {
+        Cookie(self.completed)
+    }
+
+    /// Whether `c` has completed, as `dma_async_is_complete()`: correct
+    /// across the wrap of the cookie counter.
+    pub fn is_complete(&self, c: Cookie) -> bool {
+        let (done, used, c) = (self.completed, self.last_assigned, c.0);
+        if done <= used {
+            c <= done || c > used
+        } else {
+            c <= done && c > used
+        }
+    }
+}
+
+/// What a descriptor must provide to live in a [`DescQueue`].
+pub trait QueueItem: ListItem<0> {
+    /// The per-descriptor bookkeeping the queue keeps.
+    fn queue_state(&self) -> &ItemState;
+}
+
+/// Queue bookkeeping inside each descriptor.
+#[derive(Default)]
+pub struct ItemState {
+    cookie: AtomicI32,
+    submitted: AtomicBool,
+}
+
+impl ItemState {
+    /// Fresh state: not submitted, no cookie.
+    pub const fn new() -> Self {
+        Self {
+            cookie: AtomicI32::new(0),
+            submitted: AtomicBool::new(false),
+        }
+    }
+
+    /// The cookie assigned at submit, or 0 before.
+    pub fn cookie(&self) -> Cookie {
+        Cookie(self.cookie.load(Ordering::Relaxed))
+    }
+}
+
+/// Errors of queue operations.
+#[derive(Debug, PartialEq, Eq)]
+pub enum QueueError {
+    /// The descriptor was submitted already (or never prepared here).
+    AlreadySubmitted,
+}
+
+/// The lists of one channel.
+///
+/// # Invariants
+///
+/// - An item whose `submitted` flag is false is on `allocated` (and on no
+///   other list); the flag is only set under the same guard that removes it.
+/// - `active` is the descriptor the engine is working on, if any.
+pub struct DescQueue<T: QueueItem> {
+    cookies: Cookies,
+    allocated: List<T>,
+    submitted: List<T>,
+    issued: List<T>,
+    active: Option<ListArc<T>>,
+    completed: List<T>,
+    terminated: List<T>,
+}
+
+impl<T: QueueItem> Default for DescQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: QueueItem> DescQueue<T> {
+    /// An empty queue with fresh cookies.
+    pub const fn new() -> Self {
+        Self {
+            cookies: Cookies::new(),
+            allocated: List::new(),
+            submitted: List::new(),
+            issued: List::new(),
+            active: None,
+            completed: List::new(),
+            terminated: List::new(),
+        }
+    }
+
+    /// The cookie bookkeeping.
+    pub fn cookies(&self) -> &Cookies {
+        &self.cookies
+    }
+
+    /// A freshly prepared descriptor: kept on `allocated` until submitted,
+    /// so that one prepared but never submitted is still freed with the
+    /// channel.
+    pub fn add_allocated(&mut self, d: ListArc<T>) {
+        // INVARIANT: `submitted` is false for a fresh item.
+        self.allocated.push_back(d);
+    }
+
+    /// `tx_submit`: assign a cookie and queue on `submitted`.
+    pub fn submit(&mut self, d: &T) -> Result<Cookie, QueueError> {
+        let st = d.queue_state();
+        if st.submitted.swap(true, Ordering::Relaxed) {
+            return Err(QueueError::AlreadySubmitted);
+        }
+        // SAFETY: By the type invariant, an item whose flag was false is on
+        // `allocated`; we hold `&mut self`, so nothing else moved it.
+        let Some(arc) = (unsafe { self.allocated.remove(d) }) else {
+            return Err(QueueError::AlreadySubmitted);
+        };
+        let c = self.cookies.assign();
+        st.cookie.store(c.0, Ordering::Relaxed);
+        self.submitted.push_back(arc);
+        Ok(c)
+    }
+
+    /// `issue_pending`: everything submitted becomes issued.  Returns whether
+    /// anything is now waiting for the engine.
+    pub fn issue_pending(&mut self) -> bool {
+        self.issued.push_all_back(&mut self.submitted);
+        !self.issued.is_empty()
+    }
+
+    /// The descriptor the engine works on.
+    pub fn active(&self) -> Option<&T> {
+        self.active.as_deref()
+    }
+
+    /// If the engine is free, make the next issued descriptor active.
+    pub fn start_next(&mut self) -> Option<&T> {
+        if self.active.is_none() {
+            self.active = self.issued.pop_front();
+        }
+        self.active.as_deref()
+    }
+
+    /// The active descriptor finished: complete its cookie and queue it for
+    /// its callback.
+    pub fn complete_active(&mut self) -> Option<&T> {
+        let d = self.active.take()?;
+        self.cookies.complete(d.queue_state().cookie());
+        self.completed.push_back(d);
+        self.completed.iter().last()
+    }
+
+    /// The next completed descriptor whose callback is due, taken off the
+    /// queue.  Dispatch takes one at a time, so a callback that terminates
+    /// the channel stops the callbacks of the ones behind it.
+    pub fn pop_completed(&mut self) -> Option<ListArc<T>> {
+        self.completed.pop_front()
+    }
+
+    /// Whether callbacks are pending.
+    pub fn has_completed(&self) -> bool {
+        !self.completed.is_empty()
+    }
+
+    /// `terminate_all`: every descriptor that is not done moves to
+    /// `terminated`, where it stays until `synchronize` frees it; none of
+    /// them will get its callback.  Returns how many were aborted.
+    pub fn terminate_all(&mut self) -> usize {
+        let mut n = 0;
+        if let Some(d) = self.active.take() {
+            self.terminated.push_back(d);
+            n += 1;
+        }
+        for l in [&mut self.issued, &mut self.submitted, &mut self.completed] {
+            n += l.iter().count();
+            self.terminated.push_all_back(l);
+        }
+        n
+    }
+
+    /// Takes the terminated descriptors, to be freed outside the lock.
+    pub fn take_terminated(&mut self) -> List<T> {
+        core::mem::replace(&mut self.terminated, List::new())
+    }
+
+    /// Takes every descriptor of the queue, including prepared but never
+    /// submitted ones (for `free_chan_resources`).
+    pub fn take_all(&mut self) -> List<T> {
+        self.terminate_all();
+        let mut all = self.take_terminated();
+        all.push_all_back(&mut self.allocated);
+        all
+    }
+
+    /// Finds a not-yet-complete descriptor by cookie (for residue).
+    pub fn find(&self, c: Cookie) -> Option<&T> {
+        if let Some(a) = self.active() {
+            if a.queue_state().cookie() == c {
+                return Some(a);
+            }
+        }
+        self.issued
+            .iter()
+            .chain(self.submitted.iter())
+            .find(|d| d.queue_state().cookie() == c)
+    }
+
+    /// Whether nothing is queued, active, waiting for a callback or for
+    /// `synchronize`.
+    pub fn is_idle(&self) -> bool {
+        self.active.is_none()
+            && self.submitted.is_empty()
+            && self.issued.is_empty()
+            && self.completed.is_empty()
+            && self.terminated.is_empty()
+    }
+}
+
+#[kunit_tests(rust_dmaengine_queue)]
+mod tests {
+    use super::*;
+    use kernel::{
+        list::{
+            impl_list_arc_safe,
+            impl_list_item,
+            ListLinks, //
+        },
+        prelude::*,
+    };
+
+    #[pin_data]
+    struct Item {
+        #[pin]
+        links: ListLinks,
+        st: ItemState,
+        id: u32,
+    }
+
+    impl_list_arc_safe! {
+        impl ListArcSafe<0> for Item { untracked; }
+    }
+    impl_list_item! {
+        impl ListItem<0> for Item { using ListLinks { self.links }; }
+    }
+    impl QueueItem for Item {
+        fn queue_state(&self) -> &ItemState {
+            &self.st
+        }
+    }
+
+    fn item(id: u32) -> Result<ListArc<Item>> {
+        ListArc::pin_init(
+            try_pin_init!(Item {
+                links <- ListLinks::new(),
+                st: ItemState::new(),
+                id,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    #[test]
+    fn cookies_start_at_min_and_increase() {
+        let mut c = Cookies::new();
+        assert_eq!(c.assign(), Cookie(2));
+        assert_eq!(c.assign(), Cookie(3));
+        assert!(!c.is_complete(Cookie(2)));
+        c.complete(Cookie(2));
+        assert!(c.is_complete(Cookie(2)));
+        assert!(!c.is_complete(Cookie(3)));
+    }
+
+    #[test]
+    fn cookies_wrap_to_min_not_to_error_values() {
+        let mut c = Cookies {
+            last_assigned: i32::MAX - 1,
+            completed: i32::MAX - 1,
+        };
+        assert_eq!(c.assign(), Cookie(i32::MAX));
+        assert_eq!(c.assign(), Cookie(DMA_MIN_COOKIE));
+        assert_eq!(c.assign(), Cookie(2));
+        // Completed is before the wrap: the wrapped cookies are in flight,
+        // and old ones from before the last completion are done.
+        assert!(!c.is_complete(Cookie(2)));
+        assert!(!c.is_complete(Cookie(i32::MAX)));
+        assert!(c.is_complete(Cookie(i32::MAX - 1)));
+        c.complete(Cookie(i32::MAX));
+        assert!(c.is_complete(Cookie(i32::MAX)));
+        assert!(!c.is_complete(Cookie(DMA_MIN_COOKIE)));
+        c.complete(Cookie(2));
+        assert!(c.is_complete(Cookie(DMA_MIN_COOKIE)));
+        assert!(c.is_complete(Cookie(2)));
+    }
+
+    #[test]
+    fn lifecycle_submit_issue_complete_callback() -> Result {
+        let mut q = DescQueue::<Item>::new();
+        let a = item(1)?;
+        let a_ptr: *const Item = &*a;
+        q.add_allocated(a);
+        // SAFETY: `a` is owned by the queue, which outlives this reference.
+        let a_ref = unsafe { &*a_ptr };
+        assert_eq!(q.submit(a_ref), Ok(Cookie(2)));
+        assert_eq!(q.submit(a_ref), Err(QueueError::AlreadySubmitted));
+        assert!(q.start_next().is_none(), "not issued yet");
+        assert!(q.issue_pending());
+        assert_eq!(q.start_next().map(|d| d.id), Some(1));
+        assert_eq!(q.find(Cookie(2)).map(|d| d.id), Some(1));
+        assert!(!q.cookies().is_complete(Cookie(2)));
+        q.complete_active();
+        assert!(q.cookies().is_complete(Cookie(2)));
+        let done = q.pop_completed();
+        assert_eq!(done.map(|d| d.id), Some(1));
+        assert!(q.is_idle());
+        Ok(())
+    }
+
+    #[test]
+    fn terminate_moves_everything_but_done_callbacks() -> Result {
+        let mut q = DescQueue::<Item>::new();
+        let mut ptrs = KVec::new();
+        for id in 0..4 {
+            let d = item(id)?;
+            ptrs.push(&*d as *const Item, GFP_KERNEL)?;
+            q.add_allocated(d);
+        }
+        for p in &ptrs {
+            // SAFETY: The items are owned by the queue for the whole test.
+            q.submit(unsafe { &**p }).map_err(|_| EINVAL)?;
+        }
+        q.issue_pending();
+        q.start_next();
+        q.complete_active(); // 0: completed, callback pending
+        q.start_next(); // 1: active; 2, 3: issued
+        assert_eq!(q.terminate_all(), 4, "active + 2 issued + 1 completed");
+        assert!(q.pop_completed().is_none(), "no callback after terminate");
+        assert!(q.start_next().is_none(), "nothing left to run");
+        let mut t = q.take_terminated();
+        let mut n = 0;
+        while t.pop_front().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 4);
+        assert!(q.is_idle());
+        Ok(())
+    }
+
+    #[test]
+    fn never_submitted_descriptors_are_reclaimed() -> Result {
+        let mut q = DescQueue::<Item>::new();
+        q.add_allocated(item(7)?);
+        let mut all = q.take_all();
+        assert_eq!(all.pop_front().map(|d| d.id), Some(7));
+        assert!(q.is_idle());
+        Ok(())
+    }
+}
