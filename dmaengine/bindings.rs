@@ -34,7 +34,9 @@
 )]
 
 #[allow(unused_imports)]
-use kernel::{bindings::*, ffi};
+pub use kernel::bindings::*;
+#[allow(unused_imports)]
+use kernel::ffi;
 #[allow(unused_imports)]
 use pin_init::{MaybeZeroable, Zeroable};
 

@@ -48,6 +48,19 @@ impl Completion {
         })
     }
 
+    /// A completion that is already done: waiting on it returns at once
+    /// until the next [`Completion::reinit`].
+    pub fn new_done() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes; `init_completion` fully
+            // initialises it, after which `complete_all` may be called.
+            inner <- Opaque::ffi_init(|slot| unsafe {
+                bindings::rde_init_completion(slot);
+                bindings::complete_all(slot);
+            }),
+        })
+    }
+
     fn as_raw(&self) -> *mut bindings::completion {
         self.inner.get()
     }

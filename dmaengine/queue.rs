@@ -28,10 +28,14 @@ use core::sync::atomic::{
     AtomicI32,
     Ordering, //
 };
-use kernel::list::{
-    List,
-    ListArc,
-    ListItem, //
+use kernel::{
+    list::{
+        List,
+        ListArc,
+        ListItem, //
+    },
+    prelude::*,
+    sync::ArcBorrow, //
 };
 
 /// The smallest valid cookie (`DMA_MIN_COOKIE`).
@@ -232,13 +236,20 @@ impl<T: QueueItem> DescQueue<T> {
         self.active.as_deref()
     }
 
+    /// The `ListArc` of the active descriptor.
+    pub fn active_list_arc(&self) -> Option<&ListArc<T>> {
+        self.active.as_ref()
+    }
+
     /// The active descriptor finished: complete its cookie and queue it for
-    /// its callback.
-    pub fn complete_active(&mut self) -> Option<&T> {
-        let d = self.active.take()?;
+    /// its callback.  Returns whether there was one.
+    pub fn complete_active(&mut self) -> bool {
+        let Some(d) = self.active.take() else {
+            return false;
+        };
         self.cookies.complete(d.queue_state().cookie());
         self.completed.push_back(d);
-        self.completed.iter().last()
+        true
     }
 
     /// The next completed descriptor whose callback is due, taken off the
@@ -284,15 +295,13 @@ impl<T: QueueItem> DescQueue<T> {
     }
 
     /// Finds a not-yet-complete descriptor by cookie (for residue).
-    pub fn find(&self, c: Cookie) -> Option<&T> {
-        if let Some(a) = self.active() {
+    pub fn find(&self, c: Cookie) -> Option<ArcBorrow<'_, T>> {
+        if let Some(a) = &self.active {
             if a.queue_state().cookie() == c {
-                return Some(a);
+                return Some(a.as_arc_borrow());
             }
         }
-        self.issued
-            .iter()
-            .chain(self.submitted.iter())
+        Iterator::chain(self.issued.iter(), self.submitted.iter())
             .find(|d| d.queue_state().cookie() == c)
     }
 
@@ -310,13 +319,10 @@ impl<T: QueueItem> DescQueue<T> {
 #[kunit_tests(rust_dmaengine_queue)]
 mod tests {
     use super::*;
-    use kernel::{
-        list::{
-            impl_list_arc_safe,
-            impl_list_item,
-            ListLinks, //
-        },
-        prelude::*,
+    use kernel::list::{
+        impl_list_arc_safe,
+        impl_list_item,
+        ListLinks, //
     };
 
     #[pin_data]
@@ -393,7 +399,8 @@ mod tests {
         let a_ref = unsafe { &*a_ptr };
         assert_eq!(q.submit(a_ref), Ok(Cookie(2)));
         assert_eq!(q.submit(a_ref), Err(QueueError::AlreadySubmitted));
-        assert!(q.start_next().is_none(), "not issued yet");
+        // Not issued yet: nothing to start.
+        assert!(q.start_next().is_none());
         assert!(q.issue_pending());
         assert_eq!(q.start_next().map(|d| d.id), Some(1));
         assert_eq!(q.find(Cookie(2)).map(|d| d.id), Some(1));
@@ -423,9 +430,11 @@ mod tests {
         q.start_next();
         q.complete_active(); // 0: completed, callback pending
         q.start_next(); // 1: active; 2, 3: issued
-        assert_eq!(q.terminate_all(), 4, "active + 2 issued + 1 completed");
-        assert!(q.pop_completed().is_none(), "no callback after terminate");
-        assert!(q.start_next().is_none(), "nothing left to run");
+        // Active, two issued and one completed are aborted.
+        assert_eq!(q.terminate_all(), 4);
+        // No callback after terminate, and nothing left to run.
+        assert!(q.pop_completed().is_none());
+        assert!(q.start_next().is_none());
         let mut t = q.take_terminated();
         let mut n = 0;
         while t.pop_front().is_some() {

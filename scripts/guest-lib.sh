@@ -20,7 +20,7 @@ rde_run() {
 rde_kunit() {
 	local name rc
 	name=kunit-$(basename "$1" .ko)
-	echo "rde-guest: mark $name" >/dev/kmsg
+	echo "<6>rde-guest: mark $name" >/dev/kmsg
 	echo "RDE-KTAP-BEGIN $name"
 	insmod "$1"
 	rc=$?

@@ -33,7 +33,7 @@ load_dmatest() {
 
 # kmsg_mark NAME: put a marker line into the kernel log.
 kmsg_mark() {
-	echo "rde-selftest: mark $1" >/dev/kmsg
+	echo "<6>rde-selftest: mark $1" >/dev/kmsg
 }
 
 # kmsg_since NAME: the kernel log after the marker NAME, without timestamps.

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DMA engine: a safe abstraction of the Linux DMA-engine API for providers
+//! (drivers of DMA controllers) and clients (drivers that use channels).
+//!
+//! The point of the abstraction is the termination protocol:
+//! `device_terminate_all` may be called from atomic context, even from a
+//! transfer's own completion callback, and must not sleep; only after
+//! `device_synchronize` returns is it safe to free what the transfer used.
+//! On the provider side, [`provider`] gives drivers a virtual channel with a
+//! [`queue::DescQueue`], callback dispatch from a [`tasklet::Tasklet`] and a
+//! [`completion::Completion`] to wait for the engine to stop.  On the client
+//! side, [`client`] makes freeing before `synchronize` a compile error.
+//!
+//! Everything `unsafe` about the C API lives below this directory; the
+//! modules `rust_dmaengine.rs` and `rust_dmaengine_client.rs` contain none.
+//!
+//! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
+//!
+//! Reference: <https://docs.kernel.org/driver-api/dmaengine/provider.html>
+//! and <https://docs.kernel.org/driver-api/dmaengine/client.html>
+
+pub mod bindings;
+pub mod client;
+pub mod completion;
+pub mod platform;
+pub mod provider;
+pub mod queue;
+pub mod tasklet;
+
+/// A bus address as seen by the DMA engine (`dma_addr_t`).
+pub type DmaAddr = kernel::bindings::dma_addr_t;
+
+/// The result of a transaction status query (`enum dma_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The transaction completed.
+    Complete,
+    /// The transaction is queued or running.
+    InProgress,
+    /// The channel is paused.
+    Paused,
+    /// The transaction failed.
+    Error,
+}
+
+impl Status {
+    fn to_raw(self) -> bindings::dma_status {
+        match self {
+            Status::Complete => bindings::dma_status_DMA_COMPLETE,
+            Status::InProgress => bindings::dma_status_DMA_IN_PROGRESS,
+            Status::Paused => bindings::dma_status_DMA_PAUSED,
+            Status::Error => bindings::dma_status_DMA_ERROR,
+        }
+    }
+
+    fn from_raw(s: bindings::dma_status) -> Self {
+        match s {
+            bindings::dma_status_DMA_COMPLETE => Status::Complete,
+            bindings::dma_status_DMA_IN_PROGRESS => Status::InProgress,
+            bindings::dma_status_DMA_PAUSED => Status::Paused,
+            _ => Status::Error,
+        }
+    }
+}
+
+/// Direction of a slave or cyclic transfer (`enum dma_transfer_direction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Memory to memory.
+    MemToMem,
+    /// Memory to a device FIFO (playback).
+    MemToDev,
+    /// A device FIFO to memory (capture).
+    DevToMem,
+}
+
+impl Direction {
+    fn from_raw(d: bindings::dma_transfer_direction) -> Option<Self> {
+        match d {
+            bindings::dma_transfer_direction_DMA_MEM_TO_MEM => Some(Direction::MemToMem),
+            bindings::dma_transfer_direction_DMA_MEM_TO_DEV => Some(Direction::MemToDev),
+            bindings::dma_transfer_direction_DMA_DEV_TO_MEM => Some(Direction::DevToMem),
+            _ => None,
+        }
+    }
+
+    fn to_raw(self) -> bindings::dma_transfer_direction {
+        match self {
+            Direction::MemToMem => bindings::dma_transfer_direction_DMA_MEM_TO_MEM,
+            Direction::MemToDev => bindings::dma_transfer_direction_DMA_MEM_TO_DEV,
+            Direction::DevToMem => bindings::dma_transfer_direction_DMA_DEV_TO_MEM,
+        }
+    }
+}
+
+/// A DMA capability (`enum dma_transaction_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    /// Memory to memory copy.
+    Memcpy,
+    /// Fill memory with a value.
+    Memset,
+    /// Slave transfers (to or from a device FIFO).
+    Slave,
+    /// Cyclic transfers (audio ring buffers).
+    Cyclic,
+    /// Only private channels (not for the async_tx API).
+    Private,
+}
+
+impl Cap {
+    fn to_raw(self) -> bindings::dma_transaction_type {
+        match self {
+            Cap::Memcpy => bindings::dma_transaction_type_DMA_MEMCPY,
+            Cap::Memset => bindings::dma_transaction_type_DMA_MEMSET,
+            Cap::Slave => bindings::dma_transaction_type_DMA_SLAVE,
+            Cap::Cyclic => bindings::dma_transaction_type_DMA_CYCLIC,
+            Cap::Private => bindings::dma_transaction_type_DMA_PRIVATE,
+        }
+    }
+}

@@ -1,0 +1,903 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DMA-engine providers: a [`Provider`] vtable, virtual channels ([`Chan`])
+//! and a device [`Registration`] whose drop unregisters.
+//!
+//! A driver implements [`Provider`]; this module supplies every C callback as
+//! a small trampoline that recovers the Rust channel and calls the trait
+//! method, as `rust/kernel/block/mq` does for blk-mq.  Each channel carries
+//! the machinery of `drivers/dma/virt-dma.c`:
+//!
+//! - a [`DescQueue`] and the driver's engine state, together in one
+//!   [`Inner`] behind the channel's `SpinLockIrq`: the lists cannot be touched
+//!   without the lock;
+//! - a [`Tasklet`] that invokes completion callbacks, one descriptor at a
+//!   time and *without* the channel lock, so that a callback may call
+//!   `dmaengine_terminate_async()` on its own channel;
+//! - an `irq_work`, the "interrupt" of a software engine ([`Provider::irq`]),
+//!   and a work item on the device's own workqueue, its "hardware"
+//!   ([`Provider::engine_run`]);
+//! - a [`Completion`], [`Chan::stopped`], that `terminate_all` re-arms and
+//!   the engine completes when it has really stopped, so that `synchronize`
+//!   can wait for it.
+//!
+//! # Contexts and lock order
+//!
+//! | callback | context | may sleep |
+//! |---|---|---|
+//! | `prep_*`, `tx_submit`, `issue_pending`, `tx_status`, `pause`, `resume`, `terminate_all` | any, incl. hard IRQ and callbacks | no |
+//! | `slave_config` | any | no |
+//! | `synchronize`, `alloc/free_chan_resources` | process | yes |
+//! | [`Provider::irq`] | hard IRQ (irq_work) | no |
+//! | callbacks (tasklet) | softirq, channel lock *not* held | no |
+//! | [`Provider::engine_run`] | process (workqueue) | yes |
+//!
+//! Lock order: channel lock, then the completion's internal lock.  No other
+//! lock is taken under the channel lock, and callbacks run with no lock of
+//! ours held.
+//!
+//! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
+//!
+//! Reference: <https://docs.kernel.org/driver-api/dmaengine/provider.html>
+
+use super::{
+    bindings,
+    completion::Completion,
+    queue::{
+        Cookie,
+        DescQueue,
+        ItemState,
+        QueueItem, //
+    },
+    tasklet::{
+        BottomHalf,
+        HasTasklet,
+        Tasklet, //
+    },
+    Cap,
+    Direction,
+    DmaAddr,
+    Status, //
+};
+use core::{
+    marker::PhantomPinned,
+    mem::offset_of,
+    ptr, //
+};
+use kernel::{
+    device,
+    list::{
+        impl_list_arc_safe,
+        impl_list_item,
+        ListArc,
+        ListLinks, //
+    },
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Arc,
+        ArcBorrow,
+        SpinLockIrq, //
+    },
+    types::Opaque,
+    workqueue::{
+        self,
+        impl_has_work,
+        Work,
+        WorkItem, //
+    },
+};
+
+/// A borrowed reference to a channel that lives in an [`Arc`].
+pub type ChanRef<'a, P> = ArcBorrow<'a, Chan<P>>;
+
+/// Slave configuration (`struct dma_slave_config`), for slave and cyclic
+/// transfers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SlaveConfig {
+    /// Device FIFO address for device-to-memory transfers.
+    pub src_addr: DmaAddr,
+    /// Device FIFO address for memory-to-device transfers.
+    pub dst_addr: DmaAddr,
+    /// Width of a source FIFO access, in bytes.
+    pub src_addr_width: u32,
+    /// Width of a destination FIFO access, in bytes.
+    pub dst_addr_width: u32,
+    /// Words per burst from the source.
+    pub src_maxburst: u32,
+    /// Words per burst to the destination.
+    pub dst_maxburst: u32,
+}
+
+/// What `tx_status` reports.
+#[derive(Clone, Copy, Debug)]
+pub struct TxStatus {
+    /// The state of the transaction.
+    pub status: Status,
+    /// Bytes not yet transferred.
+    pub residue: u32,
+}
+
+/// The operations of a DMA-engine provider.
+///
+/// Every method gets the channel it is called for.  The context each may be
+/// called in is listed in the [module documentation](self).
+#[vtable]
+pub trait Provider: Sized + Send + Sync + 'static {
+    /// The driver's part of each descriptor (addresses, length, progress).
+    type Desc: Send + Sync;
+    /// Engine state, kept under the channel lock together with the queue.
+    type Engine: Send + Unpin;
+    /// Per-channel data outside the lock (configuration).
+    type ChanData: Send + Sync;
+
+    /// Prepares a memory-to-memory copy.
+    fn prep_memcpy(
+        _chan: &Chan<Self>,
+        _dst: DmaAddr,
+        _src: DmaAddr,
+        _len: usize,
+    ) -> Result<Self::Desc> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Prepares filling `len` bytes at `dst` with `value`.
+    fn prep_memset(_chan: &Chan<Self>, _dst: DmaAddr, _value: u8, _len: usize) -> Result<Self::Desc> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Prepares a cyclic transfer over `buf`, with a callback per period.
+    fn prep_cyclic(
+        _chan: &Chan<Self>,
+        _buf: DmaAddr,
+        _buf_len: usize,
+        _period_len: usize,
+        _dir: Direction,
+    ) -> Result<Self::Desc> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Applies a slave configuration.
+    fn slave_config(_chan: &Chan<Self>, _cfg: &SlaveConfig) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Starts the engine on issued descriptors, if it is idle.
+    fn issue_pending(chan: ChanRef<'_, Self>);
+
+    /// The status and residue of `cookie`.
+    fn tx_status(chan: &Chan<Self>, cookie: Cookie) -> TxStatus;
+
+    /// Pauses the channel between bursts.
+    fn pause(_chan: ChanRef<'_, Self>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Resumes a paused channel.
+    fn resume(_chan: ChanRef<'_, Self>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Aborts everything on the channel.  Must not sleep; may return before
+    /// the engine has stopped.
+    fn terminate_all(chan: ChanRef<'_, Self>) -> Result;
+
+    /// Waits until the engine has stopped and no callback runs or is
+    /// scheduled; frees terminated descriptors.  May sleep.
+    fn synchronize(chan: ChanRef<'_, Self>);
+
+    /// Called when a client takes the channel.
+    fn alloc_chan_resources(_chan: ChanRef<'_, Self>) -> Result {
+        Ok(())
+    }
+
+    /// Called when the client releases the channel, after the abstraction
+    /// has terminated, synchronized and freed every descriptor.
+    fn free_chan_resources(_chan: ChanRef<'_, Self>) {}
+
+    /// The engine's "hardware": runs in process context on the device's
+    /// workqueue after [`Chan::kick`].
+    fn engine_run(_chan: ChanRef<'_, Self>) {}
+
+    /// The engine's "interrupt handler": runs in hard IRQ context after
+    /// [`Chan::raise_irq`].
+    fn irq(_chan: ChanRef<'_, Self>) {}
+}
+
+/// A descriptor: the C `struct dma_async_tx_descriptor` that clients see,
+/// plus the driver's [`Provider::Desc`].
+///
+/// # Invariants
+///
+/// - `tx` was initialised by `dma_async_tx_descriptor_init` for the channel
+///   that created it, with `tx_submit` = [`tx_submit`]`::<P>`.
+/// - A `Desc` always lives in an `Arc` (it is created by `ListArc::pin_init`).
+#[pin_data]
+pub struct Desc<P: Provider> {
+    #[pin]
+    tx: Opaque<bindings::dma_async_tx_descriptor>,
+    #[pin]
+    links: ListLinks,
+    st: ItemState,
+    cyclic: bool,
+    len: usize,
+    /// The driver's part.
+    pub data: P::Desc,
+}
+
+impl_list_arc_safe! {
+    impl{P: Provider} ListArcSafe<0> for Desc<P> { untracked; }
+}
+impl_list_item! {
+    impl{P: Provider} ListItem<0> for Desc<P> { using ListLinks { self.links }; }
+}
+
+impl<P: Provider> QueueItem for Desc<P> {
+    fn queue_state(&self) -> &ItemState {
+        &self.st
+    }
+}
+
+// SAFETY: The C descriptor is written only while the `Desc` is private to
+// one context (prep) or under the channel lock (`tx_submit`); `P::Desc` is
+// `Send + Sync`.
+unsafe impl<P: Provider> Send for Desc<P> {}
+// SAFETY: As above; shared references only read the C descriptor.
+unsafe impl<P: Provider> Sync for Desc<P> {}
+
+impl<P: Provider> Desc<P> {
+    /// The cookie assigned at submit.
+    pub fn cookie(&self) -> Cookie {
+        self.st.cookie()
+    }
+
+    /// Whether this is a cyclic descriptor.
+    pub fn is_cyclic(&self) -> bool {
+        self.cyclic
+    }
+
+    /// The transfer length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the transfer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Invokes the client's callback, if it set one.
+    fn invoke_callback(&self, result: bindings::dmaengine_tx_result, residue: u32) {
+        let res = bindings::dmaengine_result { result, residue };
+        // SAFETY: By the type invariant `tx` is initialised; the callback
+        // fields were set by the client before submit and are not changed
+        // after it.
+        unsafe { bindings::rde_desc_callback_invoke(self.tx.get(), &res) };
+    }
+}
+
+/// The state of a channel that the channel lock protects.
+pub struct Inner<P: Provider> {
+    /// The descriptor lists.
+    pub queue: DescQueue<Desc<P>>,
+    /// The driver's engine state.
+    pub engine: P::Engine,
+    periods: u32,
+}
+
+impl<P: Provider> Inner<P> {
+    /// Records that a cyclic period elapsed: its callback is due.  Call
+    /// [`Chan::schedule_callbacks`] afterwards.
+    pub fn period_elapsed(&mut self) {
+        self.periods = self.periods.saturating_add(1);
+    }
+}
+
+/// A virtual DMA channel.
+///
+/// # Invariants
+///
+/// - `chan` is registered with `dev`'s `struct dma_device` while the
+///   [`Registration`] that created this channel exists.
+/// - A `Chan` lives in an `Arc`, created by [`Registration::new`], which
+///   keeps one reference until after it unregistered the device and
+///   quiesced the channel.
+/// - `wq` is a live workqueue until the `Registration` destroys it, after
+///   which no engine work is queued.
+#[pin_data(PinnedDrop)]
+pub struct Chan<P: Provider> {
+    #[pin]
+    chan: Opaque<bindings::dma_chan>,
+    #[pin]
+    inner: SpinLockIrq<Inner<P>>,
+    #[pin]
+    bh: Tasklet<Chan<P>>,
+    #[pin]
+    irq: Opaque<bindings::irq_work>,
+    #[pin]
+    work: Work<Chan<P>>,
+    #[pin]
+    stopped: Completion,
+    wq: *mut bindings::workqueue_struct,
+    dev: ARef<device::Device>,
+    index: u32,
+    data: P::ChanData,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: Everything mutable is behind the lock or internally synchronised
+// (tasklet, irq_work, work, completion); `wq` is only used to queue work,
+// which is thread-safe.
+unsafe impl<P: Provider> Send for Chan<P> {}
+// SAFETY: As above.
+unsafe impl<P: Provider> Sync for Chan<P> {}
+
+impl_has_work! {
+    impl{P: Provider} HasWork<Chan<P>> for Chan<P> { self.work }
+}
+
+impl<P: Provider> WorkItem for Chan<P> {
+    type Pointer = Arc<Chan<P>>;
+
+    fn run(this: Arc<Chan<P>>) {
+        P::engine_run(this.as_arc_borrow());
+    }
+}
+
+// SAFETY: `OFFSET` is the offset of the `bh` field, a `Tasklet<Chan<P>>`.
+unsafe impl<P: Provider> HasTasklet for Chan<P> {
+    const OFFSET: usize = offset_of!(Chan<P>, bh);
+
+    /// Callback dispatch: one completed descriptor at a time, lock dropped
+    /// around each callback.  A callback that terminates the channel moves
+    /// the remaining completed descriptors to `terminated`, so they never
+    /// get their callbacks.
+    fn tasklet_run(&self) {
+        loop {
+            let (done, cyclic) = {
+                let mut g = self.inner.lock();
+                let done = g.queue.pop_completed();
+                let cyclic = if done.is_none() && g.periods > 0 {
+                    g.periods = 0;
+                    g.queue.active_arc().filter(|d| d.is_cyclic())
+                } else {
+                    None
+                };
+                (done, cyclic)
+            };
+            if let Some(d) = done {
+                d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
+                // `d` is dropped here: the descriptor is freed.
+            } else if let Some(d) = cyclic {
+                d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+impl<P: Provider> Chan<P> {
+    fn new(
+        index: u32,
+        wq: *mut bindings::workqueue_struct,
+        dev: ARef<device::Device>,
+        engine: P::Engine,
+        data: P::ChanData,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            chan: Opaque::zeroed(),
+            inner <- new_spinlock_irq!(
+                Inner { queue: DescQueue::new(), engine, periods: 0 },
+                "rust_dmaengine::Chan::inner"
+            ),
+            bh <- Tasklet::new(),
+            // SAFETY: `slot` is valid for writes; `init_irq_work` initialises
+            // it completely.
+            irq <- Opaque::ffi_init(|slot| unsafe {
+                bindings::rde_init_irq_work(slot, Some(Self::irq_trampoline))
+            }),
+            work <- kernel::new_work!("rust_dmaengine::Chan::work"),
+            // The engine starts stopped.
+            stopped <- Completion::new_done(),
+            wq,
+            dev,
+            index,
+            data,
+            _pin: PhantomPinned,
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `c` must point to the `chan` field of a live `Chan<P>`.
+    unsafe fn from_raw<'a>(c: *mut bindings::dma_chan) -> ChanRef<'a, P> {
+        // SAFETY: The caller promises `c` is the `chan` field of a `Chan<P>`;
+        // by the type invariant that `Chan` lives in an `Arc` that outlives
+        // this call.
+        unsafe { ArcBorrow::from_raw(c.cast::<u8>().sub(offset_of!(Self, chan)).cast::<Self>()) }
+    }
+
+    unsafe extern "C" fn irq_trampoline(w: *mut bindings::irq_work) {
+        // SAFETY: `w` is the `irq` field of a `Chan<P>`, which is alive:
+        // `quiesce` syncs the irq_work before the `Registration` drops its
+        // reference.
+        let chan = unsafe {
+            ArcBorrow::<Self>::from_raw(w.cast::<u8>().sub(offset_of!(Self, irq)).cast::<Self>())
+        };
+        P::irq(chan);
+    }
+
+    /// The channel's index within its device.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The driver's per-channel data.
+    pub fn data(&self) -> &P::ChanData {
+        &self.data
+    }
+
+    /// The provider's device, for logging.
+    pub fn dev(&self) -> &device::Device {
+        &self.dev
+    }
+
+    /// Locks the channel.
+    pub fn lock(&self) -> kernel::sync::lock::Guard<'_, Inner<P>, kernel::sync::lock::spinlock::SpinLockIrqBackend> {
+        self.inner.lock()
+    }
+
+    /// The completion that [`Provider::synchronize`] waits on: re-arm it in
+    /// `terminate_all` while the engine runs, complete it when the engine
+    /// acknowledges the stop.
+    pub fn stopped(&self) -> &Completion {
+        &self.stopped
+    }
+
+    /// Schedules callback dispatch (any context).
+    pub fn schedule_callbacks(&self) {
+        self.bh.schedule();
+    }
+
+    /// Raises the engine's "interrupt": [`Provider::irq`] runs soon in hard
+    /// IRQ context.
+    pub fn raise_irq(&self) {
+        // SAFETY: `irq` was initialised by `init_irq_work` in `new`.
+        unsafe { bindings::irq_work_queue(self.irq.get()) };
+    }
+
+    /// Queues the engine's work ([`Provider::engine_run`]).  A kick while it
+    /// is already queued is absorbed.
+    pub fn kick(this: ChanRef<'_, P>) {
+        // SAFETY: By the type invariant `wq` is live while the channel is
+        // registered, and engine work is only kicked from channel
+        // operations, which stop before the `Registration` destroys it.
+        let q = unsafe { workqueue::Queue::from_raw(this.wq) };
+        let arc: Arc<Self> = this.into();
+        let _ = q.enqueue(arc);
+    }
+
+    /// The part of `synchronize` that virt-dma's `vchan_synchronize` does:
+    /// waits for a running interrupt handler and callback, makes sure none
+    /// is scheduled, and frees the terminated descriptors.  Call it after
+    /// the engine has stopped.  Sleeps.
+    pub fn synchronize_callbacks(&self) {
+        self.quiesce();
+        let terminated = self.inner.lock().queue.take_terminated();
+        drop(terminated);
+    }
+
+    fn quiesce(&self) {
+        // SAFETY: `irq` was initialised by `init_irq_work` in `new`.
+        unsafe { bindings::irq_work_sync(self.irq.get()) };
+        self.bh.kill();
+    }
+
+    /// Software-engine access to a DMA address of this device: copies `len`
+    /// bytes from `src` to `dst`, like a DMA controller would.
+    ///
+    /// Safe for the same reason hardware DMA is: the addresses come from a
+    /// descriptor that a client prepared for this device, and the DMA-engine
+    /// contract forbids it to free or reuse them before `synchronize`
+    /// returns, which waits for the engine.  A client that breaks the
+    /// contract gets exactly what it would get with hardware, except that
+    /// KASAN sees it.
+    pub fn engine_copy(&self, dst: DmaAddr, src: DmaAddr, len: usize) -> Result {
+        let d = self.dma_to_virt(dst)?;
+        let s = self.dma_to_virt(src)?;
+        // SAFETY: See above: both ranges belong to an in-flight descriptor;
+        // dmaengine memcpy requires them not to overlap.
+        unsafe { ptr::copy_nonoverlapping(s.cast_const(), d, len) };
+        Ok(())
+    }
+
+    /// Software-engine fill of `len` bytes at `dst` with `value`; see
+    /// [`Chan::engine_copy`].
+    pub fn engine_fill(&self, dst: DmaAddr, value: u8, len: usize) -> Result {
+        let d = self.dma_to_virt(dst)?;
+        // SAFETY: As for `engine_copy`.
+        unsafe { ptr::write_bytes(d, value, len) };
+        Ok(())
+    }
+
+    /// Software-engine write of `bytes` at `dst`; see [`Chan::engine_copy`].
+    pub fn engine_write(&self, dst: DmaAddr, bytes: &[u8]) -> Result {
+        let d = self.dma_to_virt(dst)?;
+        // SAFETY: As for `engine_copy`; `bytes` is a distinct Rust slice.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), d, bytes.len()) };
+        Ok(())
+    }
+
+    fn dma_to_virt(&self, a: DmaAddr) -> Result<*mut u8> {
+        let dev = ptr::from_ref(&*self.dev).cast_mut().cast::<bindings::device>();
+        // SAFETY: `dev` is a live device (we hold a reference).
+        let p = unsafe { bindings::rde_dma_addr_to_virt(dev, a) };
+        if p.is_null() {
+            Err(EFAULT)
+        } else {
+            Ok(p.cast())
+        }
+    }
+
+    fn new_desc(
+        &self,
+        data: P::Desc,
+        len: usize,
+        cyclic: bool,
+        flags: kernel::ffi::c_ulong,
+    ) -> Result<*mut bindings::dma_async_tx_descriptor> {
+        let d = ListArc::pin_init(
+            try_pin_init!(Desc::<P> {
+                tx: Opaque::zeroed(),
+                links <- ListLinks::new(),
+                st: ItemState::new(),
+                cyclic,
+                len,
+                data,
+            }),
+            GFP_NOWAIT,
+        )?;
+        let tx = d.tx.get();
+        // SAFETY: `tx` is a zeroed descriptor that no one else sees yet;
+        // `chan` is registered.
+        unsafe {
+            bindings::dma_async_tx_descriptor_init(tx, self.chan.get());
+            (*tx).tx_submit = Some(tx_submit::<P>);
+            // CAST: `enum dma_ctrl_flags` values fit the C field.
+            (*tx).flags = flags as bindings::dma_ctrl_flags;
+        }
+        // INVARIANT: `tx` is initialised for this channel with our
+        // `tx_submit`.
+        self.inner.lock().queue.add_allocated(d);
+        Ok(tx)
+    }
+}
+
+impl<P: Provider> DescQueue<Desc<P>> {
+    /// A new reference to the active descriptor.
+    fn active_arc(&self) -> Option<Arc<Desc<P>>> {
+        self.active_list_arc().map(|l| l.clone_arc())
+    }
+}
+
+#[pinned_drop]
+impl<P: Provider> PinnedDrop for Chan<P> {
+    fn drop(self: Pin<&mut Self>) {
+        self.quiesce();
+    }
+}
+
+/// `tx_submit` of every descriptor.
+///
+/// # Safety
+///
+/// Called by `dmaengine_submit()` with a descriptor from [`Chan::new_desc`].
+unsafe extern "C" fn tx_submit<P: Provider>(
+    tx: *mut bindings::dma_async_tx_descriptor,
+) -> bindings::dma_cookie_t {
+    // SAFETY: By the `Desc` invariant `tx` is the `tx` field of a `Desc<P>`,
+    // alive because it is on its channel's `allocated` list until submitted.
+    let desc = unsafe { &*tx.cast::<u8>().sub(offset_of!(Desc<P>, tx)).cast::<Desc<P>>() };
+    // SAFETY: `tx->chan` was set by `dma_async_tx_descriptor_init` to a
+    // channel of ours.
+    let chan = unsafe { Chan::<P>::from_raw((*tx).chan) };
+    let mut g = chan.inner.lock();
+    match g.queue.submit(desc) {
+        Ok(c) => {
+            // SAFETY: Under the channel lock; clients read `tx->cookie` only
+            // after submit returns.
+            unsafe { (*tx).cookie = c.0 };
+            c.0
+        }
+        Err(_) => EINVAL.to_errno(),
+    }
+}
+
+/// The C callbacks, one per `struct dma_device` operation.
+struct Ops<P: Provider>(PhantomData<P>);
+
+use core::marker::PhantomData;
+
+impl<P: Provider> Ops<P> {
+    /// # Safety
+    ///
+    /// `c` must be a channel registered by a `Registration<P>`.
+    unsafe fn chan<'a>(c: *mut bindings::dma_chan) -> ChanRef<'a, P> {
+        // SAFETY: Forwarded from the caller.
+        unsafe { Chan::<P>::from_raw(c) }
+    }
+
+    unsafe extern "C" fn alloc_chan_resources(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        match P::alloc_chan_resources(chan) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn free_chan_resources(c: *mut bindings::dma_chan) {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        // The channel goes back to the pool: nothing may still run on it.
+        let _ = P::terminate_all(chan);
+        P::synchronize(chan);
+        let all = chan.inner.lock().queue.take_all();
+        drop(all);
+        P::free_chan_resources(chan);
+    }
+
+    unsafe extern "C" fn prep_memcpy(
+        c: *mut bindings::dma_chan,
+        dst: DmaAddr,
+        src: DmaAddr,
+        len: usize,
+        flags: kernel::ffi::c_ulong,
+    ) -> *mut bindings::dma_async_tx_descriptor {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        P::prep_memcpy(&chan, dst, src, len)
+            .and_then(|d| chan.new_desc(d, len, false, flags))
+            .unwrap_or(ptr::null_mut())
+    }
+
+    unsafe extern "C" fn prep_memset(
+        c: *mut bindings::dma_chan,
+        dst: DmaAddr,
+        value: kernel::ffi::c_int,
+        len: usize,
+        flags: kernel::ffi::c_ulong,
+    ) -> *mut bindings::dma_async_tx_descriptor {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        // CAST: dmaengine memset fills with the low byte of `value`.
+        P::prep_memset(&chan, dst, value as u8, len)
+            .and_then(|d| chan.new_desc(d, len, false, flags))
+            .unwrap_or(ptr::null_mut())
+    }
+
+    unsafe extern "C" fn prep_cyclic(
+        c: *mut bindings::dma_chan,
+        buf: DmaAddr,
+        buf_len: usize,
+        period_len: usize,
+        dir: bindings::dma_transfer_direction,
+        flags: kernel::ffi::c_ulong,
+    ) -> *mut bindings::dma_async_tx_descriptor {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        let Some(dir) = Direction::from_raw(dir) else {
+            return ptr::null_mut();
+        };
+        P::prep_cyclic(&chan, buf, buf_len, period_len, dir)
+            .and_then(|d| chan.new_desc(d, buf_len, true, flags))
+            .unwrap_or(ptr::null_mut())
+    }
+
+    unsafe extern "C" fn config(
+        c: *mut bindings::dma_chan,
+        cfg: *mut bindings::dma_slave_config,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        // SAFETY: `cfg` is a valid configuration for the duration of the call.
+        let cfg = unsafe { &*cfg };
+        let cfg = SlaveConfig {
+            src_addr: cfg.src_addr,
+            dst_addr: cfg.dst_addr,
+            src_addr_width: cfg.src_addr_width,
+            dst_addr_width: cfg.dst_addr_width,
+            src_maxburst: cfg.src_maxburst,
+            dst_maxburst: cfg.dst_maxburst,
+        };
+        match P::slave_config(&chan, &cfg) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn issue_pending(c: *mut bindings::dma_chan) {
+        // SAFETY: dmaengine calls this for one of our channels.
+        P::issue_pending(unsafe { Self::chan(c) });
+    }
+
+    unsafe extern "C" fn tx_status(
+        c: *mut bindings::dma_chan,
+        cookie: bindings::dma_cookie_t,
+        state: *mut bindings::dma_tx_state,
+    ) -> bindings::dma_status {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        let st = P::tx_status(&chan, Cookie(cookie));
+        if !state.is_null() {
+            let g = chan.inner.lock();
+            // SAFETY: A non-null `state` is valid for writes.
+            unsafe {
+                (*state).last = g.queue.cookies().last_completed().0;
+                (*state).used = g.queue.cookies().last_assigned().0;
+                (*state).residue = st.residue;
+                (*state).in_flight_bytes = 0;
+            }
+        }
+        st.status.to_raw()
+    }
+
+    unsafe extern "C" fn pause(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        match P::pause(unsafe { Self::chan(c) }) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn resume(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        match P::resume(unsafe { Self::chan(c) }) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn terminate_all(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        match P::terminate_all(unsafe { Self::chan(c) }) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    unsafe extern "C" fn synchronize(c: *mut bindings::dma_chan) {
+        // SAFETY: dmaengine calls this for one of our channels.
+        P::synchronize(unsafe { Self::chan(c) });
+    }
+}
+
+/// A `struct dma_device` at a stable address.
+#[repr(transparent)]
+struct DmaDevice(Opaque<bindings::dma_device>, PhantomPinned);
+
+/// A registered DMA device with its channels.  Dropping it unregisters.
+///
+/// # Invariants
+///
+/// `dd` is registered with dmaengine; `wq` is a live workqueue; `chans` hold
+/// the channels linked into `dd`.
+pub struct Registration<P: Provider> {
+    dd: Pin<KBox<DmaDevice>>,
+    chans: KVec<Arc<Chan<P>>>,
+    wq: *mut bindings::workqueue_struct,
+}
+
+// SAFETY: The registration is only used to unregister, from any thread.
+unsafe impl<P: Provider> Send for Registration<P> {}
+// SAFETY: `&Registration` gives access to channels only, which are `Sync`.
+unsafe impl<P: Provider> Sync for Registration<P> {}
+
+impl<P: Provider> Registration<P> {
+    /// Creates `nr_chans` channels on `dev` and registers them with
+    /// dmaengine.  `chan_init(i)` makes the engine state and data of
+    /// channel `i`.
+    pub fn new(
+        dev: &device::Device<device::Bound>,
+        name: &'static CStr,
+        caps: &[Cap],
+        nr_chans: u32,
+        chan_init: impl Fn(u32) -> Result<(P::Engine, P::ChanData)>,
+    ) -> Result<Self> {
+        let normal: &device::Device = dev;
+        let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();
+        let dd = KBox::pin(DmaDevice(Opaque::zeroed(), PhantomPinned), GFP_KERNEL)?;
+        let d = dd.0.get();
+        // SAFETY: `name` is a valid NUL-terminated string.
+        let wq = unsafe { bindings::rde_alloc_workqueue(name.as_char_ptr()) };
+        if wq.is_null() {
+            return Err(ENOMEM);
+        }
+        let mut chans = KVec::new();
+        let mut reg = Self { dd, chans: KVec::new(), wq };
+        // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
+        unsafe { bindings::rde_dma_device_init_channels(d) };
+        for i in 0..nr_chans {
+            let (engine, data) = chan_init(i)?;
+            let c = Arc::pin_init(Chan::new(i, wq, normal.into(), engine, data), GFP_KERNEL)?;
+            // SAFETY: `d` is being set up; the channel lives until `reg` drops.
+            unsafe { bindings::rde_dma_chan_add(d, c.chan.get()) };
+            chans.push(c, GFP_KERNEL)?;
+        }
+        reg.chans = chans;
+        // SAFETY: `d` is ours until `dma_async_device_register`.
+        unsafe {
+            (*d).dev = dev_raw;
+            for c in caps {
+                bindings::rde_dma_cap_set(c.to_raw(), &mut (*d).cap_mask);
+            }
+            (*d).device_alloc_chan_resources = Some(Ops::<P>::alloc_chan_resources);
+            (*d).device_free_chan_resources = Some(Ops::<P>::free_chan_resources);
+            if P::HAS_PREP_MEMCPY {
+                (*d).device_prep_dma_memcpy = Some(Ops::<P>::prep_memcpy);
+            }
+            if P::HAS_PREP_MEMSET {
+                (*d).device_prep_dma_memset = Some(Ops::<P>::prep_memset);
+            }
+            if P::HAS_PREP_CYCLIC {
+                (*d).device_prep_dma_cyclic = Some(Ops::<P>::prep_cyclic);
+            }
+            if P::HAS_SLAVE_CONFIG {
+                (*d).device_config = Some(Ops::<P>::config);
+            }
+            if P::HAS_PAUSE {
+                (*d).device_pause = Some(Ops::<P>::pause);
+            }
+            if P::HAS_RESUME {
+                (*d).device_resume = Some(Ops::<P>::resume);
+            }
+            (*d).device_terminate_all = Some(Ops::<P>::terminate_all);
+            (*d).device_synchronize = Some(Ops::<P>::synchronize);
+            (*d).device_tx_status = Some(Ops::<P>::tx_status);
+            (*d).device_issue_pending = Some(Ops::<P>::issue_pending);
+            let widths = (1u32 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_1_BYTE)
+                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_2_BYTES)
+                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_4_BYTES)
+                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_8_BYTES);
+            (*d).src_addr_widths = widths;
+            (*d).dst_addr_widths = widths;
+            (*d).directions = (1 << Direction::MemToMem.to_raw())
+                | (1 << Direction::MemToDev.to_raw())
+                | (1 << Direction::DevToMem.to_raw());
+            (*d).residue_granularity =
+                bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_BURST;
+            kernel::error::to_result(bindings::dma_async_device_register(d)).inspect_err(|_| {
+                // Not registered: `Drop` must not unregister.
+                (*d).dev = ptr::null_mut();
+            })?;
+        }
+        // INVARIANT: registered, with the channels in `chans`.
+        Ok(reg)
+    }
+
+    /// The channels.
+    pub fn chans(&self) -> &[Arc<Chan<P>>] {
+        &self.chans
+    }
+}
+
+impl<P: Provider> Drop for Registration<P> {
+    fn drop(&mut self) {
+        let d = self.dd.0.get();
+        // SAFETY: `d` is our device; `dev` is null only if registration
+        // failed.
+        unsafe {
+            if !(*d).dev.is_null() {
+                bindings::dma_async_device_unregister(d);
+            }
+        }
+        for c in self.chans.iter() {
+            c.quiesce();
+        }
+        // SAFETY: `wq` is live; destroying it waits for running engine work.
+        unsafe { bindings::destroy_workqueue(self.wq) };
+    }
+}
