@@ -23,8 +23,7 @@
 
 use kernel::{
     device::Core,
-    driver,
-    platform,
+    driver, platform,
     prelude::*,
     time::{
         delay::fsleep,
@@ -146,17 +145,41 @@ struct Engine {
 /// What one descriptor asks for.
 #[derive(Clone, Copy)]
 enum Op {
-    Memcpy { dst: DmaAddr, src: DmaAddr },
-    Memset { dst: DmaAddr, value: u8 },
-    Cyclic { buf: DmaAddr, period: usize, dir: Direction },
+    Memcpy {
+        dst: DmaAddr,
+        src: DmaAddr,
+    },
+    Memset {
+        dst: DmaAddr,
+        value: u8,
+    },
+    Cyclic {
+        buf: DmaAddr,
+        period: usize,
+        dir: Direction,
+    },
 }
 
 /// One burst, planned under the lock and carried out without it.
 enum Burst {
-    Copy { dst: DmaAddr, src: DmaAddr, n: usize },
-    Fill { dst: DmaAddr, value: u8, n: usize },
-    Samples { dst: DmaAddr, first: u32, n: usize },
-    Sink { n: usize },
+    Copy {
+        dst: DmaAddr,
+        src: DmaAddr,
+        n: usize,
+    },
+    Fill {
+        dst: DmaAddr,
+        value: u8,
+        n: usize,
+    },
+    Samples {
+        dst: DmaAddr,
+        first: u32,
+        n: usize,
+    },
+    Sink {
+        n: usize,
+    },
 }
 
 struct SoftDma;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A completion that can be reused: [`Completion::reinit`] and
-//! [`Completion::complete`] on top of what `kernel::sync::Completion` offers.
+//! [`Completion::new_done`] on top of what `kernel::sync::Completion` offers.
 //!
 //! `device_synchronize` waits on one of these: `terminate_all` re-arms it while
 //! the engine is running, and the engine completes it when it has really

@@ -46,9 +46,8 @@ impl PlatformDevice {
         };
         // SAFETY: `info` is a valid description; the name outlives the
         // device (`'static`).
-        let pdev = kernel::error::from_err_ptr(unsafe {
-            bindings::platform_device_register_full(&info)
-        })?;
+        let pdev =
+            kernel::error::from_err_ptr(unsafe { bindings::platform_device_register_full(&info) })?;
         if coherent {
             // SAFETY: `pdev` was just registered; no driver is bound yet
             // that could be mapping buffers.

@@ -143,7 +143,12 @@ pub trait Provider: Sized + Send + Sync + 'static {
     }
 
     /// Prepares filling `len` bytes at `dst` with `value`.
-    fn prep_memset(_chan: &Chan<Self>, _dst: DmaAddr, _value: u8, _len: usize) -> Result<Self::Desc> {
+    fn prep_memset(
+        _chan: &Chan<Self>,
+        _dst: DmaAddr,
+        _value: u8,
+        _len: usize,
+    ) -> Result<Self::Desc> {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -211,7 +216,7 @@ pub trait Provider: Sized + Send + Sync + 'static {
 /// # Invariants
 ///
 /// - `tx` was initialised by `dma_async_tx_descriptor_init` for the channel
-///   that created it, with `tx_submit` = [`tx_submit`]`::<P>`.
+///   that created it, with `tx_submit` = `tx_submit::<P>`.
 /// - A `Desc` always lives in an `Arc` (it is created by `ListArc::pin_init`).
 #[pin_data]
 pub struct Desc<P: Provider> {
@@ -420,6 +425,9 @@ impl<P: Provider> Chan<P> {
         unsafe { ArcBorrow::from_raw(c.cast::<u8>().sub(offset_of!(Self, chan)).cast::<Self>()) }
     }
 
+    /// # Safety
+    ///
+    /// Called by the irq_work core with the `irq` field of a live `Chan<P>`.
     unsafe extern "C" fn irq_trampoline(w: *mut bindings::irq_work) {
         // SAFETY: `w` is the `irq` field of a `Chan<P>`, which is alive:
         // `quiesce` syncs the irq_work before the `Registration` drops its
@@ -446,7 +454,10 @@ impl<P: Provider> Chan<P> {
     }
 
     /// Locks the channel.
-    pub fn lock(&self) -> kernel::sync::lock::Guard<'_, Inner<P>, kernel::sync::lock::spinlock::SpinLockIrqBackend> {
+    pub fn lock(
+        &self,
+    ) -> kernel::sync::lock::Guard<'_, Inner<P>, kernel::sync::lock::spinlock::SpinLockIrqBackend>
+    {
         self.inner.lock()
     }
 
@@ -532,7 +543,9 @@ impl<P: Provider> Chan<P> {
     }
 
     fn dma_to_virt(&self, a: DmaAddr) -> Result<*mut u8> {
-        let dev = ptr::from_ref(&*self.dev).cast_mut().cast::<bindings::device>();
+        let dev = ptr::from_ref(&*self.dev)
+            .cast_mut()
+            .cast::<bindings::device>();
         // SAFETY: `dev` is a live device (we hold a reference).
         let p = unsafe { bindings::rde_dma_addr_to_virt(dev, a) };
         if p.is_null() {
@@ -600,7 +613,11 @@ unsafe extern "C" fn tx_submit<P: Provider>(
 ) -> bindings::dma_cookie_t {
     // SAFETY: By the `Desc` invariant `tx` is the `tx` field of a `Desc<P>`,
     // alive because it is on its channel's `allocated` list until submitted.
-    let desc = unsafe { &*tx.cast::<u8>().sub(offset_of!(Desc<P>, tx)).cast::<Desc<P>>() };
+    let desc = unsafe {
+        &*tx.cast::<u8>()
+            .sub(offset_of!(Desc<P>, tx))
+            .cast::<Desc<P>>()
+    };
     // SAFETY: `tx->chan` was set by `dma_async_tx_descriptor_init` to a
     // channel of ours.
     let chan = unsafe { Chan::<P>::from_raw((*tx).chan) };
@@ -630,6 +647,9 @@ impl<P: Provider> Ops<P> {
         unsafe { Chan::<P>::from_raw(c) }
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn alloc_chan_resources(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
@@ -639,6 +659,9 @@ impl<P: Provider> Ops<P> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn free_chan_resources(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
@@ -650,6 +673,9 @@ impl<P: Provider> Ops<P> {
         P::free_chan_resources(chan);
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn prep_memcpy(
         c: *mut bindings::dma_chan,
         dst: DmaAddr,
@@ -664,6 +690,9 @@ impl<P: Provider> Ops<P> {
             .unwrap_or(ptr::null_mut())
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn prep_memset(
         c: *mut bindings::dma_chan,
         dst: DmaAddr,
@@ -679,6 +708,9 @@ impl<P: Provider> Ops<P> {
             .unwrap_or(ptr::null_mut())
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn prep_cyclic(
         c: *mut bindings::dma_chan,
         buf: DmaAddr,
@@ -697,6 +729,9 @@ impl<P: Provider> Ops<P> {
             .unwrap_or(ptr::null_mut())
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn config(
         c: *mut bindings::dma_chan,
         cfg: *mut bindings::dma_slave_config,
@@ -719,11 +754,17 @@ impl<P: Provider> Ops<P> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn issue_pending(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
         P::issue_pending(unsafe { Self::chan(c) });
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn tx_status(
         c: *mut bindings::dma_chan,
         cookie: bindings::dma_cookie_t,
@@ -745,6 +786,9 @@ impl<P: Provider> Ops<P> {
         st.status.to_raw()
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn pause(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
         match P::pause(unsafe { Self::chan(c) }) {
@@ -753,6 +797,9 @@ impl<P: Provider> Ops<P> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn resume(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
         match P::resume(unsafe { Self::chan(c) }) {
@@ -761,6 +808,9 @@ impl<P: Provider> Ops<P> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn terminate_all(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
         match P::terminate_all(unsafe { Self::chan(c) }) {
@@ -769,6 +819,9 @@ impl<P: Provider> Ops<P> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn synchronize(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
         P::synchronize(unsafe { Self::chan(c) });
@@ -817,7 +870,11 @@ impl<P: Provider> Registration<P> {
             return Err(ENOMEM);
         }
         let mut chans = KVec::new();
-        let mut reg = Self { dd, chans: KVec::new(), wq };
+        let mut reg = Self {
+            dd,
+            chans: KVec::new(),
+            wq,
+        };
         // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
         unsafe { bindings::rde_dma_device_init_channels(d) };
         for i in 0..nr_chans {

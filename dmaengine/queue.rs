@@ -419,7 +419,7 @@ mod tests {
         let mut ptrs = KVec::new();
         for id in 0..4 {
             let d = item(id)?;
-            ptrs.push(&*d as *const Item, GFP_KERNEL)?;
+            ptrs.push(core::ptr::from_ref::<Item>(&d), GFP_KERNEL)?;
             q.add_allocated(d);
         }
         for p in &ptrs {
@@ -430,7 +430,7 @@ mod tests {
         q.start_next();
         q.complete_active(); // 0: completed, callback pending
         q.start_next(); // 1: active; 2, 3: issued
-        // Active, two issued and one completed are aborted.
+                        // Active, two issued and one completed are aborted.
         assert_eq!(q.terminate_all(), 4);
         // No callback after terminate, and nothing left to run.
         assert!(q.pop_completed().is_none());

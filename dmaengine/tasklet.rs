@@ -54,7 +54,7 @@ pub unsafe trait HasTasklet: Sync + Sized {
 /// # Invariants
 ///
 /// `inner` is a `tasklet_struct` set up by `tasklet_setup` with
-/// [`Tasklet::trampoline`], and it lives at [`HasTasklet::OFFSET`] inside a `T`.
+/// `Tasklet::trampoline`, and it lives at [`HasTasklet::OFFSET`] inside a `T`.
 #[pin_data(PinnedDrop)]
 #[repr(transparent)]
 pub struct Tasklet<T: HasTasklet> {

@@ -5,9 +5,11 @@
 
 # rde_run SCRIPT [ARGS...]: run a kselftest script from /selftests.
 rde_run() {
-	local name rc
+	local name rc script=$1
 	name=$(basename "$1" .sh)
-	[ $# -gt 1 ] && name="$name-$(echo "$2" | tr -c 'A-Za-z0-9_.\n-' _)"
+	shift
+	[ $# -gt 0 ] && name="$name-$(echo "$*" | tr -c "A-Za-z0-9_.\n-" _)"
+	set -- "$script" "$@"
 	echo "RDE-KTAP-BEGIN $name"
 	(cd /selftests && sh "$@")
 	rc=$?

@@ -9,7 +9,7 @@ GUEST_OFF="poweroff -f"
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 	echo qemu-system-aarch64 -M virt -cpu max -smp 2 -m 1536 -nographic -nic none \
 		-no-reboot -kernel "$1" -initrd "$2" \
-		-append "\"console=ttyAMA0 panic=-1 kmemleak=on kunit.enable=1 $3\""
+		-append "\"console=ttyAMA0 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
 }
 # make run: load the provider and show its channels and a dmatest run.
 RUN_CMD='insmod /lib/modules/extra/rust_dmaengine.ko && dmesg | grep rust_dmaengine

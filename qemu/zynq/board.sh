@@ -12,7 +12,7 @@ qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 	echo qemu-system-arm -M xilinx-zynq-a9 -m 512 -display none \
 		-serial null -serial stdio -monitor none -no-reboot -nic none \
 		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
-		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on kunit.enable=1 $3\""
+		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
 }
 # make run: the PL330's channels and an upstream dmatest run on them.
 RUN_CMD='echo "== DMA channels (PL330):"; ls /sys/class/dma
