@@ -1,3 +1,521 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DMA-engine clients (see `Documentation/client.rst`).
+//! DMA-engine clients: a termination protocol in which freeing too early
+//! does not compile.
+//!
+//! The rule (Documentation/driver-api/dmaengine/client.rst): a client that
+//! calls `dmaengine_terminate_async()`, for instance from a completion
+//! callback, must call `dmaengine_synchronize()` before it frees the memory
+//! the transfers used or the state its callbacks touch.  In C this is a
+//! convention; here it is the types:
+//!
+//! - [`Channel::submit`] *moves* the buffers ([`DmaBuf`]) and the callback
+//!   state into an [`InFlight`] transfer.  While it exists, nothing can reach
+//!   them mutably, nor free them, nor release the channel (it borrows the
+//!   `Channel` mutably).
+//! - Inside a callback, [`Callback::done`] gets a [`CallbackCtl`] that can
+//!   only terminate asynchronously: it has no `synchronize`, because that
+//!   sleeps and must not run in the callback.
+//! - In process context, [`InFlight::terminate_async`] returns a
+//!   [`Terminated`] token, and only [`Terminated::synchronize`] (which
+//!   consumes it and may sleep) gives the buffers and the state back, as
+//!   [`Finished`].
+//! - Dropping an `InFlight` or a `Terminated` never frees early: the drop
+//!   terminates and synchronizes first (it sleeps, so drop them in process
+//!   context).  We chose this over leaking the memory because a leak under
+//!   error paths would be invisible, while a sleeping drop in atomic context
+//!   is reported by `CONFIG_DEBUG_ATOMIC_SLEEP`.
+//!
+//! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
+//!
+//! Reference: <https://docs.kernel.org/driver-api/dmaengine/client.html>
+
+use super::{
+    bindings,
+    Cap,
+    Direction,
+    DmaAddr,
+    Status, //
+};
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    mem::ManuallyDrop,
+    ptr::{
+        self,
+        NonNull, //
+    },
+};
+use kernel::prelude::*;
+
+/// A DMA channel held by this client.  Dropping it terminates what runs on
+/// it, synchronizes and releases it.
+///
+/// # Invariants
+///
+/// `chan` is a channel obtained from `dma_request_channel` and not yet
+/// released.
+pub struct Channel {
+    chan: NonNull<bindings::dma_chan>,
+}
+
+// SAFETY: A held channel may be used and released from any thread.
+unsafe impl Send for Channel {}
+// SAFETY: `&Channel` only reads the channel's name and capabilities.
+unsafe impl Sync for Channel {}
+
+impl Channel {
+    /// Requests a channel with capability `cap`, optionally only one named
+    /// `chan_name` (e.g. `dma0chan1`) or on device `dev_name`.  `ENODEV` when
+    /// no such channel is free.
+    pub fn request(cap: Cap, chan_name: Option<&CStr>, dev_name: Option<&CStr>) -> Result<Self> {
+        let c = chan_name.map_or(ptr::null(), |s| s.as_char_ptr());
+        let d = dev_name.map_or(ptr::null(), |s| s.as_char_ptr());
+        // SAFETY: The strings are valid or null for the duration of the call.
+        let p = unsafe { bindings::rde_dma_request_chan_by_mask(cap.to_raw(), c, d) };
+        // INVARIANT: A non-null result is a channel we now hold.
+        NonNull::new(p).map(|chan| Self { chan }).ok_or(ENODEV)
+    }
+
+    fn raw(&self) -> *mut bindings::dma_chan {
+        self.chan.as_ptr()
+    }
+
+    /// The channel's name, e.g. `dma0chan0`.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: The name of a held channel is a valid string that lives
+        // as long as the channel.
+        unsafe { CStr::from_char_ptr(bindings::rde_dma_chan_name(self.raw())) }
+    }
+
+    /// Whether the channel's device has capability `cap`.
+    pub fn has_cap(&self, cap: Cap) -> bool {
+        // SAFETY: By the type invariant the channel is held.
+        unsafe { bindings::rde_dma_has_cap(self.raw(), cap.to_raw()) }
+    }
+
+    fn dma_dev(&self) -> *mut bindings::device {
+        // SAFETY: By the type invariant the channel is held.
+        unsafe { bindings::rde_dma_chan_dma_device(self.raw()) }
+    }
+
+    /// Maps `bufs` for the channel's device, prepares `ops` on them with
+    /// `state`'s [`Callback::done`] as each one's completion callback,
+    /// submits them all and issues them.
+    ///
+    /// On error nothing is left running; the buffers and state are dropped.
+    pub fn submit<S: Callback>(
+        &mut self,
+        bufs: KVec<DmaBuf>,
+        ops: &[Op],
+        state: S,
+    ) -> Result<InFlight<'_, S>> {
+        let shared = KBox::new(
+            Shared {
+                state,
+                chan: self.chan,
+            },
+            GFP_KERNEL,
+        )?;
+        let mut parts = Parts {
+            dev: self.dma_dev(),
+            bufs: KVec::with_capacity(bufs.len(), GFP_KERNEL)?,
+            ctxs: KVec::with_capacity(ops.len(), GFP_KERNEL)?,
+            cookies: KVec::with_capacity(ops.len(), GFP_KERNEL)?,
+            shared,
+        };
+        for b in bufs {
+            let m = Mapped::new(parts.dev, b)?;
+            parts.bufs.push(m, GFP_KERNEL)?;
+        }
+        let mut flight = InFlight { ch: self, parts };
+        flight.prep_and_submit(ops)?;
+        // SAFETY: The channel is held.
+        unsafe { bindings::rde_dma_async_issue_pending(flight.ch.raw()) };
+        Ok(flight)
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the channel is held; no `InFlight`
+        // borrows it any more, and this makes sure nothing runs on it before
+        // it goes back to the pool.
+        unsafe {
+            bindings::rde_dmaengine_terminate_sync(self.raw());
+            bindings::dma_release_channel(self.raw());
+        }
+    }
+}
+
+/// A CPU buffer owned by the client; [`Channel::submit`] moves it into the
+/// transfer and maps it for the device.
+pub struct DmaBuf {
+    data: KVec<u8>,
+}
+
+impl DmaBuf {
+    /// A zeroed buffer of `len` bytes.
+    pub fn new(len: usize) -> Result<Self> {
+        let mut data = KVec::with_capacity(len, GFP_KERNEL)?;
+        data.resize(len, 0, GFP_KERNEL)?;
+        Ok(Self { data })
+    }
+
+    /// The contents.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The contents, for writing.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// One transfer of a batch, on buffers given by their index in the batch.
+#[derive(Clone, Copy, Debug)]
+pub enum Op {
+    /// Copy `len` bytes at `offset` of buffer `src` to the same offset of
+    /// buffer `dst`.
+    Memcpy {
+        /// Destination buffer index.
+        dst: usize,
+        /// Source buffer index.
+        src: usize,
+        /// Byte offset in both buffers.
+        offset: usize,
+        /// Bytes to copy.
+        len: usize,
+    },
+    /// A cyclic transfer over all of buffer `buf`, one callback per period.
+    Cyclic {
+        /// Buffer index.
+        buf: usize,
+        /// Period length in bytes.
+        period: usize,
+        /// Direction.
+        dir: Direction,
+    },
+}
+
+/// The client's completion callback.  Runs in the provider's callback
+/// context (softirq for virt-dma style providers): it must not sleep.
+pub trait Callback: Send + Sync + 'static {
+    /// Transfer `index` of the batch completed (for cyclic: a period).
+    fn done(&self, index: usize, ctl: &CallbackCtl<'_>);
+}
+
+/// What a callback may do to its channel: only what is allowed in atomic
+/// context.  There is deliberately no `synchronize` here.
+pub struct CallbackCtl<'a> {
+    chan: NonNull<bindings::dma_chan>,
+    _p: PhantomData<&'a ()>,
+}
+
+impl CallbackCtl<'_> {
+    /// `dmaengine_terminate_async()`: stop the channel without waiting.
+    /// The transfers' memory stays owned by the [`InFlight`] until process
+    /// context calls [`Terminated::synchronize`].
+    pub fn terminate_async(&self) -> Result {
+        // SAFETY: The callback runs while the `InFlight` holds the channel.
+        kernel::error::to_result(unsafe {
+            bindings::rde_dmaengine_terminate_async(self.chan.as_ptr())
+        })
+    }
+}
+
+/// Callback state shared with the C callbacks.
+struct Shared<S> {
+    state: S,
+    chan: NonNull<bindings::dma_chan>,
+}
+
+/// The `callback_param` of one descriptor.
+struct Ctx<S> {
+    shared: *const Shared<S>,
+    index: usize,
+}
+
+/// A buffer mapped for the device.  Dropping it unmaps it.
+///
+/// # Invariants
+///
+/// `buf` is `Some` and mapped at `addr` for `dev` until [`Mapped::into_buf`].
+struct Mapped {
+    dev: *mut bindings::device,
+    buf: Option<DmaBuf>,
+    addr: DmaAddr,
+    len: usize,
+}
+
+impl Mapped {
+    fn new(dev: *mut bindings::device, mut buf: DmaBuf) -> Result<Self> {
+        let len = buf.len();
+        let p = buf.as_mut_slice().as_mut_ptr().cast::<c_void>();
+        // SAFETY: `p..p+len` is a live kmalloc buffer we own; `dev` is the
+        // held channel's DMA device.
+        let addr = unsafe { bindings::rde_dma_map_single(dev, p, len) };
+        // SAFETY: `addr` was just returned by `dma_map_single` for `dev`.
+        if unsafe { bindings::rde_dma_mapping_error(dev, addr) } != 0 {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: mapped above.
+        Ok(Self {
+            dev,
+            buf: Some(buf),
+            addr,
+            len,
+        })
+    }
+
+    fn unmap(&mut self) -> Option<DmaBuf> {
+        let buf = self.buf.take()?;
+        // SAFETY: By the type invariant `addr` maps `buf` for `dev`; the
+        // device is done with it (the channel synchronized).
+        unsafe { bindings::rde_dma_unmap_single(self.dev, self.addr, self.len) };
+        Some(buf)
+    }
+
+    fn into_buf(mut self) -> Option<DmaBuf> {
+        self.unmap()
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        drop(self.unmap());
+    }
+}
+
+/// Everything a batch in flight owns.  Field order matters: callbacks'
+/// contexts go before the state they point to.
+struct Parts<S> {
+    dev: *mut bindings::device,
+    bufs: KVec<Mapped>,
+    ctxs: KVec<KBox<Ctx<S>>>,
+    cookies: KVec<bindings::dma_cookie_t>,
+    shared: KBox<Shared<S>>,
+}
+
+impl<S> Parts<S> {
+    /// Gives everything back.  Only called after the channel synchronized
+    /// (or by the unsafe escape hatch).
+    fn finish(self) -> Finished<S> {
+        let mut bufs = KVec::with_capacity(self.bufs.len(), GFP_KERNEL).unwrap_or_default();
+        for m in self.bufs {
+            if let Some(b) = m.into_buf() {
+                // On allocation failure the buffer is dropped, never leaked.
+                let _ = bufs.push(b, GFP_KERNEL);
+            }
+        }
+        drop(self.ctxs);
+        Finished {
+            bufs,
+            state: KBox::into_inner(self.shared).state,
+        }
+    }
+}
+
+/// `DMA_PREP_INTERRUPT | DMA_CTRL_ACK`.
+const PREP_FLAGS: kernel::ffi::c_ulong = (bindings::dma_ctrl_flags_DMA_PREP_INTERRUPT
+    | bindings::dma_ctrl_flags_DMA_CTRL_ACK)
+    as kernel::ffi::c_ulong;
+
+/// A submitted batch: owns its buffers and callback state, and borrows the
+/// channel, until it is terminated and synchronized.
+pub struct InFlight<'ch, S: Callback> {
+    ch: &'ch mut Channel,
+    parts: Parts<S>,
+}
+
+/// # Safety
+///
+/// Called by the provider with the `callback_param` set in `prep_and_submit`.
+unsafe extern "C" fn callback_trampoline<S: Callback>(param: *mut c_void) {
+    // SAFETY: `param` is a `Ctx<S>` owned by the `Parts` of an `InFlight` or
+    // `Terminated`, which are only dropped after the channel synchronized,
+    // so no callback can be running or scheduled then.
+    let ctx = unsafe { &*param.cast::<Ctx<S>>() };
+    // SAFETY: As above for the `Shared` the context points to.
+    let shared = unsafe { &*ctx.shared };
+    let ctl = CallbackCtl {
+        chan: shared.chan,
+        _p: PhantomData,
+    };
+    shared.state.done(ctx.index, &ctl);
+}
+
+impl<'ch, S: Callback> InFlight<'ch, S> {
+    fn prep_and_submit(&mut self, ops: &[Op]) -> Result {
+        let chan = self.ch.raw();
+        let p = &mut self.parts;
+        for (index, op) in ops.iter().enumerate() {
+            let addr = |i: usize| p.bufs.get(i).map(|m| (m.addr, m.len)).ok_or(EINVAL);
+            // SAFETY (for the prep calls below): the channel is held and the
+            // addresses are mappings for its device owned by `p`.
+            let tx = match *op {
+                Op::Memcpy {
+                    dst,
+                    src,
+                    offset,
+                    len,
+                } => {
+                    let (d, dl) = addr(dst)?;
+                    let (s, sl) = addr(src)?;
+                    if len == 0 || offset.checked_add(len).is_none_or(|e| e > dl.min(sl)) {
+                        return Err(EINVAL);
+                    }
+                    // SAFETY: See above.
+                    unsafe {
+                        bindings::rde_prep_dma_memcpy(
+                            chan,
+                            d + offset as DmaAddr,
+                            s + offset as DmaAddr,
+                            len,
+                            PREP_FLAGS,
+                        )
+                    }
+                }
+                Op::Cyclic { buf, period, dir } => {
+                    let (b, bl) = addr(buf)?;
+                    // SAFETY: See above.
+                    unsafe {
+                        bindings::rde_prep_dma_cyclic(chan, b, bl, period, dir.to_raw(), PREP_FLAGS)
+                    }
+                }
+            };
+            if tx.is_null() {
+                return Err(EIO);
+            }
+            let ctx = KBox::new(
+                Ctx {
+                    shared: &*p.shared,
+                    index,
+                },
+                GFP_KERNEL,
+            )?;
+            // SAFETY: `tx` was just prepared and is not submitted yet; `ctx`
+            // lives in `p` until after synchronize.
+            let cookie = unsafe {
+                bindings::rde_set_callback(
+                    tx,
+                    Some(callback_trampoline::<S>),
+                    ptr::from_ref(&*ctx).cast_mut().cast(),
+                );
+                bindings::rde_dmaengine_submit(tx)
+            };
+            p.ctxs.push(ctx, GFP_KERNEL)?;
+            if cookie < 0 {
+                return Err(Error::from_errno(cookie));
+            }
+            p.cookies.push(cookie, GFP_KERNEL)?;
+        }
+        Ok(())
+    }
+
+    /// The callback state, shared with callbacks that may run concurrently.
+    pub fn state(&self) -> &S {
+        &self.parts.shared.state
+    }
+
+    /// The status of transfer `index`.
+    pub fn status(&self, index: usize) -> Option<Status> {
+        let c = *self.parts.cookies.get(index)?;
+        // SAFETY: The channel is held.
+        let s = unsafe { bindings::rde_dmaengine_tx_status(self.ch.raw(), c, ptr::null_mut()) };
+        Some(Status::from_raw(s))
+    }
+
+    /// `dmaengine_terminate_async()` from process context.  The memory stays
+    /// owned by the returned token until [`Terminated::synchronize`].
+    pub fn terminate_async(self) -> Terminated<'ch, S> {
+        // SAFETY: The channel is held.
+        unsafe { bindings::rde_dmaengine_terminate_async(self.ch.raw()) };
+        let (ch, parts) = self.into_parts();
+        Terminated { ch, parts }
+    }
+
+    /// `dmaengine_terminate_sync()`: stops everything and gives the memory
+    /// back.  Sleeps.
+    pub fn terminate_sync(self) -> Finished<S> {
+        self.terminate_async().synchronize()
+    }
+
+    fn into_parts(self) -> (&'ch mut Channel, Parts<S>) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: Each field is moved out exactly once and `this` is never
+        // used or dropped afterwards.
+        unsafe { (ptr::read(&this.ch), ptr::read(&this.parts)) }
+    }
+}
+
+impl<S: Callback> Drop for InFlight<'_, S> {
+    fn drop(&mut self) {
+        // Never free early: stop and wait before the fields are dropped.
+        // SAFETY: The channel is held.
+        unsafe { bindings::rde_dmaengine_terminate_sync(self.ch.raw()) };
+    }
+}
+
+/// A terminated batch whose memory may still be in use by the engine or by
+/// a running callback, until [`Terminated::synchronize`].
+pub struct Terminated<'ch, S: Callback> {
+    ch: &'ch mut Channel,
+    parts: Parts<S>,
+}
+
+impl<S: Callback> Terminated<'_, S> {
+    /// `dmaengine_synchronize()`: waits until the engine no longer touches
+    /// the buffers and no callback runs or is scheduled, then gives
+    /// everything back.  Sleeps: process context only.
+    pub fn synchronize(self) -> Finished<S> {
+        // SAFETY: The channel is held.
+        unsafe { bindings::rde_dmaengine_synchronize(self.ch.raw()) };
+        self.into_parts().finish()
+    }
+
+    /// Gives the memory back WITHOUT synchronizing.
+    ///
+    /// # Safety
+    ///
+    /// The caller must know by other means that the engine no longer
+    /// touches the buffers and that no callback is running or scheduled.
+    /// This exists only for the negative control, which breaks this rule on
+    /// purpose to show that KASAN catches it.
+    pub unsafe fn finish_without_synchronize(self) -> Finished<S> {
+        self.into_parts().finish()
+    }
+
+    fn into_parts(self) -> Parts<S> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `parts` is moved out exactly once and `this` is never used
+        // or dropped afterwards.
+        unsafe { ptr::read(&this.parts) }
+    }
+}
+
+impl<S: Callback> Drop for Terminated<'_, S> {
+    fn drop(&mut self) {
+        // SAFETY: The channel is held.
+        unsafe { bindings::rde_dmaengine_synchronize(self.ch.raw()) };
+    }
+}
+
+/// What a finished batch gives back.
+pub struct Finished<S> {
+    /// The buffers, in submit order, unmapped and owned by the CPU again.
+    pub bufs: KVec<DmaBuf>,
+    /// The callback state.
+    pub state: S,
+}

@@ -85,6 +85,14 @@ impl Completion {
         unsafe { bindings::rde_completion_done(self.as_raw()) }
     }
 
+    /// Waits until the completion is done, at most `ms` milliseconds.
+    /// Returns whether it completed.  Sleeps: process context only.
+    pub fn wait_timeout_ms(&self, ms: u32) -> bool {
+        let j = kernel::time::msecs_to_jiffies(ms);
+        // SAFETY: By the type invariant `inner` is initialised.
+        unsafe { bindings::wait_for_completion_timeout(self.as_raw(), j) != 0 }
+    }
+
     /// Waits, uninterruptibly, until the completion is done.  Sleeps: process
     /// context only.
     pub fn wait(&self) {

@@ -175,6 +175,18 @@ enum dma_status rde_dmaengine_tx_status(struct dma_chan *chan,
 	return dmaengine_tx_status(chan, cookie, state);
 }
 
+const char *rde_dma_chan_name(struct dma_chan *chan)
+{
+	return dma_chan_name(chan);
+}
+
+void rde_set_callback(struct dma_async_tx_descriptor *tx,
+		      dma_async_tx_callback cb, void *param)
+{
+	tx->callback = cb;
+	tx->callback_param = param;
+}
+
 bool rde_dma_has_cap(struct dma_chan *chan, enum dma_transaction_type cap)
 {
 	return dma_has_cap(cap, chan->device->cap_mask);
@@ -185,10 +197,9 @@ struct device *rde_dma_chan_dma_device(struct dma_chan *chan)
 	return dmaengine_get_dma_device(chan);
 }
 
-dma_addr_t rde_dma_map_single(struct device *dev, void *ptr, size_t size,
-			      enum dma_data_direction dir)
+dma_addr_t rde_dma_map_single(struct device *dev, void *ptr, size_t size)
 {
-	return dma_map_single(dev, ptr, size, dir);
+	return dma_map_single(dev, ptr, size, DMA_BIDIRECTIONAL);
 }
 
 int rde_dma_mapping_error(struct device *dev, dma_addr_t addr)
@@ -196,8 +207,7 @@ int rde_dma_mapping_error(struct device *dev, dma_addr_t addr)
 	return dma_mapping_error(dev, addr);
 }
 
-void rde_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size,
-			  enum dma_data_direction dir)
+void rde_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size)
 {
-	dma_unmap_single(dev, addr, size, dir);
+	dma_unmap_single(dev, addr, size, DMA_BIDIRECTIONAL);
 }

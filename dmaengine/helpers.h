@@ -54,12 +54,13 @@ int rde_dmaengine_terminate_sync(struct dma_chan *chan);
 enum dma_status rde_dmaengine_tx_status(struct dma_chan *chan,
 					dma_cookie_t cookie,
 					struct dma_tx_state *state);
+const char *rde_dma_chan_name(struct dma_chan *chan);
+void rde_set_callback(struct dma_async_tx_descriptor *tx,
+		      dma_async_tx_callback cb, void *param);
 bool rde_dma_has_cap(struct dma_chan *chan, enum dma_transaction_type cap);
 struct device *rde_dma_chan_dma_device(struct dma_chan *chan);
-dma_addr_t rde_dma_map_single(struct device *dev, void *ptr, size_t size,
-			      enum dma_data_direction dir);
+dma_addr_t rde_dma_map_single(struct device *dev, void *ptr, size_t size);
 int rde_dma_mapping_error(struct device *dev, dma_addr_t addr);
-void rde_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size,
-			  enum dma_data_direction dir);
+void rde_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size);
 
 #endif

@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A DMA-engine client that exercises the termination protocol.
+//!
+//! Scenarios (debugfs `rust_dmaengine_client/scenario`):
+//!
+//! - `async_in_callback`: a chain of memcpy descriptors; the callback of
+//!   descriptor k calls `terminate_async`; process context synchronizes,
+//!   checks that no later descriptor called back and that the completed ones
+//!   copied correctly, frees, and repeats.
+//! - `sync_inflight`: `terminate_sync` from process context while the chain
+//!   is in flight.
+//! - `cyclic_stop`: a cyclic capture stopped from its own period callback
+//!   (skipped on channels without DMA_CYCLIC).
+//! - `negative_skip_sync`: like the first, but frees before synchronizing,
+//!   through the API's explicit `unsafe` escape hatch.  KASAN must catch it.
+//!
+//! Write `1` to `run` to run (it blocks until done) and read `results`.
+//! The only `unsafe` in this file is that escape hatch.
+
+use core::{
+    fmt,
+    sync::atomic::{
+        AtomicU32,
+        Ordering, //
+    },
+};
+use kernel::{
+    debugfs::{
+        Dir,
+        File, //
+    },
+    new_mutex,
+    prelude::*,
+    str::CString,
+    sync::{
+        Arc,
+        Mutex, //
+    },
+    uaccess::UserSliceReader,
+};
+
+pub mod dmaengine;
+
+use dmaengine::{
+    client::{
+        Callback,
+        CallbackCtl,
+        Channel,
+        DmaBuf,
+        Finished,
+        Op, //
+    },
+    completion::Completion,
+    Cap,
+    Direction, //
+};
+
+module! {
+    type: RustDmaengineClient,
+    name: "rust_dmaengine_client",
+    authors: ["rust-dmaengine developers"],
+    description: "DMA-engine client exercising terminate_async + synchronize",
+    license: "GPL",
+}
+
+/// Descriptors per memcpy chain.
+const CHAIN: usize = 8;
+/// Bytes per descriptor.
+const CHUNK: usize = 4096;
+/// How long to wait for the stopping callback before calling it an error.
+const TIMEOUT_MS: u32 = 10_000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    AsyncInCallback,
+    SyncInflight,
+    CyclicStop,
+    NegativeSkipSync,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 4] = [
+        Scenario::AsyncInCallback,
+        Scenario::SyncInflight,
+        Scenario::CyclicStop,
+        Scenario::NegativeSkipSync,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::AsyncInCallback => "async_in_callback",
+            Scenario::SyncInflight => "sync_inflight",
+            Scenario::CyclicStop => "cyclic_stop",
+            Scenario::NegativeSkipSync => "negative_skip_sync",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|x| x.name() == s).ok_or(EINVAL)
+    }
+}
+
+/// Counters of one run, shown in `results`.
+#[derive(Clone, Copy, Default)]
+struct Results {
+    iterations: u32,
+    transfers: u32,
+    completed: u32,
+    aborted: u32,
+    verified_bytes: u64,
+    late_callbacks: u32,
+    errors: u32,
+    skipped: bool,
+}
+
+/// A channel name filter (empty: any channel).
+#[derive(Clone, Copy)]
+struct ChanName {
+    buf: [u8; 32],
+    len: usize,
+}
+
+/// The debugfs-controlled settings and the last results.
+#[pin_data]
+struct Ctl {
+    #[pin]
+    scenario: Mutex<Scenario>,
+    #[pin]
+    iterations: Mutex<u32>,
+    #[pin]
+    channel: Mutex<ChanName>,
+    #[pin]
+    results: Mutex<Results>,
+    #[pin]
+    running: Mutex<()>,
+}
+
+/// The state the callbacks of one chain share.
+struct ChainState {
+    /// The callback of this descriptor terminates the channel.
+    stop_at: Option<usize>,
+    /// The callback of this descriptor wakes process context.
+    notify_at: usize,
+    called: [AtomicU32; CHAIN],
+    late: AtomicU32,
+    stopped: Arc<Completion>,
+}
+
+impl Callback for ChainState {
+    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+        if let Some(c) = self.called.get(index) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        match self.stop_at {
+            // Must never happen: terminate_async ran in an earlier callback.
+            Some(k) if index > k => {
+                self.late.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(k) if index == k => {
+                if ctl.terminate_async().is_err() {
+                    self.late.fetch_add(1000, Ordering::Relaxed);
+                }
+            }
+            _ => {}
+        }
+        if index == self.notify_at {
+            self.stopped.complete_all();
+        }
+    }
+}
+
+/// Cyclic capture: stop after `stop_after` periods, from the callback.
+struct CyclicState {
+    stop_after: u32,
+    periods: AtomicU32,
+    late: AtomicU32,
+    stopped: Arc<Completion>,
+}
+
+impl Callback for CyclicState {
+    fn done(&self, _index: usize, ctl: &CallbackCtl<'_>) {
+        let n = self.periods.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == self.stop_after {
+            let _ = ctl.terminate_async();
+            self.stopped.complete_all();
+        } else if n > self.stop_after {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn pattern(iter: u32, i: usize) -> u8 {
+    (i as u32)
+        .wrapping_mul(31)
+        .wrapping_add(iter.wrapping_mul(7)) as u8
+        | 1
+}
+
+fn chain_bufs(iter: u32) -> Result<KVec<DmaBuf>> {
+    let mut src = DmaBuf::new(CHAIN * CHUNK)?;
+    for (i, b) in src.as_mut_slice().iter_mut().enumerate() {
+        *b = pattern(iter, i);
+    }
+    let dst = DmaBuf::new(CHAIN * CHUNK)?;
+    let mut v = KVec::new();
+    v.push(src, GFP_KERNEL)?;
+    v.push(dst, GFP_KERNEL)?;
+    Ok(v)
+}
+
+fn chain_ops() -> [Op; CHAIN] {
+    core::array::from_fn(|k| Op::Memcpy {
+        dst: 1,
+        src: 0,
+        offset: k * CHUNK,
+        len: CHUNK,
+    })
+}
+
+/// Checks a finished chain: descriptors up to `last_done` called back once
+/// and copied right.
+fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Results) {
+    let (Some(src), Some(dst)) = (f.bufs.first(), f.bufs.get(1)) else {
+        r.errors += 1;
+        return;
+    };
+    for k in 0..CHAIN {
+        let calls = f.state.called[k].load(Ordering::Relaxed);
+        if k <= last_done {
+            let range = k * CHUNK..(k + 1) * CHUNK;
+            if calls != 1 || src.as_slice()[range.clone()] != dst.as_slice()[range] {
+                pr_err!("chunk {k}: {calls} callbacks or wrong data\n");
+                r.errors += 1;
+            } else {
+                r.completed += 1;
+                r.verified_bytes += CHUNK as u64;
+            }
+        } else if calls == 0 {
+            r.aborted += 1;
+        }
+    }
+    r.late_callbacks += f.state.late.load(Ordering::Relaxed);
+}
+
+fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, r: &mut Results) -> Result {
+    let stop_at = (iter as usize) % (CHAIN - 1);
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let sync_inflight = scenario == Scenario::SyncInflight;
+    let state = ChainState {
+        stop_at: (!sync_inflight).then_some(stop_at),
+        notify_at: if sync_inflight { 0 } else { stop_at },
+        called: Default::default(),
+        late: AtomicU32::new(0),
+        stopped: stopped.clone(),
+    };
+    let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
+    r.transfers += CHAIN as u32;
+    match scenario {
+        Scenario::SyncInflight => {
+            // Wait for the first completion, then stop the rest in flight.
+            if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+                r.errors += 1;
+            }
+            let f = flight.terminate_sync();
+            // Completions are in order: a prefix completed, the rest was
+            // aborted.
+            let done = f
+                .state
+                .called
+                .iter()
+                .take_while(|c| c.load(Ordering::Relaxed) == 1)
+                .count();
+            check_chain(&f, done.saturating_sub(1), r);
+        }
+        Scenario::NegativeSkipSync => {
+            if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+                r.errors += 1;
+            }
+            let t = flight.terminate_async();
+            // SAFETY: NOT SAFE, on purpose: this is the negative control.
+            // The buffers are freed while the engine may still write them;
+            // KASAN must report it.
+            let f = unsafe { t.finish_without_synchronize() };
+            drop(f);
+        }
+        _ => {
+            if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+                pr_err!("{}: the stopping callback never came\n", scenario.name());
+                r.errors += 1;
+            }
+            let f = flight.terminate_async().synchronize();
+            check_chain(&f, stop_at, r);
+        }
+    }
+    Ok(())
+}
+
+fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
+    const PERIOD: usize = 1024;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let state = CyclicState {
+        stop_after: 3 + iter % 5,
+        periods: AtomicU32::new(0),
+        late: AtomicU32::new(0),
+        stopped: stopped.clone(),
+    };
+    let mut bufs = KVec::new();
+    bufs.push(DmaBuf::new(4 * PERIOD)?, GFP_KERNEL)?;
+    let op = Op::Cyclic {
+        buf: 0,
+        period: PERIOD,
+        dir: Direction::DevToMem,
+    };
+    let flight = ch.submit(bufs, &[op], state)?;
+    r.transfers += 1;
+    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+        r.errors += 1;
+    }
+    let f = flight.terminate_async().synchronize();
+    r.late_callbacks += f.state.late.load(Ordering::Relaxed);
+    // The first period holds consecutive samples of the simulated FIFO.
+    if let Some(b) = f.bufs.first() {
+        let mut words = b.as_slice()[..PERIOD]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let first = words.next().unwrap_or(0);
+        let consecutive = words
+            .try_fold(first, |prev, w| (w == prev.wrapping_add(1)).then_some(w))
+            .is_some();
+        if consecutive {
+            r.completed += f.state.periods.load(Ordering::Relaxed);
+            r.verified_bytes += PERIOD as u64;
+        } else {
+            pr_err!("cyclic: samples are not consecutive\n");
+            r.errors += 1;
+        }
+    }
+    Ok(())
+}
+
+impl Ctl {
+    fn run(&self) -> Result {
+        let _running = self.running.lock();
+        let scenario = *self.scenario.lock();
+        let iterations = *self.iterations.lock();
+        let name = *self.channel.lock();
+        let filter = core::str::from_utf8(&name.buf[..name.len]).map_err(|_| EINVAL)?;
+        let cname = CString::try_from_fmt(fmt!("{filter}"))?;
+        let cap = if scenario == Scenario::CyclicStop {
+            Cap::Cyclic
+        } else {
+            Cap::Memcpy
+        };
+        let mut r = Results::default();
+        let mut ch = match Channel::request(cap, (name.len > 0).then_some(&*cname), None) {
+            Ok(c) => c,
+            Err(e) if e == ENODEV && scenario == Scenario::CyclicStop => {
+                pr_info!("cyclic_stop: SKIP: no free channel with DMA_CYCLIC\n");
+                r.skipped = true;
+                *self.results.lock() = r;
+                return Ok(());
+            }
+            Err(e) => {
+                pr_err!(
+                    "{}: no free channel matching '{filter}': load a DMA provider first\n",
+                    scenario.name()
+                );
+                return Err(e);
+            }
+        };
+        for iter in 0..iterations {
+            let res = if scenario == Scenario::CyclicStop {
+                run_cyclic(&mut ch, iter, &mut r)
+            } else {
+                run_chain(&mut ch, iter, scenario, &mut r)
+            };
+            if let Err(e) = res {
+                pr_err!("{}: iteration {iter}: {e:?}\n", scenario.name());
+                r.errors += 1;
+            }
+            r.iterations += 1;
+        }
+        pr_info!(
+            "{} on {}: {} iterations, {} transfers, {} completed, {} aborted, {} bytes verified, {} late callbacks, {} errors\n",
+            scenario.name(),
+            ch.name(),
+            r.iterations,
+            r.transfers,
+            r.completed,
+            r.aborted,
+            r.verified_bytes,
+            r.late_callbacks,
+            r.errors
+        );
+        *self.results.lock() = r;
+        Ok(())
+    }
+}
+
+/// Reads a short trimmed string written to a debugfs file.
+fn read_str<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8; 64]) -> Result<&'a str> {
+    let n = reader.len();
+    if n > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..n])?;
+    core::str::from_utf8(&buf[..n])
+        .map(str::trim)
+        .map_err(|_| EINVAL)
+}
+
+fn show_scenario(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let cur = *c.scenario.lock();
+    for s in Scenario::ALL {
+        if s == cur {
+            write!(f, "[{}] ", s.name())?;
+        } else {
+            write!(f, "{} ", s.name())?;
+        }
+    }
+    writeln!(f)
+}
+
+fn set_scenario(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let mut b = [0u8; 64];
+    *c.scenario.lock() = Scenario::parse(read_str(r, &mut b)?)?;
+    Ok(())
+}
+
+fn show_iterations(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", *c.iterations.lock())
+}
+
+fn set_iterations(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let mut b = [0u8; 64];
+    let n: u32 = read_str(r, &mut b)?.parse().map_err(|_| EINVAL)?;
+    if !(1..=100_000).contains(&n) {
+        return Err(EINVAL);
+    }
+    *c.iterations.lock() = n;
+    Ok(())
+}
+
+fn show_channel(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let n = *c.channel.lock();
+    writeln!(f, "{}", core::str::from_utf8(&n.buf[..n.len]).unwrap_or(""))
+}
+
+fn set_channel(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let mut b = [0u8; 64];
+    let s = read_str(r, &mut b)?;
+    if s.len() > 31
+        || !s
+            .bytes()
+            .all(|x| x.is_ascii_alphanumeric() || x == b'_' || x == b'-')
+    {
+        return Err(EINVAL);
+    }
+    let mut n = ChanName {
+        buf: [0; 32],
+        len: s.len(),
+    };
+    n.buf[..s.len()].copy_from_slice(s.as_bytes());
+    *c.channel.lock() = n;
+    Ok(())
+}
+
+fn show_run(_c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "0")
+}
+
+fn do_run(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let mut b = [0u8; 64];
+    if read_str(r, &mut b)? != "1" {
+        return Err(EINVAL);
+    }
+    c.run()
+}
+
+fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let r = *c.results.lock();
+    writeln!(f, "scenario: {}", c.scenario.lock().name())?;
+    writeln!(f, "skipped: {}", u32::from(r.skipped))?;
+    writeln!(f, "iterations: {}", r.iterations)?;
+    writeln!(f, "transfers: {}", r.transfers)?;
+    writeln!(f, "completed: {}", r.completed)?;
+    writeln!(f, "aborted: {}", r.aborted)?;
+    writeln!(f, "verified_bytes: {}", r.verified_bytes)?;
+    writeln!(f, "late_callbacks: {}", r.late_callbacks)?;
+    writeln!(f, "errors: {}", r.errors)
+}
+
+#[pin_data]
+struct RustDmaengineClient {
+    #[pin]
+    scenario: File<Arc<Ctl>>,
+    #[pin]
+    iterations: File<Arc<Ctl>>,
+    #[pin]
+    channel: File<Arc<Ctl>>,
+    #[pin]
+    run: File<Arc<Ctl>>,
+    #[pin]
+    results: File<Arc<Ctl>>,
+    _dir: Dir,
+}
+
+impl kernel::InPlaceModule for RustDmaengineClient {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // Refuse to load without a provider: nothing could run.
+        let ctl = Channel::request(Cap::Memcpy, None, None)
+            .inspect_err(|_| {
+                pr_err!(
+                    "no DMA channel with DMA_MEMCPY: load a DMA provider (e.g. rust_dmaengine) first\n"
+                )
+            })
+            .and_then(|probe| {
+                drop(probe);
+                Arc::pin_init(
+                    pin_init!(Ctl {
+                        scenario <- new_mutex!(Scenario::AsyncInCallback),
+                        iterations <- new_mutex!(10),
+                        channel <- new_mutex!(ChanName { buf: [0; 32], len: 0 }),
+                        results <- new_mutex!(Results::default()),
+                        running <- new_mutex!(()),
+                    }),
+                    GFP_KERNEL,
+                )
+            });
+        let dir = Dir::new(c"rust_dmaengine_client");
+        try_pin_init!(Self {
+            scenario <- dir.read_write_callback_file(
+                c"scenario",
+                ctl.clone()?,
+                &show_scenario,
+                &set_scenario
+            ),
+            iterations <- dir.read_write_callback_file(
+                c"iterations",
+                ctl.clone()?,
+                &show_iterations,
+                &set_iterations
+            ),
+            channel <- dir.read_write_callback_file(
+                c"channel",
+                ctl.clone()?,
+                &show_channel,
+                &set_channel
+            ),
+            run <- dir.read_write_callback_file(c"run", ctl.clone()?, &show_run, &do_run),
+            results <- dir.read_callback_file(c"results", ctl.clone()?, &show_results),
+            _dir: dir,
+        })
+    }
+}

@@ -1,0 +1,118 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# contract.sh [CHANNEL-PREFIX] [PROVIDER]: the termination contract, through
+# rust_dmaengine_client's debugfs interface.
+#
+# With PROVIDER=rust_dmaengine (the default) the provider is loaded with a
+# per-burst delay so that terminates land mid-transfer.  With PROVIDER=none
+# an already-present provider is used (e.g. the PL330 on zynq) and only the
+# memcpy scenarios run.
+DIR=$(dirname "$0")
+. "$DIR/ktap_helpers.sh"
+. "$DIR/lib.sh"
+
+prefix=${1:-}
+provider=${2:-rust_dmaengine}
+D=/sys/kernel/debug/rust_dmaengine_client
+
+ktap_print_header
+if [ "$provider" = none ]; then
+	ktap_set_plan 2
+else
+	ktap_set_plan 9
+fi
+
+# result KEY: a value from the last run's results.
+result() {
+	sed -n "s/^$1: //p" $D/results
+}
+
+# scenario NAME ITERATIONS: run it; ok when there were no errors, no late
+# callbacks, and data was verified.
+scenario() {
+	echo "$1" >$D/scenario && echo "$2" >$D/iterations || {
+		ktap_test_fail "$1: cannot configure"
+		return
+	}
+	if ! echo 1 >$D/run; then
+		ktap_test_fail "$1: run failed"
+		return
+	fi
+	sed 's/^/# /' $D/results
+	if [ "$(result skipped)" = 1 ]; then
+		ktap_test_skip "$1: the channel lacks the capability"
+	elif [ "$(result errors)" = 0 ] && [ "$(result late_callbacks)" = 0 ] &&
+		[ "$(result verified_bytes)" -gt 0 ]; then
+		ktap_test_pass "$1: $2 iterations, data verified, no late callback"
+	else
+		ktap_test_fail "$1"
+	fi
+}
+
+if [ "$provider" != none ]; then
+	kmsg_mark noprov
+	if load_mod rust_dmaengine_client 2>/dev/null; then
+		rmmod rust_dmaengine_client
+		ktap_test_fail "client refuses to load without a provider"
+	elif kmsg_since noprov | grep -q "load a DMA provider"; then
+		ktap_test_pass "client refuses to load without a provider (ENODEV, with a message)"
+	else
+		ktap_test_fail "client refuses to load without a provider (no message)"
+	fi
+	load_mod "$provider" burst_size=1024 burst_delay_us=100 ||
+		ktap_exit_fail_msg "cannot load $provider"
+fi
+load_mod rust_dmaengine_client || ktap_exit_fail_msg "cannot load rust_dmaengine_client"
+[ -n "$prefix" ] && echo "$(dma_channels "$prefix" | head -n1)" >$D/channel
+
+scenario async_in_callback 20
+if [ "$provider" = none ]; then
+	scenario sync_inflight 20
+	rmmod rust_dmaengine_client
+	ktap_finished
+fi
+aborted=$(result aborted)
+if [ "${aborted:-0}" -gt 0 ]; then
+	ktap_test_pass "terminate from a callback aborted $aborted later descriptors, none called back"
+else
+	ktap_test_fail "terminate from a callback aborted later descriptors"
+fi
+scenario sync_inflight 20
+scenario cyclic_stop 10
+
+# Garbage in debugfs gets -EINVAL and changes nothing.
+before=$(cat $D/scenario)
+bad=0
+echo bogus >$D/scenario 2>/dev/null && bad=1
+echo 0 >$D/iterations 2>/dev/null && bad=1
+echo 12x >$D/iterations 2>/dev/null && bad=1
+echo 'dma0chan0;rm' >$D/channel 2>/dev/null && bad=1
+echo 2 >$D/run 2>/dev/null && bad=1
+if [ $bad = 0 ] && [ "$(cat $D/scenario)" = "$before" ] && [ "$(cat $D/iterations)" = 10 ]; then
+	ktap_test_pass "bad debugfs writes are refused and change nothing"
+else
+	ktap_test_fail "bad debugfs writes are refused and change nothing"
+fi
+
+# The channel is reusable after terminate: run again on the same channel.
+scenario async_in_callback 5
+
+# Unload in the "wrong" order: the client holds no channel between runs, so
+# the provider may go; the client then fails cleanly.
+if rmmod "$provider"; then
+	if echo 1 >$D/run 2>/dev/null; then
+		ktap_test_fail "run without a provider fails cleanly"
+	else
+		ktap_test_pass "provider unloaded first: the client's run fails cleanly"
+	fi
+else
+	ktap_test_fail "provider unloads while the client is idle"
+fi
+rmmod rust_dmaengine_client
+if lsmod | grep -q '^rust_dmaengine'; then
+	ktap_test_fail "both modules unloaded"
+else
+	ktap_test_pass "both modules unloaded"
+fi
+ktap_finished
