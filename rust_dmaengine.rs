@@ -139,6 +139,10 @@ struct Engine {
     progress: usize,
     /// The simulated peripheral: next sample of the FIFO.
     sample: u32,
+    /// A burst the "hardware" started when it started the descriptor (in
+    /// the interrupt handler): it completes even if a stop request comes
+    /// first, as a hardware burst would.
+    started: Option<Burst>,
     slave: SlaveConfig,
 }
 
@@ -161,6 +165,7 @@ enum Op {
 }
 
 /// One burst, planned under the lock and carried out without it.
+#[derive(Clone, Copy)]
 enum Burst {
     Copy {
         dst: DmaAddr,
@@ -315,33 +320,37 @@ impl Provider for SoftDma {
         loop {
             let burst = {
                 let mut g = chan.lock();
-                match g.engine.state {
-                    State::Stopping => {
-                        // Acknowledge the stop; carry on with anything issued
-                        // since.
-                        g.engine.state = State::Idle;
-                        chan.stopped().complete_all();
-                        if g.queue.start_next().is_none() {
-                            return;
+                if let Some(b) = g.engine.started.take() {
+                    b
+                } else {
+                    match g.engine.state {
+                        State::Stopping => {
+                            // Acknowledge the stop; carry on with anything issued
+                            // since.
+                            g.engine.state = State::Idle;
+                            chan.stopped().complete_all();
+                            if g.queue.start_next().is_none() {
+                                return;
+                            }
+                            g.engine.state = State::Running;
+                            g.engine.progress = 0;
                         }
-                        g.engine.state = State::Running;
-                        g.engine.progress = 0;
+                        State::Running => {}
+                        State::Idle | State::IrqPending | State::Paused => return,
                     }
-                    State::Running => {}
-                    State::Idle | State::IrqPending | State::Paused => return,
-                }
-                if g.engine.pause_requested {
-                    g.engine.state = State::Paused;
-                    return;
-                }
-                let (op, len) = match g.queue.active() {
-                    Some(d) => (d.data, d.len()),
-                    None => {
-                        g.engine.state = State::Idle;
+                    if g.engine.pause_requested {
+                        g.engine.state = State::Paused;
                         return;
                     }
-                };
-                plan(&mut g.engine, op, len, cfg.burst)
+                    let (op, len) = match g.queue.active() {
+                        Some(d) => (d.data, d.len()),
+                        None => {
+                            g.engine.state = State::Idle;
+                            return;
+                        }
+                    };
+                    plan(&mut g.engine, op, len, cfg.burst)
+                }
             };
 
             if cfg.delay_us > 0 {
@@ -410,9 +419,12 @@ fn start_next(
         kernel::sync::lock::spinlock::SpinLockIrqBackend,
     >,
 ) {
-    if g.queue.start_next().is_some() {
+    let next = g.queue.start_next().map(|d| (d.data, d.len()));
+    if let Some((op, len)) = next {
         g.engine.state = State::Running;
         g.engine.progress = 0;
+        // The hardware fetches the descriptor and starts its first burst now.
+        g.engine.started = Some(plan(&mut g.engine, op, len, chan.data().burst));
         Chan::kick(*chan);
     }
 }
@@ -497,6 +509,7 @@ impl platform::Driver for DmaDriver {
                         pause_requested: false,
                         progress: 0,
                         sample: 0,
+                        started: None,
                         slave: SlaveConfig::default(),
                     },
                     cfg,
