@@ -7,9 +7,10 @@
 BOARD ?= virt
 ARCH_virt := arm64
 ARCH_zynq := arm
+ARCH_virt-bench := arm64
 ARCH := $(ARCH_$(BOARD))
 ifeq ($(ARCH),)
-$(error BOARD=$(BOARD) is not a board; choose one of: virt zynq)
+$(error BOARD=$(BOARD) is not a board; choose one of: virt zynq virt-bench)
 endif
 
 RDE_CACHE ?= $(HOME)/.cache/rust-dmaengine
@@ -35,7 +36,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19
 SOURCES = Kbuild $(wildcard *.rs) dmaengine
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
-	rust-analyzer clippy fmt gates
+	rust-analyzer clippy fmt gates bench
 
 all: modules
 
@@ -46,6 +47,7 @@ help:
 	@echo 'make kdir BOARD=...                 print (and build if needed) the kernel tree'
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
+	@echo 'make bench [REPS=3]                 Rust vs C twin vs memcpy, table + plot'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup                          install the toolchain (idempotent)'
 
@@ -89,6 +91,10 @@ run: modules
 
 check:
 	@scripts/check $(BOARDS)
+
+# A benchmark, not a test: one boot of virt-bench; see scripts/bench.
+bench:
+	@scripts/bench $(REPS)
 
 guest: modules
 	@scripts/guest $(BOARD) '$(CMD)' $(FILES)

@@ -38,7 +38,7 @@ use kernel::{
         Mutex, //
     },
     time::{
-        delay::fsleep,
+        delay::udelay,
         Delta, //
     },
     uaccess::UserSliceReader,
@@ -116,6 +116,10 @@ struct Results {
     /// floating-point builtin that the kernel traps (seen on zynq).
     verified_bytes: u32,
     late_callbacks: u32,
+    /// Callbacks still running when synchronize returned.
+    callback_running: u32,
+    /// Buffers that changed after synchronize returned.
+    late_writes: u32,
     errors: u32,
     skipped: bool,
 }
@@ -150,11 +154,25 @@ struct ChainState {
     notify_at: usize,
     called: [AtomicU32; CHAIN],
     late: AtomicU32,
+    /// Callbacks currently running: must be 0 once synchronize returned.
+    running: AtomicU32,
     stopped: Arc<Completion>,
 }
 
+/// How long the stopping callback keeps running after it woke process
+/// context, so that synchronize has a running callback to wait for.
+const CALLBACK_HOLD_US: u32 = 5000;
+
 impl Callback for ChainState {
     fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        self.callback(index, ctl);
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl ChainState {
+    fn callback(&self, index: usize, ctl: &CallbackCtl<'_>) {
         if let Some(c) = self.called.get(index) {
             c.fetch_add(1, Ordering::Relaxed);
         }
@@ -172,6 +190,11 @@ impl Callback for ChainState {
         }
         if index == self.notify_at {
             self.stopped.complete_all();
+            // Keep running (without sleeping: this is softirq context) while
+            // process context calls synchronize, which must wait for us.
+            for _ in 0..CALLBACK_HOLD_US / 100 {
+                udelay(Delta::from_micros(100));
+            }
         }
     }
 }
@@ -252,6 +275,48 @@ fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Results) {
         }
     }
     r.late_callbacks += f.state.late.load(Ordering::Relaxed);
+    if f.state.running.load(Ordering::SeqCst) != 0 {
+        pr_err!("synchronize returned while a callback was still running\n");
+        r.callback_running += 1;
+    }
+    // No engine write after synchronize: the buffers must stay as they are.
+    let before = match snapshot(f) {
+        Ok(v) => v,
+        Err(_) => {
+            r.errors += 1;
+            return;
+        }
+    };
+    sleep_ms(2);
+    if snapshot(f).map_or(true, |after| after != before) {
+        pr_err!("a buffer changed after synchronize returned\n");
+        r.late_writes += 1;
+    }
+}
+
+/// Sleeps about `ms` milliseconds on a jiffies-based wait.
+///
+/// Not `fsleep()`: on the zynq guest (HZ_PERIODIC, no high-resolution
+/// timers) an `fsleep` of 2 ms from this module never returned.
+fn sleep_ms(ms: u32) {
+    if let Ok(c) = KBox::pin_init(Completion::new(), GFP_KERNEL) {
+        c.wait_timeout_ms(ms);
+    }
+}
+
+/// A copy of every destination buffer.
+///
+/// A plain copy (memcpy) compared with `==` (memcmp), not a checksum loop:
+/// on 32-bit arm the compiler vectorised a checksum fold into code that hung
+/// the zynq guest.
+fn snapshot(f: &Finished<ChainState>) -> Result<KVec<u8>> {
+    let mut v = KVec::with_capacity(CHAIN * CHUNK, GFP_KERNEL)?;
+    for k in 0..CHAIN {
+        if let Some(b) = f.bufs.get(2 * k + 1) {
+            v.extend_from_slice(b.as_slice(), GFP_KERNEL)?;
+        }
+    }
+    Ok(v)
 }
 
 fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, r: &mut Results) -> Result {
@@ -263,6 +328,7 @@ fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, r: &mut Results) -
         notify_at: if sync_inflight { 0 } else { stop_at },
         called: Default::default(),
         late: AtomicU32::new(0),
+        running: AtomicU32::new(0),
         stopped: stopped.clone(),
     };
     let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
@@ -296,7 +362,7 @@ fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, r: &mut Results) -
             drop(f);
             // Give the engine time to write into the freed buffers while
             // KASAN still has them in quarantine.
-            fsleep(Delta::from_millis(200));
+            sleep_ms(200);
         }
         _ => {
             if !stopped.wait_timeout_ms(TIMEOUT_MS) {
@@ -396,7 +462,7 @@ impl Ctl {
             r.iterations += 1;
         }
         pr_info!(
-            "{} on {}: {} iterations, {} transfers, {} completed, {} aborted, {} bytes verified, {} late callbacks, {} errors\n",
+            "{} on {}: {} iterations, {} transfers, {} completed, {} aborted, {} bytes verified, {} late callbacks, {} callbacks running after sync, {} writes after sync, {} errors\n",
             scenario.name(),
             ch.name(),
             r.iterations,
@@ -405,6 +471,8 @@ impl Ctl {
             r.aborted,
             r.verified_bytes,
             r.late_callbacks,
+            r.callback_running,
+            r.late_writes,
             r.errors
         );
         *self.results.lock() = r;
@@ -502,6 +570,8 @@ fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "aborted: {}", r.aborted)?;
     writeln!(f, "verified_bytes: {}", r.verified_bytes)?;
     writeln!(f, "late_callbacks: {}", r.late_callbacks)?;
+    writeln!(f, "callback_running_after_sync: {}", r.callback_running)?;
+    writeln!(f, "writes_after_sync: {}", r.late_writes)?;
     writeln!(f, "errors: {}", r.errors)
 }
 

@@ -18,9 +18,9 @@ D=/sys/kernel/debug/rust_dmaengine_client
 
 ktap_print_header
 if [ "$provider" = none ]; then
-	ktap_set_plan 2
+	ktap_set_plan 4
 else
-	ktap_set_plan 9
+	ktap_set_plan 11
 fi
 
 # result KEY: a value from the last run's results.
@@ -43,6 +43,8 @@ scenario() {
 	if [ "$(result skipped)" = 1 ]; then
 		ktap_test_skip "$1: the channel lacks the capability"
 	elif [ "$(result errors)" = 0 ] && [ "$(result late_callbacks)" = 0 ] &&
+		[ "$(result callback_running_after_sync)" = 0 ] &&
+		[ "$(result writes_after_sync)" = 0 ] &&
 		[ "$(result verified_bytes)" -gt 0 ]; then
 		ktap_test_pass "$1: $2 iterations, data verified, no late callback"
 	else
@@ -67,6 +69,15 @@ load_mod rust_dmaengine_client || ktap_exit_fail_msg "cannot load rust_dmaengine
 [ -n "$prefix" ] && echo "$(dma_channels "$prefix" | head -n1)" >$D/channel
 
 scenario async_in_callback 20
+# The stopping callback keeps running for 5 ms after it wakes the client,
+# and the client checks, right after synchronize, that it has finished.
+[ "$(result callback_running_after_sync)" = 0 ] &&
+	ktap_test_pass "synchronize waits for a callback that is still running" ||
+	ktap_test_fail "synchronize waits for a callback that is still running"
+# The client checksums every buffer right after synchronize and 2 ms later.
+[ "$(result writes_after_sync)" = 0 ] &&
+	ktap_test_pass "no engine writes after synchronize" ||
+	ktap_test_fail "no engine writes after synchronize"
 if [ "$provider" = none ]; then
 	scenario sync_inflight 20
 	rmmod rust_dmaengine_client

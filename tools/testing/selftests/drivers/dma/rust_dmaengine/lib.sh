@@ -5,7 +5,13 @@
 
 # Where our modules are: the guest's /lib/modules/extra, or the directory of
 # the tests (a user with a real board copies the .ko files there), or modprobe.
-MODDIR=${MODDIR:-/lib/modules/extra}
+if [ -z "${MODDIR:-}" ]; then
+	if [ -d /lib/modules/extra ]; then
+		MODDIR=/lib/modules/extra
+	else
+		MODDIR=$(dirname "$0")/test_modules
+	fi
+fi
 
 # dma_channels [PREFIX]: the names of all registered DMA channels.
 dma_channels() {

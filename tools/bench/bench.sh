@@ -1,0 +1,80 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh REPS: runs in the bench guest (scripts/bench).  Loads both
+# providers, then REPS times: CPU memcpy, and for each size, channel count
+# and thread count, upstream dmatest (noverify, norandom) on rust_dmaengine
+# and on the C twin, alternated.  One line per measurement:
+#   RDE-BENCH provider=P size=S chans=C threads=T rep=R iops=I kbps=K
+reps=${1:-3}
+M=/lib/modules/extra
+p=/sys/module/dmatest/parameters
+insmod $M/rust_dmaengine.ko channels=4 || exit 1
+insmod /extra/rde_c_twin.ko channels=4 || exit 1
+insmod /lib/modules/dmatest.ko || exit 1
+dev_of() { # provider name -> dmaN
+	for c in /sys/class/dma/dma*chan0; do
+		d=$(basename "$(readlink -f "$c/device")")
+		case $d in "$1") basename "$c" | sed 's/chan0$//' ;; esac
+	done
+}
+rust=$(dev_of rust_dmaengine)
+ctwin=$(dev_of rde_c_twin)
+echo "# rust_dmaengine is $rust, rde_c_twin is $ctwin"
+iters_for() {
+	case $1 in
+	64 | 512) echo 2000 ;;
+	4096) echo 1000 ;;
+	65536) echo 200 ;;
+	*) echo 20 ;;
+	esac
+}
+run() { # provider dev size chans threads rep
+	echo 0 >$p/run 2>/dev/null
+	echo "" >$p/channel
+	echo 1 >$p/noverify
+	echo 1 >$p/norandom
+	echo "$3" >$p/test_buf_size
+	echo "$(iters_for "$3")" >$p/iterations
+	echo "$5" >$p/threads_per_chan
+	i=0
+	while [ $i -lt "$4" ]; do
+		echo "${2}chan$i" >$p/channel
+		i=$((i + 1))
+	done
+	echo "<6>rde-bench: mark $1-$3-$4-$5-$6" >/dev/kmsg
+	echo 1 >$p/run
+	cat $p/wait >/dev/null
+	dmesg | sed -n "/rde-bench: mark $1-$3-$4-$5-$6\$/,\$p" |
+		sed -n 's/.*summary [0-9]* tests, \([0-9]*\) failures \([0-9.]*\) iops \([0-9]*\) KB\/s.*/\1 \2 \3/p' |
+		awk -v hdr="RDE-BENCH provider=$1 size=$3 chans=$4 threads=$5 rep=$6" \
+			'{ f += $1; i += $2; k += $3; n++ }
+			 END { printf "%s iops=%.2f kbps=%d threads_reported=%d failures=%d\n", hdr, i, k, n, f }'
+}
+rep=0
+while [ $rep -lt "$reps" ]; do
+	insmod /extra/rde_memcpy_bench.ko 2>/dev/null
+	dmesg | sed -n 's/.*rde_memcpy_bench: size \([0-9]*\): \([0-9]*\) iops \([0-9]*\) KB\/s/\1 \2 \3/p' |
+		tail -n 5 | while read -r s i k; do
+		echo "RDE-BENCH provider=memcpy size=$s chans=1 threads=1 rep=$rep iops=$i kbps=$k threads_reported=1 failures=0"
+	done
+	for size in 64 512 4096 65536 1048576; do
+		for chans in 1 2 4; do
+			for threads in 1 2; do
+				# Alternate which provider goes first, so that drift
+				# in the guest does not favour one of them.
+				if [ $((rep % 2)) = 0 ]; then
+					run rust "$rust" $size $chans $threads $rep
+					run c "$ctwin" $size $chans $threads $rep
+				else
+					run c "$ctwin" $size $chans $threads $rep
+					run rust "$rust" $size $chans $threads $rep
+				fi
+			done
+		done
+	done
+	rep=$((rep + 1))
+done
+rmmod dmatest
+rmmod rde_c_twin
+rmmod rust_dmaengine

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rde_c_twin: the C twin of rust_dmaengine, for `make bench` only.
+ *
+ * The same software engine with the same semantics, written the way a C
+ * author would: on drivers/dma/virt-dma.[ch], with virt-dma's tasklet for
+ * callbacks and vchan_synchronize().  Each channel's "hardware" is a work
+ * item that copies one burst at a time; at the end of a descriptor it raises
+ * an irq_work ("interrupt") that completes the descriptor and starts the
+ * next.  terminate_all asks the engine to stop; synchronize waits until it
+ * acknowledged.  MEMCPY only: that is what the benchmark measures.
+ */
+
+#include <linux/dma-direct.h>
+#include <linux/dmaengine.h>
+#include <linux/irq_work.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "dmaengine.h"
+#include "virt-dma.h"
+
+#define DRV_NAME "rde_c_twin"
+
+static unsigned int channels = 4;
+module_param(channels, uint, 0444);
+MODULE_PARM_DESC(channels, "Number of DMA channels (1-32)");
+
+static unsigned int burst_size = 4096;
+module_param(burst_size, uint, 0444);
+MODULE_PARM_DESC(burst_size, "Bytes the engine moves per burst (64-1048576)");
+
+enum twin_state { TWIN_IDLE, TWIN_RUNNING, TWIN_IRQ_PENDING, TWIN_STOPPING };
+
+struct twin_desc {
+	struct virt_dma_desc vd;
+	dma_addr_t dst, src;
+	size_t len;
+};
+
+struct twin_chan {
+	struct virt_dma_chan vc;	/* lists and lock: vc.lock */
+	struct work_struct work;	/* the "hardware" */
+	struct irq_work irq;		/* its "interrupt" */
+	struct completion stopped;
+	struct device *dev;
+	/* protected by vc.lock */
+	enum twin_state state;
+	struct twin_desc *cur;
+	size_t progress;
+};
+
+struct twin_dev {
+	struct dma_device dd;
+	struct workqueue_struct *wq;
+	struct twin_chan *chans;
+	unsigned int nr;
+};
+
+static struct twin_chan *to_twin(struct dma_chan *c)
+{
+	return container_of(to_virt_chan(c), struct twin_chan, vc);
+}
+
+static void twin_desc_free(struct virt_dma_desc *vd)
+{
+	kfree(container_of(vd, struct twin_desc, vd));
+}
+
+/* Called with vc.lock held. */
+static void twin_start_next(struct twin_chan *tc)
+{
+	struct virt_dma_desc *vd = vchan_next_desc(&tc->vc);
+	struct twin_dev *td = container_of(tc->vc.chan.device, struct twin_dev, dd);
+
+	if (!vd) {
+		tc->state = TWIN_IDLE;
+		return;
+	}
+	list_del(&vd->node);
+	tc->cur = container_of(vd, struct twin_desc, vd);
+	tc->progress = 0;
+	tc->state = TWIN_RUNNING;
+	queue_work(td->wq, &tc->work);
+}
+
+static void twin_work(struct work_struct *w)
+{
+	struct twin_chan *tc = container_of(w, struct twin_chan, work);
+	unsigned long flags;
+	dma_addr_t dst, src;
+	size_t n;
+
+	for (;;) {
+		spin_lock_irqsave(&tc->vc.lock, flags);
+		if (tc->state == TWIN_STOPPING) {
+			tc->state = TWIN_IDLE;
+			complete_all(&tc->stopped);
+			twin_start_next(tc);
+		}
+		if (tc->state != TWIN_RUNNING || !tc->cur) {
+			spin_unlock_irqrestore(&tc->vc.lock, flags);
+			return;
+		}
+		n = min_t(size_t, burst_size, tc->cur->len - tc->progress);
+		dst = tc->cur->dst + tc->progress;
+		src = tc->cur->src + tc->progress;
+		spin_unlock_irqrestore(&tc->vc.lock, flags);
+
+		memcpy(phys_to_virt(dma_to_phys(tc->dev, dst)),
+		       phys_to_virt(dma_to_phys(tc->dev, src)), n);
+
+		spin_lock_irqsave(&tc->vc.lock, flags);
+		if (tc->state == TWIN_RUNNING && tc->cur) {
+			tc->progress += n;
+			if (tc->progress >= tc->cur->len) {
+				tc->state = TWIN_IRQ_PENDING;
+				irq_work_queue(&tc->irq);
+				spin_unlock_irqrestore(&tc->vc.lock, flags);
+				return;
+			}
+		}
+		spin_unlock_irqrestore(&tc->vc.lock, flags);
+	}
+}
+
+static void twin_irq(struct irq_work *w)
+{
+	struct twin_chan *tc = container_of(w, struct twin_chan, irq);
+	unsigned long flags;
+
+	spin_lock_irqsave(&tc->vc.lock, flags);
+	if (tc->state == TWIN_IRQ_PENDING && tc->cur) {
+		vchan_cookie_complete(&tc->cur->vd);
+		tc->cur = NULL;
+		twin_start_next(tc);
+	}
+	spin_unlock_irqrestore(&tc->vc.lock, flags);
+}
+
+static struct dma_async_tx_descriptor *
+twin_prep_memcpy(struct dma_chan *c, dma_addr_t dst, dma_addr_t src,
+		 size_t len, unsigned long flags)
+{
+	struct twin_desc *d;
+
+	if (!len)
+		return NULL;
+	d = kzalloc_obj(*d, GFP_NOWAIT);
+	if (!d)
+		return NULL;
+	d->dst = dst;
+	d->src = src;
+	d->len = len;
+	return vchan_tx_prep(&to_twin(c)->vc, &d->vd, flags);
+}
+
+static void twin_issue_pending(struct dma_chan *c)
+{
+	struct twin_chan *tc = to_twin(c);
+	unsigned long flags;
+
+	spin_lock_irqsave(&tc->vc.lock, flags);
+	if (vchan_issue_pending(&tc->vc) && tc->state == TWIN_IDLE)
+		twin_start_next(tc);
+	spin_unlock_irqrestore(&tc->vc.lock, flags);
+}
+
+static enum dma_status twin_tx_status(struct dma_chan *c, dma_cookie_t cookie,
+				      struct dma_tx_state *state)
+{
+	struct twin_chan *tc = to_twin(c);
+	struct virt_dma_desc *vd;
+	enum dma_status ret;
+	unsigned long flags;
+	u32 residue = 0;
+
+	ret = dma_cookie_status(c, cookie, state);
+	if (ret == DMA_COMPLETE || !state)
+		return ret;
+	spin_lock_irqsave(&tc->vc.lock, flags);
+	if (tc->cur && tc->cur->vd.tx.cookie == cookie) {
+		residue = tc->cur->len - tc->progress;
+	} else {
+		vd = vchan_find_desc(&tc->vc, cookie);
+		if (vd)
+			residue = container_of(vd, struct twin_desc, vd)->len;
+	}
+	spin_unlock_irqrestore(&tc->vc.lock, flags);
+	dma_set_residue(state, residue);
+	return ret;
+}
+
+static int twin_terminate_all(struct dma_chan *c)
+{
+	struct twin_chan *tc = to_twin(c);
+	unsigned long flags;
+	LIST_HEAD(head);
+
+	spin_lock_irqsave(&tc->vc.lock, flags);
+	if (tc->state == TWIN_RUNNING) {
+		reinit_completion(&tc->stopped);
+		tc->state = TWIN_STOPPING;
+	} else if (tc->state == TWIN_IRQ_PENDING) {
+		tc->state = TWIN_IDLE;
+	}
+	if (tc->cur) {
+		vchan_terminate_vdesc(&tc->cur->vd);
+		tc->cur = NULL;
+	}
+	vchan_get_all_descriptors(&tc->vc, &head);
+	spin_unlock_irqrestore(&tc->vc.lock, flags);
+	vchan_dma_desc_free_list(&tc->vc, &head);
+	return 0;
+}
+
+static void twin_synchronize(struct dma_chan *c)
+{
+	struct twin_chan *tc = to_twin(c);
+
+	wait_for_completion(&tc->stopped);
+	irq_work_sync(&tc->irq);
+	vchan_synchronize(&tc->vc);
+}
+
+static void twin_free_chan_resources(struct dma_chan *c)
+{
+	twin_terminate_all(c);
+	twin_synchronize(c);
+	vchan_free_chan_resources(to_virt_chan(c));
+}
+
+static int twin_probe(struct platform_device *pdev)
+{
+	struct twin_dev *td;
+	unsigned int i;
+	int ret;
+
+	td = devm_kzalloc(&pdev->dev, sizeof(*td), GFP_KERNEL);
+	if (!td)
+		return -ENOMEM;
+	td->nr = channels;
+	td->chans = devm_kcalloc(&pdev->dev, td->nr, sizeof(*td->chans),
+				 GFP_KERNEL);
+	if (!td->chans)
+		return -ENOMEM;
+	td->wq = alloc_workqueue("%s", WQ_UNBOUND, 0, DRV_NAME);
+	if (!td->wq)
+		return -ENOMEM;
+	dev_set_dma_coherent(&pdev->dev);
+
+	INIT_LIST_HEAD(&td->dd.channels);
+	dma_cap_set(DMA_MEMCPY, td->dd.cap_mask);
+	td->dd.dev = &pdev->dev;
+	td->dd.device_prep_dma_memcpy = twin_prep_memcpy;
+	td->dd.device_issue_pending = twin_issue_pending;
+	td->dd.device_tx_status = twin_tx_status;
+	td->dd.device_terminate_all = twin_terminate_all;
+	td->dd.device_synchronize = twin_synchronize;
+	td->dd.device_free_chan_resources = twin_free_chan_resources;
+	td->dd.residue_granularity = DMA_RESIDUE_GRANULARITY_BURST;
+	for (i = 0; i < td->nr; i++) {
+		struct twin_chan *tc = &td->chans[i];
+
+		tc->dev = &pdev->dev;
+		tc->vc.desc_free = twin_desc_free;
+		vchan_init(&tc->vc, &td->dd);
+		INIT_WORK(&tc->work, twin_work);
+		init_irq_work(&tc->irq, twin_irq);
+		init_completion(&tc->stopped);
+		complete_all(&tc->stopped);
+	}
+	ret = dma_async_device_register(&td->dd);
+	if (ret) {
+		destroy_workqueue(td->wq);
+		return ret;
+	}
+	platform_set_drvdata(pdev, td);
+	dev_info(&pdev->dev, "registered %u channels: burst %u B\n", td->nr,
+		 burst_size);
+	return 0;
+}
+
+static void twin_remove(struct platform_device *pdev)
+{
+	struct twin_dev *td = platform_get_drvdata(pdev);
+	unsigned int i;
+
+	dma_async_device_unregister(&td->dd);
+	for (i = 0; i < td->nr; i++) {
+		irq_work_sync(&td->chans[i].irq);
+		tasklet_kill(&td->chans[i].vc.task);
+	}
+	destroy_workqueue(td->wq);
+}
+
+static struct platform_driver twin_driver = {
+	.probe = twin_probe,
+	.remove = twin_remove,
+	.driver = { .name = DRV_NAME },
+};
+
+static struct platform_device *twin_pdev;
+
+static int __init twin_init(void)
+{
+	struct platform_device_info info = {
+		.name = DRV_NAME,
+		.id = PLATFORM_DEVID_NONE,
+		.dma_mask = DMA_BIT_MASK(64),
+	};
+	int ret;
+
+	if (channels < 1 || channels > 32 || burst_size < 64 ||
+	    burst_size > SZ_1M) {
+		pr_err(DRV_NAME ": channels must be 1-32 and burst_size 64-1048576\n");
+		return -EINVAL;
+	}
+	twin_pdev = platform_device_register_full(&info);
+	if (IS_ERR(twin_pdev))
+		return PTR_ERR(twin_pdev);
+	ret = platform_driver_register(&twin_driver);
+	if (ret)
+		platform_device_unregister(twin_pdev);
+	return ret;
+}
+
+static void __exit twin_exit(void)
+{
+	platform_driver_unregister(&twin_driver);
+	platform_device_unregister(twin_pdev);
+}
+
+module_init(twin_init);
+module_exit(twin_exit);
+MODULE_DESCRIPTION("C twin of rust_dmaengine for benchmarks (virt-dma)");
+MODULE_LICENSE("GPL");
