@@ -36,7 +36,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19
 SOURCES = Kbuild $(wildcard *.rs) dmaengine
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
-	rust-analyzer clippy fmt gates bench
+	rust-analyzer clippy fmt gates bench stress
 
 all: modules
 
@@ -48,6 +48,7 @@ help:
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
 	@echo 'make bench [REPS=3]                 Rust vs C twin vs memcpy, table + plot'
+	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup                          install the toolchain (idempotent)'
 
@@ -95,6 +96,10 @@ check:
 # A benchmark, not a test: one boot of virt-bench; see scripts/bench.
 bench:
 	@scripts/bench $(REPS)
+
+# Robustness under abuse, with KASAN, lockdep and kmemleak; see scripts/stress.
+stress:
+	@scripts/stress $(CYCLES) $(SEED)
 
 guest: modules
 	@scripts/guest $(BOARD) '$(CMD)' $(FILES)

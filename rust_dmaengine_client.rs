@@ -12,6 +12,10 @@
 //!   is in flight.
 //! - `cyclic_stop`: a cyclic capture stopped from its own period callback
 //!   (skipped on channels without DMA_CYCLIC).
+//! - `stress`: like `async_in_callback`, with the terminating descriptor and
+//!   the terminating side (callback or process context) drawn from a
+//!   xorshift sequence seeded by the `seed` file, so a failure can be
+//!   replayed.  Allocation failures (fault injection) are counted apart.
 //! - `negative_skip_sync`: like the first, but frees before synchronizing,
 //!   through the API's explicit `unsafe` escape hatch.  KASAN must catch it.
 //!
@@ -81,14 +85,16 @@ enum Scenario {
     SyncInflight,
     CyclicStop,
     NegativeSkipSync,
+    Stress,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 4] = [
+    const ALL: [Scenario; 5] = [
         Scenario::AsyncInCallback,
         Scenario::SyncInflight,
         Scenario::CyclicStop,
         Scenario::NegativeSkipSync,
+        Scenario::Stress,
     ];
 
     fn name(self) -> &'static str {
@@ -97,6 +103,7 @@ impl Scenario {
             Scenario::SyncInflight => "sync_inflight",
             Scenario::CyclicStop => "cyclic_stop",
             Scenario::NegativeSkipSync => "negative_skip_sync",
+            Scenario::Stress => "stress",
         }
     }
 
@@ -120,6 +127,10 @@ struct Results {
     callback_running: u32,
     /// Buffers that changed after synchronize returned.
     late_writes: u32,
+    /// Iterations that failed cleanly with ENOMEM (fault injection).
+    alloc_failures: u32,
+    /// The stress scenario's seed.
+    seed: u32,
     errors: u32,
     skipped: bool,
 }
@@ -142,6 +153,8 @@ struct Ctl {
     channel: Mutex<ChanName>,
     #[pin]
     results: Mutex<Results>,
+    #[pin]
+    seed: Mutex<u32>,
     #[pin]
     running: Mutex<()>,
 }
@@ -283,7 +296,7 @@ fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Results) {
     let before = match snapshot(f) {
         Ok(v) => v,
         Err(_) => {
-            r.errors += 1;
+            r.alloc_failures += 1;
             return;
         }
     };
@@ -319,13 +332,32 @@ fn snapshot(f: &Finished<ChainState>) -> Result<KVec<u8>> {
     Ok(v)
 }
 
-fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, r: &mut Results) -> Result {
-    let stop_at = (iter as usize) % (CHAIN - 1);
+/// xorshift32: the stress scenario's reproducible randomness.
+fn xorshift(mut x: u32) -> u32 {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    x
+}
+
+fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, rng: u32, r: &mut Results) -> Result {
+    let stress = scenario == Scenario::Stress;
+    // Stress: a random descriptor, and a random side (callback or process
+    // context) that terminates.
+    let stop_at = if stress {
+        rng as usize % CHAIN
+    } else {
+        (iter as usize) % (CHAIN - 1)
+    };
+    let from_process = scenario == Scenario::SyncInflight || (stress && rng & 0x100 != 0);
     let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
-    let sync_inflight = scenario == Scenario::SyncInflight;
     let state = ChainState {
-        stop_at: (!sync_inflight).then_some(stop_at),
-        notify_at: if sync_inflight { 0 } else { stop_at },
+        stop_at: (!from_process).then_some(stop_at),
+        notify_at: if scenario == Scenario::SyncInflight {
+            0
+        } else {
+            stop_at
+        },
         called: Default::default(),
         late: AtomicU32::new(0),
         running: AtomicU32::new(0),
@@ -363,6 +395,19 @@ fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, r: &mut Results) -
             // Give the engine time to write into the freed buffers while
             // KASAN still has them in quarantine.
             sleep_ms(200);
+        }
+        Scenario::Stress if from_process => {
+            if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+                r.errors += 1;
+            }
+            let f = flight.terminate_async().synchronize();
+            let done = f
+                .state
+                .called
+                .iter()
+                .take_while(|c| c.load(Ordering::Relaxed) == 1)
+                .count();
+            check_chain(&f, done.saturating_sub(1), r);
         }
         _ => {
             if !stopped.wait_timeout_ms(TIMEOUT_MS) {
@@ -432,7 +477,12 @@ impl Ctl {
         } else {
             Cap::Memcpy
         };
-        let mut r = Results::default();
+        let seed = *self.seed.lock();
+        let mut rng = seed.max(1);
+        let mut r = Results {
+            seed,
+            ..Results::default()
+        };
         let mut ch = match Channel::request(cap, (name.len > 0).then_some(&*cname), None) {
             Ok(c) => c,
             Err(e) if e == ENODEV && scenario == Scenario::CyclicStop => {
@@ -450,21 +500,29 @@ impl Ctl {
             }
         };
         for iter in 0..iterations {
+            rng = xorshift(rng);
             let res = if scenario == Scenario::CyclicStop {
                 run_cyclic(&mut ch, iter, &mut r)
             } else {
-                run_chain(&mut ch, iter, scenario, &mut r)
+                run_chain(&mut ch, iter, scenario, rng, &mut r)
             };
-            if let Err(e) = res {
-                pr_err!("{}: iteration {iter}: {e:?}\n", scenario.name());
-                r.errors += 1;
+            match res {
+                Ok(()) => {}
+                // A clean allocation failure (fault injection): counted,
+                // nothing leaked, nothing left running.
+                Err(e) if e == ENOMEM => r.alloc_failures += 1,
+                Err(e) => {
+                    pr_err!("{}: iteration {iter}: {e:?}\n", scenario.name());
+                    r.errors += 1;
+                }
             }
             r.iterations += 1;
         }
         pr_info!(
-            "{} on {}: {} iterations, {} transfers, {} completed, {} aborted, {} bytes verified, {} late callbacks, {} callbacks running after sync, {} writes after sync, {} errors\n",
+            "{} on {} (seed {}): {} iterations, {} transfers, {} completed, {} aborted, {} bytes verified, {} late callbacks, {} callbacks running after sync, {} writes after sync, {} allocation failures, {} errors\n",
             scenario.name(),
             ch.name(),
+            r.seed,
             r.iterations,
             r.transfers,
             r.completed,
@@ -473,6 +531,7 @@ impl Ctl {
             r.late_callbacks,
             r.callback_running,
             r.late_writes,
+            r.alloc_failures,
             r.errors
         );
         *self.results.lock() = r;
@@ -548,6 +607,16 @@ fn set_channel(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+fn show_seed(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", *c.seed.lock())
+}
+
+fn set_seed(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let mut b = [0u8; 64];
+    *c.seed.lock() = read_str(r, &mut b)?.parse().map_err(|_| EINVAL)?;
+    Ok(())
+}
+
 fn show_run(_c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "0")
 }
@@ -572,6 +641,8 @@ fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "late_callbacks: {}", r.late_callbacks)?;
     writeln!(f, "callback_running_after_sync: {}", r.callback_running)?;
     writeln!(f, "writes_after_sync: {}", r.late_writes)?;
+    writeln!(f, "alloc_failures: {}", r.alloc_failures)?;
+    writeln!(f, "seed: {}", r.seed)?;
     writeln!(f, "errors: {}", r.errors)
 }
 
@@ -583,6 +654,8 @@ struct RustDmaengineClient {
     iterations: File<Arc<Ctl>>,
     #[pin]
     channel: File<Arc<Ctl>>,
+    #[pin]
+    seed: File<Arc<Ctl>>,
     #[pin]
     run: File<Arc<Ctl>>,
     #[pin]
@@ -607,6 +680,7 @@ impl kernel::InPlaceModule for RustDmaengineClient {
                         iterations <- new_mutex!(10),
                         channel <- new_mutex!(ChanName { buf: [0; 32], len: 0 }),
                         results <- new_mutex!(Results::default()),
+                        seed <- new_mutex!(1),
                         running <- new_mutex!(()),
                     }),
                     GFP_KERNEL,
@@ -632,6 +706,7 @@ impl kernel::InPlaceModule for RustDmaengineClient {
                 &show_channel,
                 &set_channel
             ),
+            seed <- dir.read_write_callback_file(c"seed", ctl.clone()?, &show_seed, &set_seed),
             run <- dir.read_write_callback_file(c"run", ctl.clone()?, &show_run, &do_run),
             results <- dir.read_callback_file(c"results", ctl.clone()?, &show_results),
             _dir: dir,

@@ -120,6 +120,7 @@ impl Channel {
         let mut parts = Parts {
             dev: self.dma_dev(),
             bufs: KVec::with_capacity(bufs.len(), GFP_KERNEL)?,
+            ret: KVec::with_capacity(bufs.len(), GFP_KERNEL)?,
             ctxs: KVec::with_capacity(ops.len(), GFP_KERNEL)?,
             cookies: KVec::with_capacity(ops.len(), GFP_KERNEL)?,
             shared,
@@ -303,6 +304,9 @@ impl Drop for Mapped {
 struct Parts<S> {
     dev: *mut bindings::device,
     bufs: KVec<Mapped>,
+    /// Room for giving the buffers back, reserved at submit: `finish` must
+    /// not fail on an allocation.
+    ret: KVec<DmaBuf>,
     ctxs: KVec<KBox<Ctx<S>>>,
     cookies: KVec<bindings::dma_cookie_t>,
     shared: KBox<Shared<S>>,
@@ -312,11 +316,11 @@ impl<S> Parts<S> {
     /// Gives everything back.  Only called after the channel synchronized
     /// (or by the unsafe escape hatch).
     fn finish(self) -> Finished<S> {
-        let mut bufs = KVec::with_capacity(self.bufs.len(), GFP_KERNEL).unwrap_or_default();
+        let mut bufs = self.ret;
         for m in self.bufs {
             if let Some(b) = m.into_buf() {
-                // On allocation failure the buffer is dropped, never leaked.
-                let _ = bufs.push(b, GFP_KERNEL);
+                // Within the capacity reserved at submit: cannot fail.
+                let _ = bufs.push_within_capacity(b);
             }
         }
         drop(self.ctxs);
@@ -396,7 +400,9 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
                 }
             };
             if tx.is_null() {
-                return Err(EIO);
+                // Providers return NULL when they cannot allocate a
+                // descriptor (they prepare with GFP_NOWAIT).
+                return Err(ENOMEM);
             }
             let ctx = KBox::new(
                 Ctx {

@@ -31,7 +31,6 @@ iters_for() {
 }
 run() { # provider dev size chans threads rep
 	echo 0 >$p/run 2>/dev/null
-	echo "" >$p/channel
 	echo 1 >$p/noverify
 	echo 1 >$p/norandom
 	echo "$3" >$p/test_buf_size
