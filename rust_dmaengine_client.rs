@@ -338,6 +338,19 @@ fn snapshot(f: &Finished<ChainState>) -> Result<KVec<u8>> {
     Ok(v)
 }
 
+/// After a stop from process context: completions are in order, so a
+/// prefix of the chain completed and the rest was aborted.  The index of the
+/// last completed descriptor (0 when none did: `check_chain` then reports
+/// descriptor 0).
+fn last_completed(f: &Finished<ChainState>) -> usize {
+    f.state
+        .called
+        .iter()
+        .take_while(|c| c.load(Ordering::Relaxed) == 1)
+        .count()
+        .saturating_sub(1)
+}
+
 /// xorshift32: the stress scenario's reproducible randomness.
 fn xorshift(mut x: u32) -> u32 {
     x ^= x << 13;
@@ -384,15 +397,7 @@ fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, rng: u32, r: &mut 
                 r.errors += 1;
             }
             let f = flight.terminate_sync();
-            // Completions are in order: a prefix completed, the rest was
-            // aborted.
-            let done = f
-                .state
-                .called
-                .iter()
-                .take_while(|c| c.load(Ordering::Relaxed) == 1)
-                .count();
-            check_chain(&f, done.saturating_sub(1), r);
+            check_chain(&f, last_completed(&f), r);
         }
         Scenario::NegativeSkipSync => {
             if !stopped.wait_timeout_ms(TIMEOUT_MS) {
@@ -413,13 +418,7 @@ fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, rng: u32, r: &mut 
                 r.errors += 1;
             }
             let f = flight.terminate_async().synchronize();
-            let done = f
-                .state
-                .called
-                .iter()
-                .take_while(|c| c.load(Ordering::Relaxed) == 1)
-                .count();
-            check_chain(&f, done.saturating_sub(1), r);
+            check_chain(&f, last_completed(&f), r);
         }
         _ => {
             if !stopped.wait_timeout_ms(TIMEOUT_MS) {

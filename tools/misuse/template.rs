@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Misuse: frees the buffers after terminate_async, before synchronize.
-//!
-//! Built by scripts/gate-misuse, which requires the build to fail with the
-//! error code on the EXPECT line (or to succeed for EXPECT: ok).
-
-// EXPECT: E0382
+//! The correct use of the client API.  scripts/gate-misuse builds it as is
+//! (it must compile: the positive control) and once per line of `cases`,
+//! with that line's misuse inserted at its marker (it must then fail with
+//! the stated error).
 
 #[path = "../../dmaengine/mod.rs"]
 pub mod dmaengine;
@@ -42,7 +40,7 @@ impl Callback for Counter {
     fn done(&self, _index: usize, ctl: &CallbackCtl<'_>) {
         self.n.fetch_add(1, Ordering::Relaxed);
         let _ = ctl.terminate_async();
-
+        // MISUSE-CALLBACK
     }
 }
 
@@ -65,7 +63,7 @@ impl kernel::Module for Misuse {
         };
         let flight = ch.submit(bufs, &[op], state)?;
         let terminated = flight.terminate_async();
-        drop(bufs);
+        // MISUSE-PROCESS
         let finished = terminated.synchronize();
         pr_info!("{} callbacks\n", finished.state.n.load(Ordering::Relaxed));
         Ok(Misuse)
