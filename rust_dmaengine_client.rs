@@ -156,6 +156,8 @@ struct Ctl {
     #[pin]
     seed: Mutex<u32>,
     #[pin]
+    hold_us: Mutex<u32>,
+    #[pin]
     running: Mutex<()>,
 }
 
@@ -176,7 +178,9 @@ struct ChainState {
 }
 
 /// How long the stopping callback keeps running after it woke process
-/// context, so that synchronize has a running callback to wait for.
+/// context, so that synchronize has a running callback to wait for
+/// (debugfs `callback_hold_us`; 0 turns this check and the write-after-sync
+/// check off).
 const CALLBACK_HOLD_US: u32 = 5000;
 
 impl Callback for ChainState {
@@ -359,7 +363,14 @@ fn xorshift(mut x: u32) -> u32 {
     x
 }
 
-fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, rng: u32, r: &mut Results) -> Result {
+fn run_chain(
+    ch: &mut Channel,
+    iter: u32,
+    scenario: Scenario,
+    rng: u32,
+    hold: u32,
+    r: &mut Results,
+) -> Result {
     let stress = scenario == Scenario::Stress;
     // Stress: a random descriptor, and a random side (callback or process
     // context) that terminates.
@@ -381,11 +392,7 @@ fn run_chain(ch: &mut Channel, iter: u32, scenario: Scenario, rng: u32, r: &mut 
         late: AtomicU32::new(0),
         running: AtomicU32::new(0),
         // Stress keeps cycles short: the slow checks run every 16th cycle.
-        hold_us: if stress && iter % 16 != 0 {
-            0
-        } else {
-            CALLBACK_HOLD_US
-        },
+        hold_us: if stress && iter % 16 != 0 { 0 } else { hold },
         stopped: stopped.clone(),
     };
     let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
@@ -489,6 +496,7 @@ impl Ctl {
             Cap::Memcpy
         };
         let seed = *self.seed.lock();
+        let hold = *self.hold_us.lock();
         let mut rng = seed.max(1);
         let mut r = Results {
             seed,
@@ -515,7 +523,7 @@ impl Ctl {
             let res = if scenario == Scenario::CyclicStop {
                 run_cyclic(&mut ch, iter, &mut r)
             } else {
-                run_chain(&mut ch, iter, scenario, rng, &mut r)
+                run_chain(&mut ch, iter, scenario, rng, hold, &mut r)
             };
             match res {
                 Ok(()) => {}
@@ -628,6 +636,20 @@ fn set_seed(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+fn show_hold(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", *c.hold_us.lock())
+}
+
+fn set_hold(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let mut b = [0u8; 64];
+    let us: u32 = read_str(r, &mut b)?.parse().map_err(|_| EINVAL)?;
+    if us > 20_000 {
+        return Err(EINVAL);
+    }
+    *c.hold_us.lock() = us;
+    Ok(())
+}
+
 fn show_run(_c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "0")
 }
@@ -668,6 +690,8 @@ struct RustDmaengineClient {
     #[pin]
     seed: File<Arc<Ctl>>,
     #[pin]
+    hold: File<Arc<Ctl>>,
+    #[pin]
     run: File<Arc<Ctl>>,
     #[pin]
     results: File<Arc<Ctl>>,
@@ -692,6 +716,7 @@ impl kernel::InPlaceModule for RustDmaengineClient {
                         channel <- new_mutex!(ChanName { buf: [0; 32], len: 0 }),
                         results <- new_mutex!(Results::default()),
                         seed <- new_mutex!(1),
+                        hold_us <- new_mutex!(CALLBACK_HOLD_US),
                         running <- new_mutex!(()),
                     }),
                     GFP_KERNEL,
@@ -718,6 +743,12 @@ impl kernel::InPlaceModule for RustDmaengineClient {
                 &set_channel
             ),
             seed <- dir.read_write_callback_file(c"seed", ctl.clone()?, &show_seed, &set_seed),
+            hold <- dir.read_write_callback_file(
+                c"callback_hold_us",
+                ctl.clone()?,
+                &show_hold,
+                &set_hold
+            ),
             run <- dir.read_write_callback_file(c"run", ctl.clone()?, &show_run, &do_run),
             results <- dir.read_callback_file(c"results", ctl.clone()?, &show_results),
             _dir: dir,
