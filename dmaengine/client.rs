@@ -443,6 +443,27 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
         Some(Status::from_raw(s))
     }
 
+    /// The status and residue (bytes left) of transfer `index`.
+    pub fn residue(&self, index: usize) -> Option<(Status, u32)> {
+        let c = *self.parts.cookies.get(index)?;
+        let mut st = bindings::dma_tx_state::default();
+        // SAFETY: The channel is held; `st` is valid for writes.
+        let s = unsafe { bindings::rde_dmaengine_tx_status(self.ch.raw(), c, &mut st) };
+        Some((Status::from_raw(s), st.residue))
+    }
+
+    /// `dmaengine_pause()`: the channel stops between bursts.
+    pub fn pause(&self) -> Result {
+        // SAFETY: The channel is held.
+        kernel::error::to_result(unsafe { bindings::rde_dmaengine_pause(self.ch.raw()) })
+    }
+
+    /// `dmaengine_resume()`.
+    pub fn resume(&self) -> Result {
+        // SAFETY: The channel is held.
+        kernel::error::to_result(unsafe { bindings::rde_dmaengine_resume(self.ch.raw()) })
+    }
+
     /// `dmaengine_terminate_async()` from process context.  The memory stays
     /// owned by the returned token until [`Terminated::synchronize`].
     pub fn terminate_async(self) -> Terminated<'ch, S> {

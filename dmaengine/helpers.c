@@ -168,6 +168,16 @@ int rde_dmaengine_terminate_sync(struct dma_chan *chan)
 	return dmaengine_terminate_sync(chan);
 }
 
+int rde_dmaengine_pause(struct dma_chan *chan)
+{
+	return dmaengine_pause(chan);
+}
+
+int rde_dmaengine_resume(struct dma_chan *chan)
+{
+	return dmaengine_resume(chan);
+}
+
 enum dma_status rde_dmaengine_tx_status(struct dma_chan *chan,
 					dma_cookie_t cookie,
 					struct dma_tx_state *state)

@@ -51,6 +51,8 @@ void rde_dma_async_issue_pending(struct dma_chan *chan);
 int rde_dmaengine_terminate_async(struct dma_chan *chan);
 void rde_dmaengine_synchronize(struct dma_chan *chan);
 int rde_dmaengine_terminate_sync(struct dma_chan *chan);
+int rde_dmaengine_pause(struct dma_chan *chan);
+int rde_dmaengine_resume(struct dma_chan *chan);
 enum dma_status rde_dmaengine_tx_status(struct dma_chan *chan,
 					dma_cookie_t cookie,
 					struct dma_tx_state *state);

@@ -20,7 +20,7 @@ ktap_print_header
 if [ "$provider" = none ]; then
 	ktap_set_plan 2
 else
-	ktap_set_plan 11
+	ktap_set_plan 13
 fi
 
 # result KEY: a value from the last run's results.
@@ -98,6 +98,12 @@ else
 fi
 scenario sync_inflight 20
 scenario cyclic_stop 10
+scenario pause_resume 10
+if [ "$(result paused_checks)" -gt 0 ]; then
+	ktap_test_pass "pause holds the residue still ($(result paused_checks) of 10), resume finishes the chain"
+else
+	ktap_test_fail "pause holds the residue still, resume finishes the chain"
+fi
 
 # Garbage in debugfs gets -EINVAL and changes nothing.
 before=$(cat $D/scenario)
