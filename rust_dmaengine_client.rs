@@ -27,6 +27,7 @@
 
 use core::{
     fmt,
+    ops::RangeInclusive,
     sync::atomic::{
         AtomicU32,
         Ordering, //
@@ -654,13 +655,19 @@ fn show_iterations(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "{}", *c.iterations.lock())
 }
 
-fn set_iterations(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+/// Reads a decimal number in `range` written to a debugfs file.
+fn read_u32(r: &mut UserSliceReader, range: RangeInclusive<u32>) -> Result<u32> {
     let mut b = [0u8; 64];
     let n: u32 = read_str(r, &mut b)?.parse().map_err(|_| EINVAL)?;
-    if !(1..=100_000).contains(&n) {
-        return Err(EINVAL);
+    if range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(EINVAL)
     }
-    *c.iterations.lock() = n;
+}
+
+fn set_iterations(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    *c.iterations.lock() = read_u32(r, 1..=100_000)?;
     Ok(())
 }
 
@@ -693,8 +700,7 @@ fn show_seed(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 }
 
 fn set_seed(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
-    let mut b = [0u8; 64];
-    *c.seed.lock() = read_str(r, &mut b)?.parse().map_err(|_| EINVAL)?;
+    *c.seed.lock() = read_u32(r, 0..=u32::MAX)?;
     Ok(())
 }
 
@@ -703,12 +709,7 @@ fn show_hold(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 }
 
 fn set_hold(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
-    let mut b = [0u8; 64];
-    let us: u32 = read_str(r, &mut b)?.parse().map_err(|_| EINVAL)?;
-    if us > 20_000 {
-        return Err(EINVAL);
-    }
-    *c.hold_us.lock() = us;
+    *c.hold_us.lock() = read_u32(r, 0..=20_000)?;
     Ok(())
 }
 
