@@ -21,6 +21,12 @@
 //!
 //! There is no `unsafe` here: everything unsafe is in `dmaengine/`.
 
+use core::sync::atomic::{
+    AtomicBool,
+    AtomicU32,
+    AtomicUsize,
+    Ordering, //
+};
 use kernel::{
     device::Core,
     driver, platform,
@@ -38,6 +44,8 @@ use dmaengine::{
     provider::{
         Chan,
         ChanRef,
+        EngineRange,
+        Inner,
         Provider,
         Registration,
         SlaveConfig,
@@ -135,55 +143,47 @@ enum State {
 struct Engine {
     state: State,
     pause_requested: bool,
-    /// Bytes done of the active descriptor.
-    progress: usize,
-    /// The simulated peripheral: next sample of the FIFO.
-    sample: u32,
-    /// A burst the "hardware" started when it started the descriptor (in
-    /// the interrupt handler): it completes even if a stop request comes
-    /// first, as a hardware burst would.
-    started: Option<Burst>,
+    /// The descriptor (operation and length) whose first burst started
+    /// when the engine started it (in the interrupt handler): that burst
+    /// completes even if a stop request comes first, as a hardware burst
+    /// would.
+    started: Option<(Op, usize)>,
     slave: SlaveConfig,
 }
 
-/// What one descriptor asks for.
+/// Per-channel data outside the lock: the configuration, and what the
+/// engine reads and writes between bursts without taking the lock, as
+/// hardware would have status registers.
+struct ChanCtl {
+    cfg: Config,
+    /// Set under the lock by `terminate_all` and `pause`: the engine looks
+    /// at its state (under the lock) at the next burst boundary.  Cleared
+    /// under the lock by the engine once it has looked.
+    attention: AtomicBool,
+    /// Bytes done of the active descriptor, published after every burst
+    /// (the residue); written under the lock when a descriptor starts.
+    progress: AtomicUsize,
+    /// The simulated peripheral: next sample of the FIFO.
+    sample: AtomicU32,
+}
+
+/// What one descriptor asks for, with its memory as the engine reaches it
+/// (checked and translated at prep, once).
 #[derive(Clone, Copy)]
 enum Op {
     Memcpy {
-        dst: DmaAddr,
-        src: DmaAddr,
+        dst: EngineRange,
+        src: EngineRange,
     },
     Memset {
-        dst: DmaAddr,
+        dst: EngineRange,
         value: u8,
     },
     Cyclic {
-        buf: DmaAddr,
+        /// Device-to-memory: the buffer the simulated FIFO fills.  `None`
+        /// for memory-to-device, whose simulated sink reads nothing.
+        buf: Option<EngineRange>,
         period: usize,
-        dir: Direction,
-    },
-}
-
-/// One burst, planned under the lock and carried out without it.
-#[derive(Clone, Copy)]
-enum Burst {
-    Copy {
-        dst: DmaAddr,
-        src: DmaAddr,
-        n: usize,
-    },
-    Fill {
-        dst: DmaAddr,
-        value: u8,
-        n: usize,
-    },
-    Samples {
-        dst: DmaAddr,
-        first: u32,
-        n: usize,
-    },
-    Sink {
-        n: usize,
     },
 }
 
@@ -193,20 +193,26 @@ struct SoftDma;
 impl Provider for SoftDma {
     type Desc = Op;
     type Engine = Engine;
-    type ChanData = Config;
+    type ChanData = ChanCtl;
 
-    fn prep_memcpy(_chan: &Chan<Self>, dst: DmaAddr, src: DmaAddr, len: usize) -> Result<Op> {
+    fn prep_memcpy(chan: &Chan<Self>, dst: DmaAddr, src: DmaAddr, len: usize) -> Result<Op> {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Op::Memcpy { dst, src })
+        Ok(Op::Memcpy {
+            dst: reachable(chan, dst, len)?,
+            src: reachable(chan, src, len)?,
+        })
     }
 
-    fn prep_memset(_chan: &Chan<Self>, dst: DmaAddr, value: u8, len: usize) -> Result<Op> {
+    fn prep_memset(chan: &Chan<Self>, dst: DmaAddr, value: u8, len: usize) -> Result<Op> {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Op::Memset { dst, value })
+        Ok(Op::Memset {
+            dst: reachable(chan, dst, len)?,
+            value,
+        })
     }
 
     fn prep_cyclic(
@@ -223,7 +229,12 @@ impl Provider for SoftDma {
             );
             return Err(EINVAL);
         }
-        Ok(Op::Cyclic { buf, period, dir })
+        let buf = if dir == Direction::DevToMem {
+            Some(reachable(chan, buf, buf_len)?)
+        } else {
+            None
+        };
+        Ok(Op::Cyclic { buf, period })
     }
 
     fn slave_config(chan: &Chan<Self>, cfg: &SlaveConfig) -> Result {
@@ -238,18 +249,13 @@ impl Provider for SoftDma {
         }
     }
 
-    fn tx_status(chan: &Chan<Self>, cookie: Cookie) -> TxStatus {
-        let g = chan.lock();
-        if g.queue.cookies().is_complete(cookie) {
-            return TxStatus {
-                status: Status::Complete,
-                residue: 0,
-            };
-        }
+    fn tx_status(chan: &Chan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let (is_active, residue) = match (g.queue.active(), g.queue.find(cookie)) {
-            (Some(a), Some(d)) if a.cookie() == cookie => {
-                (true, d.len().saturating_sub(g.engine.progress))
-            }
+            (Some(a), Some(d)) if a.cookie() == cookie => (
+                true,
+                d.len()
+                    .saturating_sub(chan.data().progress.load(Ordering::Relaxed)),
+            ),
             (_, Some(d)) => (false, d.len()),
             (_, None) => (false, 0),
         };
@@ -266,6 +272,7 @@ impl Provider for SoftDma {
 
     fn pause(chan: ChanRef<'_, Self>) -> Result {
         chan.lock().engine.pause_requested = true;
+        chan.data().attention.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -292,19 +299,19 @@ impl Provider for SoftDma {
             State::Running => {
                 chan.stopped().reinit();
                 g.engine.state = State::Stopping;
+                chan.data().attention.store(true, Ordering::Release);
             }
             // Not touching memory: stopped already.
             State::IrqPending | State::Paused => g.engine.state = State::Idle,
             State::Idle | State::Stopping => {}
         }
         g.engine.pause_requested = false;
-        g.engine.progress = 0;
         g.queue.terminate_all();
         Ok(())
     }
 
     fn synchronize(chan: ChanRef<'_, Self>) {
-        if chan.data().broken_sync {
+        if chan.data().cfg.broken_sync {
             dev_warn!(
                 chan.dev(),
                 "fault=1: synchronize returns WITHOUT waiting (negative control)\n"
@@ -316,24 +323,33 @@ impl Provider for SoftDma {
     }
 
     fn engine_run(chan: ChanRef<'_, Self>) {
-        let cfg = *chan.data();
+        let ctl = chan.data();
         loop {
-            let burst = {
+            // Under the lock: act on requests, pick up the active descriptor.
+            let (op, len, single) = {
                 let mut g = chan.lock();
-                if let Some(b) = g.engine.started.take() {
-                    b
+                if let Some((op, len)) = g.engine.started.take() {
+                    // A started burst runs even if a request came first (the
+                    // descriptor may be terminated already: its memory stays
+                    // valid until synchronize, which waits for us); it is
+                    // then the only one before the engine looks again.
+                    let single = g.engine.state != State::Running || g.engine.pause_requested;
+                    if !single {
+                        ctl.attention.store(false, Ordering::Relaxed);
+                    }
+                    (op, len, single)
                 } else {
                     match g.engine.state {
                         State::Stopping => {
-                            // Acknowledge the stop; carry on with anything issued
-                            // since.
+                            // Acknowledge the stop; carry on with anything
+                            // issued since.
                             g.engine.state = State::Idle;
                             chan.stopped().complete_all();
                             if g.queue.start_next().is_none() {
                                 return;
                             }
                             g.engine.state = State::Running;
-                            g.engine.progress = 0;
+                            ctl.progress.store(0, Ordering::Relaxed);
                         }
                         State::Running => {}
                         State::Idle | State::IrqPending | State::Paused => return,
@@ -342,54 +358,37 @@ impl Provider for SoftDma {
                         g.engine.state = State::Paused;
                         return;
                     }
-                    let (op, len) = match g.queue.active() {
-                        Some(d) => (d.data, d.len()),
+                    ctl.attention.store(false, Ordering::Relaxed);
+                    match g.queue.active() {
+                        Some(d) => (d.data, d.len(), false),
                         None => {
                             g.engine.state = State::Idle;
                             return;
                         }
-                    };
-                    plan(&mut g.engine, op, len, cfg.burst)
+                    }
                 }
             };
 
-            if cfg.delay_us > 0 {
-                fsleep(Delta::from_micros(i64::from(cfg.delay_us)));
-            }
-            let (n, res) = match burst {
-                Burst::Copy { dst, src, n } => (n, chan.engine_copy(dst, src, n)),
-                Burst::Fill { dst, value, n } => (n, chan.engine_fill(dst, value, n)),
-                Burst::Samples { dst, first, n } => (n, write_samples(&chan, dst, first, n)),
-                Burst::Sink { n } => (n, Ok(())),
-            };
-            if let Err(e) = res {
-                dev_err!(
-                    chan.dev(),
-                    "chan {}: bad DMA address, transfer dropped ({e:?})\n",
-                    chan.index()
-                );
-            }
+            // Without the lock: bursts until the descriptor or period ends
+            // or a request wants attention.
+            let off = run_bursts(&chan, ctl, op, len, single);
 
+            // Under the lock: account for them.
             let mut g = chan.lock();
             if g.engine.state != State::Running {
                 continue;
             }
-            g.engine.progress += n;
-            let (op, len) = match g.queue.active() {
-                Some(d) => (d.data, d.len()),
-                None => continue,
-            };
             match op {
                 Op::Cyclic { period, .. } => {
-                    if g.engine.progress % period == 0 {
+                    if off % period == 0 {
                         g.period_elapsed();
                         chan.raise_irq();
                     }
-                    if g.engine.progress >= len {
-                        g.engine.progress = 0;
+                    if off >= len {
+                        ctl.progress.store(0, Ordering::Relaxed);
                     }
                 }
-                _ if g.engine.progress >= len => {
+                _ if off >= len => {
                     g.engine.state = State::IrqPending;
                     chan.raise_irq();
                     return;
@@ -415,69 +414,109 @@ fn start_next(
     chan: &ChanRef<'_, SoftDma>,
     g: &mut kernel::sync::lock::Guard<
         '_,
-        dmaengine::provider::Inner<SoftDma>,
+        Inner<SoftDma>,
         kernel::sync::lock::spinlock::SpinLockIrqBackend,
     >,
 ) {
     let next = g.queue.start_next().map(|d| (d.data, d.len()));
-    if let Some((op, len)) = next {
+    if let Some(started) = next {
         g.engine.state = State::Running;
-        g.engine.progress = 0;
+        chan.data().progress.store(0, Ordering::Relaxed);
         // The hardware fetches the descriptor and starts its first burst now.
-        g.engine.started = Some(plan(&mut g.engine, op, len, chan.data().burst));
+        g.engine.started = Some(started);
         Chan::kick(*chan);
     }
 }
 
-/// The next burst of `op` from the engine's progress.
-fn plan(e: &mut Engine, op: Op, len: usize, burst: usize) -> Burst {
-    let off = e.progress;
-    match op {
-        Op::Memcpy { dst, src } => Burst::Copy {
-            dst: dst + off as DmaAddr,
-            src: src + off as DmaAddr,
-            n: burst.min(len - off),
-        },
-        Op::Memset { dst, value } => Burst::Fill {
-            dst: dst + off as DmaAddr,
-            value,
-            n: burst.min(len - off),
-        },
-        Op::Cyclic { buf, period, dir } => {
-            // Never cross a period boundary in one burst.
-            let n = burst.min(period - off % period) & !3;
-            let n = if n == 0 { period - off % period } else { n };
-            match dir {
-                Direction::DevToMem => {
-                    let first = e.sample;
-                    e.sample = e.sample.wrapping_add((n / 4) as u32);
-                    Burst::Samples {
-                        dst: buf + off as DmaAddr,
-                        first,
-                        n,
-                    }
-                }
-                _ => Burst::Sink { n },
-            }
-        }
-    }
+/// The engine's view of `len` bytes at `addr`, checked at prep time so that
+/// an address the engine cannot reach is a clean error for the client (the
+/// prep returns NULL) and not a dropped transfer later.
+fn reachable(chan: &Chan<SoftDma>, addr: DmaAddr, len: usize) -> Result<EngineRange> {
+    chan.engine_range(addr, len).inspect_err(|_| {
+        dev_err!(
+            chan.dev(),
+            "chan {}: DMA address {addr:#x} (+{len}) is not RAM the engine can reach\n",
+            chan.index()
+        )
+    })
 }
 
-/// The simulated peripheral FIFO: consecutive 32-bit little-endian samples.
-fn write_samples(chan: &Chan<SoftDma>, dst: DmaAddr, first: u32, n: usize) -> Result {
+/// The engine's bursts on the active descriptor `op` of `len` bytes, from
+/// the published progress on: one at least, then more while nothing asks
+/// for attention (unless `single`), up to the end of the descriptor or of a
+/// cyclic period.  Returns the new progress.
+///
+/// The memory was checked and translated at prep; should a burst fall
+/// outside it anyway, the transfer is dropped with a message and
+/// completes, as after a DMA controller's bus error.
+fn run_bursts(chan: &Chan<SoftDma>, ctl: &ChanCtl, op: Op, len: usize, single: bool) -> usize {
+    let burst = ctl.cfg.burst;
+    let mut off = ctl.progress.load(Ordering::Relaxed).min(len);
+    let mut run = || -> Result {
+        loop {
+            let n = match op {
+                // Never cross a period boundary in one burst.
+                Op::Cyclic { period, .. } => {
+                    let left = period - off % period;
+                    match burst.min(left) & !3 {
+                        0 => left,
+                        n => n,
+                    }
+                }
+                _ => burst.min(len - off),
+            };
+            if ctl.cfg.delay_us > 0 {
+                fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
+            }
+            match op {
+                Op::Memcpy { dst, src } => dst.copy_from(off, &src, off, n)?,
+                Op::Memset { dst, value } => dst.fill(off, value, n)?,
+                Op::Cyclic { buf: Some(b), .. } => write_samples(&b, off, &ctl.sample, n)?,
+                Op::Cyclic { buf: None, .. } => {}
+            }
+            off += n;
+            ctl.progress.store(off, Ordering::Relaxed);
+            let boundary = match op {
+                Op::Cyclic { period, .. } => off % period == 0,
+                _ => off >= len,
+            };
+            if boundary || single || ctl.attention.load(Ordering::Acquire) {
+                return Ok(());
+            }
+        }
+    };
+    if let Err(e) = run() {
+        dev_err!(
+            chan.dev(),
+            "chan {}: cannot reach the transfer's memory, transfer dropped ({e:?})\n",
+            chan.index()
+        );
+        off = match op {
+            Op::Cyclic { period, .. } => off - off % period + period,
+            _ => len,
+        };
+        ctl.progress.store(off, Ordering::Relaxed);
+    }
+    off
+}
+
+/// The simulated peripheral FIFO: `n` bytes of consecutive 32-bit
+/// little-endian samples at `off` of `b`.
+fn write_samples(b: &EngineRange, off: usize, sample: &AtomicU32, n: usize) -> Result {
     let mut chunk = [0u8; 256];
-    let mut s = first;
+    let mut s = sample.load(Ordering::Relaxed);
     let mut done = 0;
     while done < n {
         let k = chunk.len().min(n - done);
         for w in chunk[..k].chunks_mut(4) {
-            let b = s.to_le_bytes();
-            w.copy_from_slice(&b[..w.len()]);
+            let v = s.to_le_bytes();
+            w.copy_from_slice(&v[..w.len()]);
             s = s.wrapping_add(1);
         }
-        chan.engine_write(dst + done as DmaAddr, &chunk[..k])?;
+        b.write(off + done, &chunk[..k])?;
         done += k;
     }
+    sample.store(s, Ordering::Relaxed);
     Ok(())
 }
 
@@ -507,12 +546,15 @@ impl platform::Driver for DmaDriver {
                     Engine {
                         state: State::Idle,
                         pause_requested: false,
-                        progress: 0,
-                        sample: 0,
                         started: None,
                         slave: SlaveConfig::default(),
                     },
-                    cfg,
+                    ChanCtl {
+                        cfg,
+                        attention: AtomicBool::new(false),
+                        progress: AtomicUsize::new(0),
+                        sample: AtomicU32::new(0),
+                    },
                 ))
             },
         )

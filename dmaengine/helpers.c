@@ -46,14 +46,38 @@ bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx)
 }
 
 /*
- * The CPU address of a DMA address of @dev, for a software engine that
- * "does DMA" with the CPU.  NULL when it is not in the linear map.
+ * The CPU address of the DMA range [@addr, @addr + @len) of @dev, for a
+ * software engine that "does DMA" with the CPU.  NULL unless the whole
+ * range is in the linear map: pfn_valid() works per memory subsection, so
+ * the first and last page and every subsection boundary between are
+ * checked (one or two checks for ranges up to a few MiB, once per
+ * descriptor rather than once per burst).  Without sparsemem subsections
+ * the step is 2 MiB.
  */
-void *rde_dma_addr_to_virt(struct device *dev, dma_addr_t addr)
+#ifdef PAGES_PER_SUBSECTION
+#define RDE_PFN_STEP PAGES_PER_SUBSECTION
+#else
+#define RDE_PFN_STEP (SZ_2M >> PAGE_SHIFT)
+#endif
+
+void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
 {
 	phys_addr_t phys = dma_to_phys(dev, addr);
+	unsigned long pfn, last;
 
-	if (!pfn_valid(PHYS_PFN(phys)))
+	if (!len || phys + len - 1 < phys)
+		return NULL;
+	pfn = PHYS_PFN(phys);
+	last = PHYS_PFN(phys + len - 1);
+	for (;;) {
+		if (!pfn_valid(pfn))
+			return NULL;
+		if (pfn == last)
+			break;
+		pfn = min(last, ALIGN(pfn + 1, RDE_PFN_STEP));
+	}
+	/* Highmem (32-bit) is above the linear map: check the end. */
+	if (PageHighMem(pfn_to_page(last)))
 		return NULL;
 	return phys_to_virt(phys);
 }

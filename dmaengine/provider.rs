@@ -171,8 +171,12 @@ pub trait Provider: Sized + Send + Sync + 'static {
     /// Starts the engine on issued descriptors, if it is idle.
     fn issue_pending(chan: ChanRef<'_, Self>);
 
-    /// The status and residue of `cookie`.
-    fn tx_status(chan: &Chan<Self>, cookie: Cookie) -> TxStatus;
+    /// The status and residue of `cookie`, which is not complete yet.
+    ///
+    /// Called under the channel lock, which the framework takes once for
+    /// the cookie check and this; complete cookies never get here (like
+    /// `dma_cookie_status()` first in a C driver's `device_tx_status`).
+    fn tx_status(chan: &Chan<Self>, inner: &Inner<Self>, cookie: Cookie) -> TxStatus;
 
     /// Pauses the channel between bursts.
     fn pause(_chan: ChanRef<'_, Self>) -> Result {
@@ -359,9 +363,13 @@ unsafe impl<P: Provider> HasTasklet for Chan<P> {
     /// around each callback.  A callback that terminates the channel moves
     /// the remaining completed descriptors to `terminated`, so they never
     /// get their callbacks.
+    ///
+    /// The lock is not taken again just to find nothing left: a completion
+    /// that arrives after the last look reschedules the tasklet, which then
+    /// runs again.
     fn tasklet_run(&self) {
         loop {
-            let (done, cyclic) = {
+            let (done, cyclic, more) = {
                 let mut g = self.inner.lock();
                 let done = g.queue.pop_completed();
                 let cyclic = if done.is_none() && g.periods > 0 {
@@ -370,7 +378,8 @@ unsafe impl<P: Provider> HasTasklet for Chan<P> {
                 } else {
                     None
                 };
-                (done, cyclic)
+                let more = g.queue.has_completed() || g.periods > 0;
+                (done, cyclic, more)
             };
             if let Some(d) = done {
                 d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
@@ -378,6 +387,9 @@ unsafe impl<P: Provider> HasTasklet for Chan<P> {
             } else if let Some(d) = cyclic {
                 d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
             } else {
+                break;
+            }
+            if !more {
                 break;
             }
         }
@@ -507,8 +519,14 @@ impl<P: Provider> Chan<P> {
         self.bh.kill();
     }
 
-    /// Software-engine access to a DMA address of this device: copies `len`
-    /// bytes from `src` to `dst`, like a DMA controller would.
+    /// Software-engine access to the DMA range `[addr, addr + len)` of this
+    /// device, as a DMA controller would have it: a window that the engine
+    /// copies into and out of, like bus addresses.
+    ///
+    /// Translated and checked (it must lie in the linear map) once, so
+    /// that the bursts of a descriptor cost a bounds check each rather than
+    /// an address lookup.  Fails with `EFAULT` for an address the CPU
+    /// cannot reach.
     ///
     /// Safe for the same reason hardware DMA is: the addresses come from a
     /// descriptor that a client prepared for this device, and the DMA-engine
@@ -516,43 +534,21 @@ impl<P: Provider> Chan<P> {
     /// returns, which waits for the engine.  A client that breaks the
     /// contract gets exactly what it would get with hardware, except that
     /// KASAN sees it.
-    pub fn engine_copy(&self, dst: DmaAddr, src: DmaAddr, len: usize) -> Result {
-        let d = self.dma_to_virt(dst)?;
-        let s = self.dma_to_virt(src)?;
-        // SAFETY: See above: both ranges belong to an in-flight descriptor;
-        // dmaengine memcpy requires them not to overlap.
-        unsafe { ptr::copy_nonoverlapping(s.cast_const(), d, len) };
-        Ok(())
-    }
-
-    /// Software-engine fill of `len` bytes at `dst` with `value`; see
-    /// [`Chan::engine_copy`].
-    pub fn engine_fill(&self, dst: DmaAddr, value: u8, len: usize) -> Result {
-        let d = self.dma_to_virt(dst)?;
-        // SAFETY: As for `engine_copy`.
-        unsafe { ptr::write_bytes(d, value, len) };
-        Ok(())
-    }
-
-    /// Software-engine write of `bytes` at `dst`; see [`Chan::engine_copy`].
-    pub fn engine_write(&self, dst: DmaAddr, bytes: &[u8]) -> Result {
-        let d = self.dma_to_virt(dst)?;
-        // SAFETY: As for `engine_copy`; `bytes` is a distinct Rust slice.
-        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), d, bytes.len()) };
-        Ok(())
-    }
-
-    fn dma_to_virt(&self, a: DmaAddr) -> Result<*mut u8> {
+    pub fn engine_range(&self, addr: DmaAddr, len: usize) -> Result<EngineRange> {
         let dev = ptr::from_ref(&*self.dev)
             .cast_mut()
             .cast::<bindings::device>();
         // SAFETY: `dev` is a live device (we hold a reference).
-        let p = unsafe { bindings::rde_dma_addr_to_virt(dev, a) };
+        let p = unsafe { bindings::rde_dma_range_to_virt(dev, addr, len) };
         if p.is_null() {
-            Err(EFAULT)
-        } else {
-            Ok(p.cast())
+            return Err(EFAULT);
         }
+        // INVARIANT: `rde_dma_range_to_virt` checked that all `len` bytes
+        // at `p` are in the linear map.
+        Ok(EngineRange {
+            base: p.cast(),
+            len,
+        })
     }
 
     fn new_desc(
@@ -586,6 +582,79 @@ impl<P: Provider> Chan<P> {
         // `tx_submit`.
         self.inner.lock().queue.add_allocated(d);
         Ok(tx)
+    }
+}
+
+/// A DMA range of a channel's device as the software engine sees it; see
+/// [`Chan::engine_range`].  Made when a descriptor is prepared and kept in
+/// it, like the bus addresses a DMA controller's descriptor holds.
+///
+/// # Invariants
+///
+/// `base` is the linear-map address of `len` bytes of RAM that a client
+/// handed to the channel for DMA.
+#[derive(Clone, Copy)]
+pub struct EngineRange {
+    base: *mut u8,
+    len: usize,
+}
+
+// SAFETY: An `EngineRange` is an address range, as a `DmaAddr` is; access
+// goes through the bounds-checked methods, from whichever thread runs the
+// engine.
+unsafe impl Send for EngineRange {}
+// SAFETY: As above.
+unsafe impl Sync for EngineRange {}
+
+impl EngineRange {
+    /// The range's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A pointer to `n` bytes at `off`, or `EINVAL` if they are not all in
+    /// the range.
+    fn at(&self, off: usize, n: usize) -> Result<*mut u8> {
+        match off.checked_add(n) {
+            Some(end) if end <= self.len => {
+                // SAFETY: `off + n <= len`: in bounds of the range (type
+                // invariant).
+                Ok(unsafe { self.base.add(off) })
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Copies `n` bytes at `src_off` of `src` to `off` of this range.
+    pub fn copy_from(&self, off: usize, src: &EngineRange, src_off: usize, n: usize) -> Result {
+        let d = self.at(off, n)?;
+        let s = src.at(src_off, n)?;
+        // SAFETY: Both are in bounds of ranges a client handed over for DMA
+        // (see `Chan::engine_range`); dmaengine memcpy requires them not to
+        // overlap.
+        unsafe { ptr::copy_nonoverlapping(s.cast_const(), d, n) };
+        Ok(())
+    }
+
+    /// Fills `n` bytes at `off` with `value`.
+    pub fn fill(&self, off: usize, value: u8, n: usize) -> Result {
+        let d = self.at(off, n)?;
+        // SAFETY: As for `copy_from`.
+        unsafe { ptr::write_bytes(d, value, n) };
+        Ok(())
+    }
+
+    /// Writes `bytes` at `off`.
+    pub fn write(&self, off: usize, bytes: &[u8]) -> Result {
+        let d = self.at(off, bytes.len())?;
+        // SAFETY: As for `copy_from`; `bytes` is a distinct Rust slice.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), d, bytes.len()) };
+        Ok(())
     }
 }
 
@@ -772,9 +841,16 @@ impl<P: Provider> Ops<P> {
     ) -> bindings::dma_status {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
-        let st = P::tx_status(&chan, Cookie(cookie));
+        let g = chan.inner.lock();
+        let st = if g.queue.cookies().is_complete(Cookie(cookie)) {
+            TxStatus {
+                status: Status::Complete,
+                residue: 0,
+            }
+        } else {
+            P::tx_status(&chan, &g, Cookie(cookie))
+        };
         if !state.is_null() {
-            let g = chan.inner.lock();
             // SAFETY: A non-null `state` is valid for writes.
             unsafe {
                 (*state).last = g.queue.cookies().last_completed().0;
