@@ -19,10 +19,19 @@
 //! - `pause_resume`: pauses the chain while a descriptor runs, checks that
 //!   its residue does not move and the status is paused, resumes, and
 //!   checks that the chain completes with the right data.
+//! - `latency` (a benchmark mode, used by `make bench`): per iteration it
+//!   times, with ktime, submit to callback of one 64-byte copy, synchronize
+//!   on the then idle channel, terminate_sync with a chain in flight, and
+//!   terminate_async in a callback to the return of synchronize (the first
+//!   scenario); `results` shows p50 and p99 of each in nanoseconds.
 //! - `negative_skip_sync`: like the first, but frees before synchronizing,
 //!   through the API's explicit `unsafe` escape hatch.  KASAN must catch it.
 //!
 //! Write `1` to `run` to run (it blocks until done) and read `results`.
+//! With the module parameter `clients=N` the module is N independent
+//! clients: the first in `rust_dmaengine_client/`, the others in
+//! `rust_dmaengine_client/client1/` and up, each with its own files and
+//! channel, so runs in different directories go on at the same time.
 //! The only `unsafe` in this file is that escape hatch.
 
 use core::{
@@ -47,7 +56,9 @@ use kernel::{
     },
     time::{
         delay::udelay,
-        Delta, //
+        Delta,
+        Instant,
+        Monotonic, //
     },
     uaccess::UserSliceReader,
 };
@@ -75,7 +86,16 @@ module! {
     authors: ["rust-dmaengine developers"],
     description: "DMA-engine client exercising terminate_async + synchronize",
     license: "GPL",
+    params: {
+        clients: u32 {
+            default: 1,
+            description: "Independent clients (1-4): the first in rust_dmaengine_client/, the others in rust_dmaengine_client/clientN/",
+        },
+    },
 }
+
+/// Most clients one module instance offers.
+const MAX_CLIENTS: u32 = 4;
 
 /// Descriptors per memcpy chain.
 const CHAIN: usize = 8;
@@ -92,16 +112,18 @@ enum Scenario {
     NegativeSkipSync,
     Stress,
     PauseResume,
+    Latency,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 6] = [
+    const ALL: [Scenario; 7] = [
         Scenario::AsyncInCallback,
         Scenario::SyncInflight,
         Scenario::CyclicStop,
         Scenario::NegativeSkipSync,
         Scenario::Stress,
         Scenario::PauseResume,
+        Scenario::Latency,
     ];
 
     fn name(self) -> &'static str {
@@ -112,6 +134,7 @@ impl Scenario {
             Scenario::NegativeSkipSync => "negative_skip_sync",
             Scenario::Stress => "stress",
             Scenario::PauseResume => "pause_resume",
+            Scenario::Latency => "latency",
         }
     }
 
@@ -141,6 +164,8 @@ struct Results {
     alloc_failures: u32,
     /// The stress scenario's seed.
     seed: u32,
+    /// `latency`: p50 and p99 in nanoseconds of each [`Lat`] measurement.
+    latency: [[u32; 2]; Lat::COUNT],
     errors: u32,
     skipped: bool,
 }
@@ -545,6 +570,177 @@ fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     Ok(())
 }
 
+/// The measurements of the `latency` bench mode.
+#[derive(Clone, Copy)]
+enum Lat {
+    /// From the call of `submit` (map, prep, submit, issue) of one 64-byte
+    /// copy to the start of its callback.
+    SubmitToCallback,
+    /// `synchronize` after `terminate_async` on a channel with nothing in
+    /// flight (the copy above has called back).
+    IdleSynchronize,
+    /// `terminate_sync` right after submitting a chain of [`CHAIN`] copies.
+    TerminateSyncInflight,
+    /// From `terminate_async` in the callback of descriptor k to the return
+    /// of `synchronize` in process context (the `async_in_callback`
+    /// scenario).
+    AsyncThenSynchronize,
+}
+
+impl Lat {
+    const COUNT: usize = 4;
+    const ALL: [Lat; Self::COUNT] = [
+        Lat::SubmitToCallback,
+        Lat::IdleSynchronize,
+        Lat::TerminateSyncInflight,
+        Lat::AsyncThenSynchronize,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Lat::SubmitToCallback => "submit_to_callback",
+            Lat::IdleSynchronize => "idle_synchronize",
+            Lat::TerminateSyncInflight => "terminate_sync_inflight",
+            Lat::AsyncThenSynchronize => "terminate_async_synchronize",
+        }
+    }
+}
+
+/// Nanoseconds since `t0`, saturated to `u32` (about 4.3 s).
+fn ns_since(t0: Instant<Monotonic>) -> u32 {
+    u32::try_from(t0.elapsed().as_nanos().max(0)).unwrap_or(u32::MAX)
+}
+
+/// Callback state of the `latency` mode: when (in ns since `t0`) the callback
+/// of descriptor `stop_at` ran, which then terminates the channel if
+/// `terminate` is set.
+struct LatState {
+    t0: Instant<Monotonic>,
+    stop_at: usize,
+    terminate: bool,
+    at_ns: AtomicU32,
+    stopped: Arc<Completion>,
+}
+
+impl Callback for LatState {
+    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+        if index != self.stop_at {
+            return;
+        }
+        self.at_ns.store(ns_since(self.t0), Ordering::Relaxed);
+        if self.terminate {
+            let _ = ctl.terminate_async();
+        }
+        self.stopped.complete_all();
+    }
+}
+
+/// One iteration of the `latency` mode: one sample of each [`Lat`] into
+/// `samples`.  Copies are checked like in the other scenarios, so a
+/// benchmark of a broken provider does not produce figures.
+fn run_latency(
+    ch: &mut Channel,
+    iter: u32,
+    samples: &mut [KVec<u32>; Lat::COUNT],
+    r: &mut Results,
+) -> Result {
+    // Submit to callback, then synchronize on the idle channel.
+    let mut bufs = KVec::with_capacity(2, GFP_KERNEL)?;
+    let mut src = DmaBuf::new(64)?;
+    src.as_mut_slice().fill(pattern(iter, 0));
+    bufs.push(src, GFP_KERNEL)?;
+    bufs.push(DmaBuf::new(64)?, GFP_KERNEL)?;
+    let op = Op::Memcpy {
+        dst: 1,
+        src: 0,
+        offset: 0,
+        len: 64,
+    };
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let state = LatState {
+        t0: Instant::now(),
+        stop_at: 0,
+        terminate: false,
+        at_ns: AtomicU32::new(0),
+        stopped: stopped.clone(),
+    };
+    let flight = ch.submit(bufs, &[op], state)?;
+    r.transfers += 1;
+    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+        pr_err!("latency: the callback of a 64-byte copy never came\n");
+        r.errors += 1;
+    }
+    let cb_ns = flight.state().at_ns.load(Ordering::Relaxed);
+    let t = flight.terminate_async();
+    let t0 = Instant::<Monotonic>::now();
+    let f = t.synchronize();
+    let idle_ns = ns_since(t0);
+    match (f.bufs.first(), f.bufs.get(1)) {
+        (Some(s), Some(d)) if s.as_slice() == d.as_slice() => r.completed += 1,
+        _ => {
+            pr_err!("latency: the 64-byte copy is wrong\n");
+            r.errors += 1;
+        }
+    }
+    drop(f);
+
+    // terminate_sync with the chain in flight.
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let state = LatState {
+        t0: Instant::now(),
+        stop_at: CHAIN,
+        terminate: false,
+        at_ns: AtomicU32::new(0),
+        stopped,
+    };
+    let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
+    r.transfers += CHAIN as u32;
+    let t0 = Instant::<Monotonic>::now();
+    drop(flight.terminate_sync());
+    let sync_ns = ns_since(t0);
+
+    // terminate_async in the callback of descriptor k, then synchronize.
+    let stop_at = (iter as usize) % (CHAIN - 1);
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let state = LatState {
+        t0: Instant::now(),
+        stop_at,
+        terminate: true,
+        at_ns: AtomicU32::new(0),
+        stopped: stopped.clone(),
+    };
+    let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
+    r.transfers += CHAIN as u32;
+    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+        pr_err!("latency: the terminating callback never came\n");
+        r.errors += 1;
+    }
+    let f = flight.terminate_async().synchronize();
+    let end_ns = ns_since(f.state.t0);
+    let async_ns = end_ns.saturating_sub(f.state.at_ns.load(Ordering::Relaxed));
+    for k in 0..=stop_at {
+        match (f.bufs.get(2 * k), f.bufs.get(2 * k + 1)) {
+            (Some(s), Some(d)) if s.as_slice() == d.as_slice() => r.completed += 1,
+            _ => {
+                pr_err!("latency: chunk {k} is wrong\n");
+                r.errors += 1;
+            }
+        }
+    }
+
+    for (v, x) in samples.iter_mut().zip([cb_ns, idle_ns, sync_ns, async_ns]) {
+        v.push(x, GFP_KERNEL)?;
+    }
+    Ok(())
+}
+
+/// p50 and p99 of `v` (sorts it); zeros if empty.
+fn percentiles(v: &mut [u32]) -> [u32; 2] {
+    v.sort_unstable();
+    let at = |p: usize| v.get(v.len().saturating_sub(1) * p / 100).copied();
+    [at(50).unwrap_or(0), at(99).unwrap_or(0)]
+}
+
 impl Ctl {
     fn run(&self) -> Result {
         let _running = self.running.lock();
@@ -581,12 +777,18 @@ impl Ctl {
                 return Err(e);
             }
         };
+        let mut samples: [KVec<u32>; Lat::COUNT] = Default::default();
+        if scenario == Scenario::Latency {
+            for v in &mut samples {
+                v.reserve(iterations as usize, GFP_KERNEL)?;
+            }
+        }
         for iter in 0..iterations {
             rng = xorshift(rng);
-            let res = if scenario == Scenario::CyclicStop {
-                run_cyclic(&mut ch, iter, &mut r)
-            } else {
-                run_chain(&mut ch, iter, scenario, rng, hold, &mut r)
+            let res = match scenario {
+                Scenario::CyclicStop => run_cyclic(&mut ch, iter, &mut r),
+                Scenario::Latency => run_latency(&mut ch, iter, &mut samples, &mut r),
+                _ => run_chain(&mut ch, iter, scenario, rng, hold, &mut r),
             };
             match res {
                 Ok(()) => {}
@@ -599,6 +801,21 @@ impl Ctl {
                 }
             }
             r.iterations += 1;
+        }
+        for (p, v) in r.latency.iter_mut().zip(samples.iter_mut()) {
+            *p = percentiles(v);
+        }
+        if scenario == Scenario::Latency {
+            for (l, [p50, p99]) in Lat::ALL.into_iter().zip(r.latency) {
+                pr_info!(
+                    "latency on {}: {} p50 {} ns p99 {} ns ({} samples)\n",
+                    ch.name(),
+                    l.name(),
+                    p50,
+                    p99,
+                    samples[0].len()
+                );
+            }
         }
         pr_info!(
             "{} on {} (seed {}): {} iterations, {} transfers, {} completed, {} aborted, {} bytes verified, {} late callbacks, {} callbacks running after sync, {} writes after sync, {} allocation failures, {} errors\n",
@@ -740,11 +957,17 @@ fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "alloc_failures: {}", r.alloc_failures)?;
     writeln!(f, "paused_checks: {}", r.paused_checks)?;
     writeln!(f, "seed: {}", r.seed)?;
+    if *c.scenario.lock() == Scenario::Latency {
+        for (l, [p50, p99]) in Lat::ALL.into_iter().zip(r.latency) {
+            writeln!(f, "{}_ns: p50 {} p99 {}", l.name(), p50, p99)?;
+        }
+    }
     writeln!(f, "errors: {}", r.errors)
 }
 
+/// One client: its settings, results and debugfs files.
 #[pin_data]
-struct RustDmaengineClient {
+struct Client {
     #[pin]
     scenario: File<Arc<Ctl>>,
     #[pin]
@@ -762,31 +985,21 @@ struct RustDmaengineClient {
     _dir: Dir,
 }
 
-impl kernel::InPlaceModule for RustDmaengineClient {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        // Refuse to load without a provider: nothing could run.
-        let ctl = Channel::request(Cap::Memcpy, None, None)
-            .inspect_err(|_| {
-                pr_err!(
-                    "no DMA channel with DMA_MEMCPY: load a DMA provider (e.g. rust_dmaengine) first\n"
-                )
-            })
-            .and_then(|probe| {
-                drop(probe);
-                Arc::pin_init(
-                    pin_init!(Ctl {
-                        scenario <- new_mutex!(Scenario::AsyncInCallback),
-                        iterations <- new_mutex!(10),
-                        channel <- new_mutex!(ChanName { buf: [0; 32], len: 0 }),
-                        results <- new_mutex!(Results::default()),
-                        seed <- new_mutex!(1),
-                        hold_us <- new_mutex!(CALLBACK_HOLD_US),
-                        running <- new_mutex!(()),
-                    }),
-                    GFP_KERNEL,
-                )
-            });
-        let dir = Dir::new(c"rust_dmaengine_client");
+impl Client {
+    /// A client with its files in `dir`.
+    fn new(dir: Dir) -> impl PinInit<Self, Error> {
+        let ctl = Arc::pin_init(
+            pin_init!(Ctl {
+                scenario <- new_mutex!(Scenario::AsyncInCallback),
+                iterations <- new_mutex!(10),
+                channel <- new_mutex!(ChanName { buf: [0; 32], len: 0 }),
+                results <- new_mutex!(Results::default()),
+                seed <- new_mutex!(1),
+                hold_us <- new_mutex!(CALLBACK_HOLD_US),
+                running <- new_mutex!(()),
+            }),
+            GFP_KERNEL,
+        );
         try_pin_init!(Self {
             scenario <- dir.read_write_callback_file(
                 c"scenario",
@@ -816,6 +1029,52 @@ impl kernel::InPlaceModule for RustDmaengineClient {
             run <- dir.read_write_callback_file(c"run", ctl.clone()?, &show_run, &do_run),
             results <- dir.read_callback_file(c"results", ctl.clone()?, &show_results),
             _dir: dir,
+        })
+    }
+}
+
+#[pin_data]
+struct RustDmaengineClient {
+    #[pin]
+    first: Client,
+    /// Clients 1 and up (module parameter `clients`).
+    more: KVec<Pin<KBox<Client>>>,
+}
+
+impl kernel::InPlaceModule for RustDmaengineClient {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let n = module_parameters::clients.value();
+        let checked = if (1..=MAX_CLIENTS).contains(&n) {
+            Ok(())
+        } else {
+            pr_err!("clients={n} is out of range: use 1 to {MAX_CLIENTS}\n");
+            Err(EINVAL)
+        };
+        // Refuse to load without a provider: nothing could run.
+        let probed = checked.and_then(|()| {
+            Channel::request(Cap::Memcpy, None, None)
+                .inspect_err(|_| {
+                    pr_err!(
+                        "no DMA channel with DMA_MEMCPY: load a DMA provider (e.g. rust_dmaengine) first\n"
+                    )
+                })
+                .map(drop)
+        });
+        let dir = Dir::new(c"rust_dmaengine_client");
+        let more = probed.and_then(|()| {
+            let mut v = KVec::with_capacity(n as usize - 1, GFP_KERNEL)?;
+            for k in 1..n {
+                let name = CString::try_from_fmt(fmt!("client{k}"))?;
+                v.push(
+                    KBox::pin_init(Client::new(dir.subdir(&name)), GFP_KERNEL)?,
+                    GFP_KERNEL,
+                )?;
+            }
+            Ok(v)
+        });
+        try_pin_init!(Self {
+            more: more?,
+            first <- Client::new(dir),
         })
     }
 }
