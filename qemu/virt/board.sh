@@ -9,7 +9,7 @@ GUEST_OFF="poweroff -f"
 # Kernel arguments of the checkers this board enables (virt-bench clears it).
 CHECKER_ARGS=${CHECKER_ARGS-kmemleak=on}
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
-	echo qemu-system-aarch64 -M virt -cpu max -smp 2 -m 1536 -nographic -nic none \
+	echo qemu-system-aarch64 -M virt -cpu max -smp ${RDE_SMP:-2} ${RDE_QEMU_ARGS:-} -m 1536 -nographic -nic none \
 		-no-reboot -kernel "$1" -initrd "$2" \
 		-append "\"console=ttyAMA0 panic=-1 $CHECKER_ARGS kunit.enable=1 kunit.autorun=1 $3\""
 }

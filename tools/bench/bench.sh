@@ -1,17 +1,29 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh REPS: runs in the bench guest (scripts/bench).  Loads both
-# providers, then REPS times: CPU memcpy, and for each size, channel count
-# and thread count, upstream dmatest (noverify, norandom) on rust_dmaengine
-# and on the C twin, alternated.  One line per measurement:
-#   RDE-BENCH provider=P size=S chans=C threads=T rep=R iops=I kbps=K
+# bench.sh REPS [MODE]: runs in the bench guest (scripts/bench).
+#
+# MODE timed (default): loads both providers and the client, then REPS
+# times: CPU memcpy; for each size, channel count and thread count, upstream
+# dmatest (noverify, norandom) on rust_dmaengine and on the C twin,
+# alternated; and the client's latency mode on each.  Lines:
+#   RDE-BENCH provider=P size=S chans=C threads=T rep=R iops=I kbps=K ...
+#   RDE-LAT provider=P metric=M rep=R p50=NS p99=NS
+#
+# MODE icount: the guest runs under QEMU -icount shift=0 on one CPU, where
+# one nanosecond of guest time is one guest instruction.  dmatest iops then
+# give instructions per transfer, without timing noise; the latency mode
+# gives instructions per operation; rde_prof samples where they go.  Lines:
+#   RDE-INSN provider=P size=S rep=R insn=N
+#   RDE-LAT ... (in instructions), RDE-PROF provider=P ...
 reps=${1:-3}
+mode=${2:-timed}
 M=/lib/modules/extra
 p=/sys/module/dmatest/parameters
 insmod $M/rust_dmaengine.ko channels=4 || exit 1
 insmod /extra/rde_c_twin.ko channels=4 || exit 1
 insmod /lib/modules/dmatest.ko || exit 1
+insmod $M/rust_dmaengine_client.ko || exit 1
 dev_of() { # provider name -> dmaN
 	for c in /sys/class/dma/dma*chan0; do
 		d=$(basename "$(readlink -f "$c/device")")
@@ -22,6 +34,9 @@ rust=$(dev_of rust_dmaengine)
 ctwin=$(dev_of rde_c_twin)
 echo "# rust_dmaengine is $rust, rde_c_twin is $ctwin"
 iters_for() {
+	# Under icount the guest's clock counts instructions: enough
+	# iterations that dmatest's start-up does not count.
+	[ "$mode" = icount ] && echo 1000 && return
 	case $1 in
 	64 | 512) echo 2000 ;;
 	4096) echo 1000 ;;
@@ -50,6 +65,46 @@ run() { # provider dev size chans threads rep
 			'{ f += $1; i += $2; k += $3; n++ }
 			 END { printf "%s iops=%.2f kbps=%d threads_reported=%d failures=%d\n", hdr, i, k, n, f }'
 }
+latency() { # provider dev rep iterations
+	D=/sys/kernel/debug/rust_dmaengine_client
+	echo 0 >$p/run # dmatest lets go of its channels
+	echo latency >$D/scenario
+	echo "${2}chan0" >$D/channel
+	echo "$4" >$D/iterations
+	echo 1 >$D/run || return
+	sed -n 's/^\([a-z_]*\)_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/\1 \2 \3/p' $D/results |
+		while read -r m p50 p99; do
+			echo "RDE-LAT provider=$1 metric=$m rep=$3 p50=$p50 p99=$p99"
+		done
+	grep -q '^errors: 0$' $D/results || echo "RDE-LAT-ERROR provider=$1 rep=$3"
+}
+if [ "$mode" = icount ]; then
+	rep=0
+	while [ $rep -lt "$reps" ]; do
+		for prov in rust c; do
+			dev=$rust
+			[ $prov = c ] && dev=$ctwin
+			for size in 64 512 4096 65536 1048576; do
+				run $prov "$dev" $size 1 1 $rep | sed 's/RDE-BENCH/RDE-ICOUNT/'
+			done
+			latency $prov "$dev" $rep 200
+			# Where the instructions of 64-byte transfers go.
+			if [ $rep = 0 ]; then
+				insmod /extra/rde_prof.ko period_us=20 top=30
+				run $prov "$dev" 64 1 1 $rep >/dev/null
+				rmmod rde_prof
+				dmesg | sed -n "s/.*rde_prof: /RDE-PROF provider=$prov /p"
+				dmesg -c >/dev/null
+			fi
+		done
+		rep=$((rep + 1))
+	done
+	rmmod rust_dmaengine_client dmatest rde_c_twin rust_dmaengine
+	exit 0
+fi
+# Warm up (first runs pay for page faults and worker creation).
+run rust "$rust" 64 1 1 warm >/dev/null
+run c "$ctwin" 64 1 1 warm >/dev/null
 rep=0
 while [ $rep -lt "$reps" ]; do
 	insmod /extra/rde_memcpy_bench.ko 2>/dev/null
@@ -72,8 +127,16 @@ while [ $rep -lt "$reps" ]; do
 			done
 		done
 	done
+	if [ $((rep % 2)) = 0 ]; then
+		latency rust "$rust" $rep 500
+		latency c "$ctwin" $rep 500
+	else
+		latency c "$ctwin" $rep 500
+		latency rust "$rust" $rep 500
+	fi
 	rep=$((rep + 1))
 done
+rmmod rust_dmaengine_client
 rmmod dmatest
 rmmod rde_c_twin
 rmmod rust_dmaengine

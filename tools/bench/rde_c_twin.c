@@ -5,10 +5,12 @@
  * The same software engine with the same semantics, written the way a C
  * author would: on drivers/dma/virt-dma.[ch], with virt-dma's tasklet for
  * callbacks and vchan_synchronize().  Each channel's "hardware" is a work
- * item that copies one burst at a time; at the end of a descriptor it raises
- * an irq_work ("interrupt") that completes the descriptor and starts the
- * next.  terminate_all asks the engine to stop; synchronize waits until it
- * acknowledged.  MEMCPY only: that is what the benchmark measures.
+ * item that copies one burst at a time without the lock, checking an
+ * attention flag between bursts; at the end of a descriptor it raises an
+ * irq_work ("interrupt") that completes the descriptor and starts the next.
+ * terminate_all asks the engine to stop (state and flag); synchronize waits
+ * until it acknowledged.  Addresses are translated once, at prep.  MEMCPY
+ * only: that is what the benchmark measures.
  */
 
 #include <linux/dma-direct.h>
@@ -36,7 +38,7 @@ enum twin_state { TWIN_IDLE, TWIN_RUNNING, TWIN_IRQ_PENDING, TWIN_STOPPING };
 
 struct twin_desc {
 	struct virt_dma_desc vd;
-	dma_addr_t dst, src;
+	void *dst, *src;	/* CPU addresses, translated at prep */
 	size_t len;
 };
 
@@ -49,6 +51,9 @@ struct twin_chan {
 	/* protected by vc.lock */
 	enum twin_state state;
 	struct twin_desc *cur;
+	/* set under vc.lock, read by the engine between bursts */
+	bool attention;
+	/* written by the engine after each burst, read for the residue */
 	size_t progress;
 };
 
@@ -81,7 +86,7 @@ static void twin_start_next(struct twin_chan *tc)
 	}
 	list_del(&vd->node);
 	tc->cur = container_of(vd, struct twin_desc, vd);
-	tc->progress = 0;
+	WRITE_ONCE(tc->progress, 0);
 	tc->state = TWIN_RUNNING;
 	queue_work(td->wq, &tc->work);
 }
@@ -89,9 +94,10 @@ static void twin_start_next(struct twin_chan *tc)
 static void twin_work(struct work_struct *w)
 {
 	struct twin_chan *tc = container_of(w, struct twin_chan, work);
+	struct twin_desc *d;
 	unsigned long flags;
-	dma_addr_t dst, src;
-	size_t n;
+	size_t off, len, n;
+	void *dst, *src;
 
 	for (;;) {
 		spin_lock_irqsave(&tc->vc.lock, flags);
@@ -104,23 +110,33 @@ static void twin_work(struct work_struct *w)
 			spin_unlock_irqrestore(&tc->vc.lock, flags);
 			return;
 		}
-		n = min_t(size_t, burst_size, tc->cur->len - tc->progress);
-		dst = tc->cur->dst + tc->progress;
-		src = tc->cur->src + tc->progress;
+		WRITE_ONCE(tc->attention, false);
+		/*
+		 * Copy what the bursts need: terminate_all frees the descriptor
+		 * (vchan_get_all_descriptors() takes desc_terminated too), while
+		 * the buffers stay valid until synchronize, which waits for us.
+		 */
+		d = tc->cur;
+		dst = d->dst;
+		src = d->src;
+		len = d->len;
+		off = tc->progress;
 		spin_unlock_irqrestore(&tc->vc.lock, flags);
 
-		memcpy(phys_to_virt(dma_to_phys(tc->dev, dst)),
-		       phys_to_virt(dma_to_phys(tc->dev, src)), n);
+		do {
+			n = min_t(size_t, burst_size, len - off);
+			memcpy(dst + off, src + off, n);
+			off += n;
+			WRITE_ONCE(tc->progress, off);
+			/* Pairs with the release in twin_terminate_all(). */
+		} while (off < len && !smp_load_acquire(&tc->attention));
 
 		spin_lock_irqsave(&tc->vc.lock, flags);
-		if (tc->state == TWIN_RUNNING && tc->cur) {
-			tc->progress += n;
-			if (tc->progress >= tc->cur->len) {
-				tc->state = TWIN_IRQ_PENDING;
-				irq_work_queue(&tc->irq);
-				spin_unlock_irqrestore(&tc->vc.lock, flags);
-				return;
-			}
+		if (tc->state == TWIN_RUNNING && tc->cur == d && off >= len) {
+			tc->state = TWIN_IRQ_PENDING;
+			irq_work_queue(&tc->irq);
+			spin_unlock_irqrestore(&tc->vc.lock, flags);
+			return;
 		}
 		spin_unlock_irqrestore(&tc->vc.lock, flags);
 	}
@@ -151,8 +167,8 @@ twin_prep_memcpy(struct dma_chan *c, dma_addr_t dst, dma_addr_t src,
 	d = kzalloc_obj(*d, GFP_NOWAIT);
 	if (!d)
 		return NULL;
-	d->dst = dst;
-	d->src = src;
+	d->dst = phys_to_virt(dma_to_phys(to_twin(c)->dev, dst));
+	d->src = phys_to_virt(dma_to_phys(to_twin(c)->dev, src));
 	d->len = len;
 	return vchan_tx_prep(&to_twin(c)->vc, &d->vd, flags);
 }
@@ -182,7 +198,7 @@ static enum dma_status twin_tx_status(struct dma_chan *c, dma_cookie_t cookie,
 		return ret;
 	spin_lock_irqsave(&tc->vc.lock, flags);
 	if (tc->cur && tc->cur->vd.tx.cookie == cookie) {
-		residue = tc->cur->len - tc->progress;
+		residue = tc->cur->len - READ_ONCE(tc->progress);
 	} else {
 		vd = vchan_find_desc(&tc->vc, cookie);
 		if (vd)
@@ -203,6 +219,8 @@ static int twin_terminate_all(struct dma_chan *c)
 	if (tc->state == TWIN_RUNNING) {
 		reinit_completion(&tc->stopped);
 		tc->state = TWIN_STOPPING;
+		/* Pairs with the acquire in twin_work()'s burst loop. */
+		smp_store_release(&tc->attention, true);
 	} else if (tc->state == TWIN_IRQ_PENDING) {
 		tc->state = TWIN_IDLE;
 	}
