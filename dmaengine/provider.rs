@@ -45,6 +45,7 @@ use super::{
     completion::Completion,
     queue::{
         Cookie,
+        Cookies,
         DescQueue,
         ItemState,
         QueueItem, //
@@ -62,7 +63,11 @@ use super::{
 use core::{
     marker::PhantomPinned,
     mem::offset_of,
-    ptr, //
+    ptr,
+    sync::atomic::{
+        AtomicU64,
+        Ordering, //
+    },
 };
 use kernel::{
     device,
@@ -328,6 +333,11 @@ pub struct Chan<P: Provider> {
     work: Work<Chan<P>>,
     #[pin]
     stopped: Completion,
+    /// A snapshot of the queue's cookies, written under the lock when they
+    /// change (submit) and before callbacks run, so that `tx_status` can
+    /// answer "complete" without the lock, as `dma_cookie_status()` does in
+    /// C.  It may lag; then `tx_status` takes the lock.
+    cookies_seen: AtomicU64,
     wq: *mut bindings::workqueue_struct,
     dev: ARef<device::Device>,
     index: u32,
@@ -379,6 +389,8 @@ unsafe impl<P: Provider> HasTasklet for Chan<P> {
                     None
                 };
                 let more = g.queue.has_completed() || g.periods > 0;
+                self.cookies_seen
+                    .store(g.queue.cookies().to_bits(), Ordering::Release);
                 (done, cyclic, more)
             };
             if let Some(d) = done {
@@ -419,6 +431,7 @@ impl<P: Provider> Chan<P> {
             work <- kernel::new_work!("rust_dmaengine::Chan::work"),
             // The engine starts stopped.
             stopped <- Completion::new_done(),
+            cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
             wq,
             dev,
             index,
@@ -693,6 +706,8 @@ unsafe extern "C" fn tx_submit<P: Provider>(
     let mut g = chan.inner.lock();
     match g.queue.submit(desc) {
         Ok(c) => {
+            chan.cookies_seen
+                .store(g.queue.cookies().to_bits(), Ordering::Release);
             // SAFETY: Under the channel lock; clients read `tx->cookie` only
             // after submit returns.
             unsafe { (*tx).cookie = c.0 };
@@ -841,6 +856,20 @@ impl<P: Provider> Ops<P> {
     ) -> bindings::dma_status {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
+        // Without the lock first, as `dma_cookie_status()`.
+        let seen = Cookies::from_bits(chan.cookies_seen.load(Ordering::Acquire));
+        if seen.is_complete(Cookie(cookie)) {
+            if !state.is_null() {
+                // SAFETY: A non-null `state` is valid for writes.
+                unsafe {
+                    (*state).last = seen.last_completed().0;
+                    (*state).used = seen.last_assigned().0;
+                    (*state).residue = 0;
+                    (*state).in_flight_bytes = 0;
+                }
+            }
+            return Status::Complete.to_raw();
+        }
         let g = chan.inner.lock();
         let st = if g.queue.cookies().is_complete(Cookie(cookie)) {
             TxStatus {

@@ -102,6 +102,25 @@ impl Cookies {
         Cookie(self.completed)
     }
 
+    /// Both values in one word, for a lock-free snapshot (see
+    /// [`Cookies::from_bits`]).
+    pub fn to_bits(&self) -> u64 {
+        // CAST: Both are positive `i32`s (type invariant).
+        (u64::from(self.last_assigned as u32) << 32) | u64::from(self.completed as u32)
+    }
+
+    /// The bookkeeping that [`Cookies::to_bits`] packed; values that no
+    /// `Cookies` could have become [`DMA_MIN_COOKIE`].
+    pub fn from_bits(bits: u64) -> Self {
+        // CAST: Each half is an `i32` bit pattern.
+        let valid = |v: u32| (v as i32).max(DMA_MIN_COOKIE);
+        // INVARIANT: `valid` clamps both to `>= DMA_MIN_COOKIE`.
+        Self {
+            last_assigned: valid((bits >> 32) as u32),
+            completed: valid(bits as u32),
+        }
+    }
+
     /// Whether `c` has completed, as `dma_async_is_complete()`: correct
     /// across the wrap of the cookie counter.
     pub fn is_complete(&self, c: Cookie) -> bool {
