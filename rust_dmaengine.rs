@@ -450,54 +450,85 @@ fn reachable(chan: &Chan<SoftDma>, addr: DmaAddr, len: usize) -> Result<EngineRa
 /// outside it anyway, the transfer is dropped with a message and
 /// completes, as after a DMA controller's bus error.
 fn run_bursts(chan: &Chan<SoftDma>, ctl: &ChanCtl, op: Op, len: usize, single: bool) -> usize {
-    let burst = ctl.cfg.burst;
-    let mut off = ctl.progress.load(Ordering::Relaxed).min(len);
-    let mut run = || -> Result {
-        loop {
-            let n = match op {
-                // Never cross a period boundary in one burst.
-                Op::Cyclic { period, .. } => {
-                    let left = period - off % period;
-                    match burst.min(left) & !3 {
-                        0 => left,
-                        n => n,
-                    }
-                }
-                _ => burst.min(len - off),
-            };
-            if ctl.cfg.delay_us > 0 {
-                fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
-            }
-            match op {
-                Op::Memcpy { dst, src } => dst.copy_from(off, &src, off, n)?,
-                Op::Memset { dst, value } => dst.fill(off, value, n)?,
-                Op::Cyclic { buf: Some(b), .. } => write_samples(&b, off, &ctl.sample, n)?,
-                Op::Cyclic { buf: None, .. } => {}
-            }
-            off += n;
-            ctl.progress.store(off, Ordering::Relaxed);
-            let boundary = match op {
-                Op::Cyclic { period, .. } => off % period == 0,
-                _ => off >= len,
-            };
-            if boundary || single || ctl.attention.load(Ordering::Acquire) {
-                return Ok(());
-            }
+    let off = ctl.progress.load(Ordering::Relaxed).min(len);
+    // One loop per kind of operation, so that the per-burst work is only
+    // the move itself and the checks.
+    let (res, end) = match op {
+        Op::Memcpy { dst, src } => bursts(ctl, off, len, len, single, |o, n| {
+            dst.copy_from(o, &src, o, n)
+        }),
+        Op::Memset { dst, value } => {
+            bursts(ctl, off, len, len, single, |o, n| dst.fill(o, value, n))
         }
+        Op::Cyclic {
+            buf: Some(b),
+            period,
+        } => bursts(ctl, off, len, period, single, |o, n| {
+            write_samples(&b, o, &ctl.sample, n)
+        }),
+        Op::Cyclic { buf: None, period } => bursts(ctl, off, len, period, single, |_, _| Ok(())),
     };
-    if let Err(e) = run() {
-        dev_err!(
-            chan.dev(),
-            "chan {}: cannot reach the transfer's memory, transfer dropped ({e:?})\n",
-            chan.index()
-        );
-        off = match op {
-            Op::Cyclic { period, .. } => off - off % period + period,
-            _ => len,
-        };
-        ctl.progress.store(off, Ordering::Relaxed);
+    match res {
+        Ok(()) => end,
+        Err(e) => {
+            dev_err!(
+                chan.dev(),
+                "chan {}: cannot reach the transfer's memory, transfer dropped ({e:?})\n",
+                chan.index()
+            );
+            // Skip to the end of the descriptor or period.
+            let end = end - end % period_or(op, len) + period_or(op, len);
+            ctl.progress.store(end.min(len), Ordering::Relaxed);
+            end.min(len)
+        }
     }
-    off
+}
+
+/// The period of a cyclic operation; `len` for the others.
+fn period_or(op: Op, len: usize) -> usize {
+    match op {
+        Op::Cyclic { period, .. } => period,
+        _ => len,
+    }
+}
+
+/// Bursts of at most the configured size from `off`, none crossing a
+/// multiple of `unit` (the period; `len` for one-shot transfers), with
+/// `mv(offset, bytes)` doing the move.  Stops after the burst that reaches
+/// such a boundary, after the first burst if `single`, or when a request
+/// wants attention.  Returns the result and the progress reached.
+fn bursts(
+    ctl: &ChanCtl,
+    mut off: usize,
+    len: usize,
+    unit: usize,
+    single: bool,
+    mut mv: impl FnMut(usize, usize) -> Result,
+) -> (Result, usize) {
+    let burst = ctl.cfg.burst;
+    loop {
+        let left = unit - off % unit;
+        let n = if unit == len {
+            burst.min(left)
+        } else {
+            // Cyclic samples are words: keep bursts a multiple of 4.
+            match burst.min(left) & !3 {
+                0 => left,
+                n => n,
+            }
+        };
+        if ctl.cfg.delay_us > 0 {
+            fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
+        }
+        if let Err(e) = mv(off, n) {
+            return (Err(e), off);
+        }
+        off += n;
+        ctl.progress.store(off, Ordering::Relaxed);
+        if off % unit == 0 || single || ctl.attention.load(Ordering::Acquire) {
+            return (Ok(()), off);
+        }
+    }
 }
 
 /// The simulated peripheral FIFO: `n` bytes of consecutive 32-bit

@@ -39,9 +39,9 @@ iters_for() {
 	[ "$mode" = icount ] && echo 1000 && return
 	case $1 in
 	64 | 512) echo 2000 ;;
-	4096) echo 1000 ;;
-	65536) echo 200 ;;
-	*) echo 20 ;;
+	4096) echo 2000 ;;
+	65536) echo 1000 ;;
+	*) echo 200 ;;
 	esac
 }
 run() { # provider dev size chans threads rep
