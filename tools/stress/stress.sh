@@ -5,8 +5,8 @@
 # KTAP; the host adds the kernel-report and kmemleak verdicts.
 #
 # 1. Randomized terminate/synchronize cycles: the client's `stress`
-#    scenario (seeded; replay with the same SEED) on two channels in turn
-#    while upstream dmatest runs on the other two channels.
+#    scenario (seeded; replay with the same SEED) by two clients at once,
+#    on two channels, while upstream dmatest runs on the other two.
 # 2. Fault injection during prep: failslab at 10%, filtered to the task
 #    that runs the client (make-it-fail); every failure must be a clean
 #    ENOMEM, counted by the client.
@@ -28,37 +28,51 @@ echo "# seed $seed, $cycles terminate/synchronize cycles"
 
 load_mod rust_dmaengine channels=4 burst_size=1024 burst_delay_us=20 ||
 	ktap_exit_fail_msg "cannot load rust_dmaengine"
-load_mod rust_dmaengine_client || ktap_exit_fail_msg "cannot load the client"
+load_mod rust_dmaengine_client clients=2 || ktap_exit_fail_msg "cannot load the client"
 
-# 1. cycles, with dmatest on dma0chan2/3 at the same time.  dmatest gets a
-# fixed number of iterations and is waited for, never stopped: stopped
-# mid-transfer, upstream dmatest frees its buffers before it terminates the
-# channel (KASAN reports the engine's use-after-free).
+# 1. cycles: two clients at once (the client module's clients=2: two
+# independent clients, each with its own channel and callback state), on
+# dma0chan0 and dma0chan1, with dmatest on dma0chan2/3 at the same time.
+# dmatest gets a fixed number of iterations and is waited for, never
+# stopped: stopped mid-transfer, upstream dmatest frees its buffers before
+# it terminates the channel (KASAN reports the engine's use-after-free).
 load_dmatest
 echo $((cycles / 20 + 50)) >$p/iterations
 echo 2 >$p/threads_per_chan
 echo dma0chan2 >$p/channel
 echo dma0chan3 >$p/channel
 echo 1 >$p/run
-total=0 fails=0 half=$((cycles / 2))
-for ch in dma0chan0 dma0chan1; do
-	echo stress >$D/scenario
-	echo "$ch" >$D/channel
-	echo $((seed + total)) >$D/seed
-	echo "$half" >$D/iterations
-	echo 1 >$D/run || fails=$((fails + 1))
-	sed 's/^/# /' $D/results
-	[ "$(result errors)$(result late_callbacks)$(result callback_running_after_sync)$(result writes_after_sync)" = 0000 ] ||
+half=$((cycles / 2))
+k=0
+for c in $D $D/client1; do
+	echo stress >$c/scenario
+	echo "dma0chan$k" >$c/channel
+	echo $((seed + k)) >$c/seed
+	echo "$half" >$c/iterations
+	k=$((k + 1))
+done
+# Both clients run at the same time: each `run` blocks its own writer.
+(echo 1 >$D/run) &
+a=$!
+(echo 1 >$D/client1/run) &
+b=$!
+fails=0
+wait $a || fails=$((fails + 1))
+wait $b || fails=$((fails + 1))
+total=0
+for c in $D $D/client1; do
+	sed 's/^/# /' $c/results
+	[ "$(sed -n 's/^errors: //p;s/^late_callbacks: //p;s/^callback_running_after_sync: //p;s/^writes_after_sync: //p' $c/results | tr -d '\n')" = 0000 ] ||
 		fails=$((fails + 1))
-	total=$((total + $(result iterations)))
+	total=$((total + $(sed -n 's/^iterations: //p' $c/results)))
 done
 cat $p/wait >/dev/null
 dmt=$(dmesg | grep -c "dmatest: dma0chan[23]-copy.*summary.* 0 failures")
 echo "# dmatest threads finished cleanly alongside: $dmt"
-if [ $fails = 0 ] && [ $total -ge "$cycles" ]; then
-	ktap_test_pass "$total randomized terminate/synchronize cycles (seed $seed), no contract violation"
+if [ $fails = 0 ] && [ $total -ge $((half * 2)) ] && [ "$dmt" = 4 ]; then
+	ktap_test_pass "$total randomized terminate/synchronize cycles by two clients at once beside dmatest (seed $seed), no contract violation"
 else
-	ktap_test_fail "$total randomized cycles (seed $seed): $fails failed runs"
+	ktap_test_fail "$total randomized cycles by two clients (seed $seed): $fails failed runs, $dmt of 4 dmatest threads clean"
 fi
 rmmod dmatest
 
@@ -140,9 +154,20 @@ for arg in channels=0 channels=33 channels=-1 channels=abc burst_size=0 \
 		bad=$((bad + 1))
 	fi
 done
-[ $bad = 0 ] && ktap_test_pass "10 bad module parameters refused, each with a message" ||
-	ktap_test_fail "bad module parameters: $bad not refused properly"
 load_mod rust_dmaengine
+for arg in clients=0 clients=5; do
+	kmsg_mark "c-$arg"
+	if load_mod rust_dmaengine_client "$arg" 2>/dev/null; then
+		rmmod rust_dmaengine_client
+		echo "# accepted: $arg"
+		bad=$((bad + 1))
+	elif ! kmsg_since "c-$arg" | grep -q "${arg%%=*}"; then
+		echo "# refused without naming the parameter: $arg"
+		bad=$((bad + 1))
+	fi
+done
+[ $bad = 0 ] && ktap_test_pass "12 bad module parameters refused, each with a message" ||
+	ktap_test_fail "bad module parameters: $bad not refused properly"
 load_mod rust_dmaengine_client
 bad=0
 for w in "scenario:nope" "scenario:async" "iterations:0" "iterations:-3" "iterations:100001" \
