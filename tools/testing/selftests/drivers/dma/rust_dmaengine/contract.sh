@@ -20,7 +20,7 @@ ktap_print_header
 if [ "$provider" = none ]; then
 	ktap_set_plan 2
 else
-	ktap_set_plan 13
+	ktap_set_plan 15
 fi
 
 # result KEY: a value from the last run's results.
@@ -117,6 +117,62 @@ if [ $bad = 0 ] && [ "$(cat $D/scenario)" = "$before" ] && [ "$(cat $D/iteration
 	ktap_test_pass "bad debugfs writes are refused and change nothing"
 else
 	ktap_test_fail "bad debugfs writes are refused and change nothing"
+fi
+
+if [ "$provider" != none ]; then
+	# clients=N: out of range is refused with a message; two clients run
+	# at once, each on its own channel.
+	rmmod rust_dmaengine_client
+	bad=0
+	for n in 0 5; do
+		kmsg_mark "clients$n"
+		if load_mod rust_dmaengine_client clients=$n 2>/dev/null; then
+			rmmod rust_dmaengine_client
+			bad=1
+		elif ! kmsg_since "clients$n" | grep -q "clients=$n is out of range"; then
+			bad=1
+		fi
+	done
+	if [ $bad = 0 ]; then
+		ktap_test_pass "clients=0 and clients=5 are refused with a message"
+	else
+		ktap_test_fail "clients=0 and clients=5 are refused with a message"
+	fi
+	load_mod rust_dmaengine_client clients=2 ||
+		ktap_exit_fail_msg "cannot load rust_dmaengine_client clients=2"
+	# Client 0 runs long, client 1 short: client 1 must finish while
+	# client 0 still runs (a module-wide lock would serialize them).
+	k=0
+	for c in $D $D/client1; do
+		echo async_in_callback >$c/scenario
+		echo "$(dma_channels "${prefix:-dma}" | sed -n "$((k + 1))p")" >$c/channel
+		k=$((k + 1))
+	done
+	echo 100 >$D/iterations
+	echo 10 >$D/client1/iterations
+	(echo 1 >$D/run) &
+	a=$!
+	sleep 1
+	ok=1
+	echo 1 >$D/client1/run || ok=0
+	if kill -0 $a 2>/dev/null; then
+		echo "# client1 finished while client 0 was still running"
+	else
+		echo "# client 0 was not running any more when client1 finished"
+		ok=0
+	fi
+	wait $a || ok=0
+	for c in $D $D/client1; do
+		sed 's/^/# /' $c/results
+		[ "$(sed -n 's/^errors: //p' $c/results)" = 0 ] &&
+			[ "$(sed -n 's/^late_callbacks: //p' $c/results)" = 0 ] &&
+			[ "$(sed -n 's/^completed: //p' $c/results)" -gt 0 ] || ok=0
+	done
+	if [ $ok = 1 ]; then
+		ktap_test_pass "two clients (clients=2) run at once on two channels, data verified"
+	else
+		ktap_test_fail "two clients (clients=2) run at once on two channels"
+	fi
 fi
 
 # The channel is reusable after terminate: run again on the same channel.
