@@ -47,7 +47,7 @@ help:
 	@echo 'make kdir BOARD=...                 print (and build if needed) the kernel tree'
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
-	@echo 'make bench [REPS=3]                 Rust vs C twin vs memcpy, table + plot'
+	@echo 'make bench [REPS=5]                 Rust vs C twin vs memcpy, latency, instruction counts'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup                          install the toolchain (idempotent)'
@@ -93,7 +93,7 @@ run: modules
 check:
 	@scripts/check $(BOARDS)
 
-# A benchmark, not a test: one boot of virt-bench; see scripts/bench.
+# A benchmark, not a test: two boots of virt-bench; see scripts/bench.
 bench:
 	@scripts/bench $(REPS)
 
