@@ -141,31 +141,28 @@ else
 fi
 
 # 4. bad input.
+# refuse MODULE ARG...: each ARG must be refused at load, with a message
+# that names the parameter; counts the ones that were not in $bad.
+refuse() {
+	m=$1
+	shift
+	for arg; do
+		kmsg_mark "p-$arg"
+		if load_mod "$m" "$arg" 2>/dev/null; then
+			rmmod "$m"
+			echo "# accepted: $m $arg"
+			bad=$((bad + 1))
+		elif ! kmsg_since "p-$arg" | grep -q "${arg%%=*}"; then
+			echo "# refused without naming the parameter: $m $arg"
+			bad=$((bad + 1))
+		fi
+	done
+}
 bad=0
-for arg in channels=0 channels=33 channels=-1 channels=abc burst_size=0 \
-	burst_size=63 burst_size=2000000 burst_delay_us=100001 fault=2 fault=-1; do
-	kmsg_mark "p-$arg"
-	if load_mod rust_dmaengine "$arg" 2>/dev/null; then
-		rmmod rust_dmaengine
-		echo "# accepted: $arg"
-		bad=$((bad + 1))
-	elif ! kmsg_since "p-$arg" | grep -q "${arg%%=*}"; then
-		echo "# refused without naming the parameter: $arg"
-		bad=$((bad + 1))
-	fi
-done
+refuse rust_dmaengine channels=0 channels=33 channels=-1 channels=abc burst_size=0 \
+	burst_size=63 burst_size=2000000 burst_delay_us=100001 fault=2 fault=-1
 load_mod rust_dmaengine
-for arg in clients=0 clients=5; do
-	kmsg_mark "c-$arg"
-	if load_mod rust_dmaengine_client "$arg" 2>/dev/null; then
-		rmmod rust_dmaengine_client
-		echo "# accepted: $arg"
-		bad=$((bad + 1))
-	elif ! kmsg_since "c-$arg" | grep -q "${arg%%=*}"; then
-		echo "# refused without naming the parameter: $arg"
-		bad=$((bad + 1))
-	fi
-done
+refuse rust_dmaengine_client clients=0 clients=5
 [ $bad = 0 ] && ktap_test_pass "12 bad module parameters refused, each with a message" ||
 	ktap_test_fail "bad module parameters: $bad not refused properly"
 load_mod rust_dmaengine_client
