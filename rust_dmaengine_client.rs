@@ -23,7 +23,8 @@
 //!   times, with ktime, submit to callback of one 64-byte copy, synchronize
 //!   on the then idle channel, terminate_sync with a chain in flight, and
 //!   terminate_async in a callback to the return of synchronize (the first
-//!   scenario); `results` shows p50 and p99 of each in nanoseconds.
+//!   scenario), and submit to the last callback of 8 queued 64 KiB copies;
+//!   `results` shows p50 and p99 of each in nanoseconds.
 //! - `negative_skip_sync`: like the first, but frees before synchronizing,
 //!   through the API's explicit `unsafe` escape hatch.  KASAN must catch it.
 //!
@@ -585,15 +586,26 @@ enum Lat {
     /// of `synchronize` in process context (the `async_in_callback`
     /// scenario).
     AsyncThenSynchronize,
+    /// From `submit` of [`QUEUED`] copies of [`QUEUED_LEN`] bytes, all in
+    /// flight at once, to the callback of the last: the provider's
+    /// bandwidth when it always has work queued (dmatest keeps one transfer
+    /// in flight per thread).
+    Queued,
 }
 
+/// Copies in flight at once for [`Lat::Queued`].
+const QUEUED: usize = 8;
+/// Bytes per copy for [`Lat::Queued`].
+const QUEUED_LEN: usize = 65536;
+
 impl Lat {
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
     const ALL: [Lat; Self::COUNT] = [
         Lat::SubmitToCallback,
         Lat::IdleSynchronize,
         Lat::TerminateSyncInflight,
         Lat::AsyncThenSynchronize,
+        Lat::Queued,
     ];
 
     fn name(self) -> &'static str {
@@ -602,6 +614,7 @@ impl Lat {
             Lat::IdleSynchronize => "idle_synchronize",
             Lat::TerminateSyncInflight => "terminate_sync_inflight",
             Lat::AsyncThenSynchronize => "terminate_async_synchronize",
+            Lat::Queued => "queued_8x64k",
         }
     }
 }
@@ -728,10 +741,58 @@ fn run_latency(
         }
     }
 
-    for (v, x) in samples.iter_mut().zip([cb_ns, idle_ns, sync_ns, async_ns]) {
+    let queued_ns = run_queued(ch, iter, r)?;
+
+    for (v, x) in samples
+        .iter_mut()
+        .zip([cb_ns, idle_ns, sync_ns, async_ns, queued_ns])
+    {
         v.push(x, GFP_KERNEL)?;
     }
     Ok(())
+}
+
+/// One sample of [`Lat::Queued`]: nanoseconds from submit to the last
+/// callback; the copies are checked.
+fn run_queued(ch: &mut Channel, iter: u32, r: &mut Results) -> Result<u32> {
+    let mut bufs = KVec::with_capacity(2 * QUEUED, GFP_KERNEL)?;
+    for k in 0..QUEUED {
+        let mut src = DmaBuf::new(QUEUED_LEN)?;
+        src.as_mut_slice().fill(pattern(iter, k));
+        bufs.push(src, GFP_KERNEL)?;
+        bufs.push(DmaBuf::new(QUEUED_LEN)?, GFP_KERNEL)?;
+    }
+    let ops: [Op; QUEUED] = core::array::from_fn(|k| Op::Memcpy {
+        dst: 2 * k + 1,
+        src: 2 * k,
+        offset: 0,
+        len: QUEUED_LEN,
+    });
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let state = LatState {
+        t0: Instant::now(),
+        stop_at: QUEUED - 1,
+        terminate: false,
+        at_ns: AtomicU32::new(0),
+        stopped: stopped.clone(),
+    };
+    let flight = ch.submit(bufs, &ops, state)?;
+    r.transfers += QUEUED as u32;
+    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+        pr_err!("latency: the last of {QUEUED} queued copies never called back\n");
+        r.errors += 1;
+    }
+    let f = flight.terminate_async().synchronize();
+    for k in 0..QUEUED {
+        match (f.bufs.get(2 * k), f.bufs.get(2 * k + 1)) {
+            (Some(s), Some(d)) if s.as_slice() == d.as_slice() => r.completed += 1,
+            _ => {
+                pr_err!("latency: queued copy {k} is wrong\n");
+                r.errors += 1;
+            }
+        }
+    }
+    Ok(f.state.at_ns.load(Ordering::Relaxed))
 }
 
 /// p50 and p99 of `v` (sorts it); zeros if empty.
