@@ -648,9 +648,10 @@ impl EngineRange {
         let d = self.at(off, n)?;
         let s = src.at(src_off, n)?;
         // SAFETY: Both are in bounds of ranges a client handed over for DMA
-        // (see `Chan::engine_range`); dmaengine memcpy requires them not to
-        // overlap.
-        unsafe { ptr::copy_nonoverlapping(s.cast_const(), d, n) };
+        // (see `Chan::engine_range`).  `copy` (memmove), not
+        // `copy_nonoverlapping`: dmaengine forbids overlapping memcpy, but
+        // soundness must not rest on every C client obeying that.
+        unsafe { ptr::copy(s.cast_const(), d, n) };
         Ok(())
     }
 
