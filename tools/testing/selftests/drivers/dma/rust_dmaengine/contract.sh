@@ -140,25 +140,34 @@ if [ "$provider" != none ]; then
 	fi
 	load_mod rust_dmaengine_client clients=2 ||
 		ktap_exit_fail_msg "cannot load rust_dmaengine_client clients=2"
-	# Client 0 runs long, client 1 short: client 1 must finish while
-	# client 0 still runs (a module-wide lock would serialize them).
+	# Client 0 runs long, client 1 short: client 1 must start and finish
+	# while client 0 holds its channel, i.e. is inside its run (a
+	# module-wide lock would serialize them).
 	k=0
 	for c in $D $D/client1; do
+		ch=$(dma_channels "${prefix:-dma}" | sed -n "$((k + 1))p")
 		echo async_in_callback >$c/scenario
-		echo "$(dma_channels "${prefix:-dma}" | sed -n "$((k + 1))p")" >$c/channel
+		echo "$ch" >$c/channel
+		eval "ch$k=$ch"
 		k=$((k + 1))
 	done
-	echo 100 >$D/iterations
+	echo 200 >$D/iterations
 	echo 10 >$D/client1/iterations
 	(echo 1 >$D/run) &
 	a=$!
-	sleep 1
+	busy() { [ "$(cat /sys/class/dma/$ch0/in_use)" = 1 ]; }
+	i=0
+	while ! busy && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	ok=1
+	busy || ok=0
 	echo 1 >$D/client1/run || ok=0
-	if kill -0 $a 2>/dev/null; then
-		echo "# client1 finished while client 0 was still running"
+	if busy; then
+		echo "# client1 ran while client 0 held $ch0"
 	else
-		echo "# client 0 was not running any more when client1 finished"
+		echo "# client 0 was not inside its run when client1 finished"
 		ok=0
 	fi
 	wait $a || ok=0
