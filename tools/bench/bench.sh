@@ -72,7 +72,7 @@ latency() { # provider dev rep iterations
 	echo "${2}chan0" >$D/channel
 	echo "$4" >$D/iterations
 	echo 1 >$D/run || return
-	sed -n 's/^\([a-z_]*\)_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/\1 \2 \3/p' $D/results |
+	sed -n 's/^\([a-z0-9_]*\)_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/\1 \2 \3/p' $D/results |
 		while read -r m p50 p99; do
 			echo "RDE-LAT provider=$1 metric=$m rep=$3 p50=$p50 p99=$p99"
 		done
