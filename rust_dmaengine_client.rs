@@ -688,13 +688,7 @@ fn run_latency(
     let t0 = Instant::<Monotonic>::now();
     let f = t.synchronize();
     let idle_ns = ns_since(t0);
-    match (f.bufs.first(), f.bufs.get(1)) {
-        (Some(s), Some(d)) if s.as_slice() == d.as_slice() => r.completed += 1,
-        _ => {
-            pr_err!("latency: the 64-byte copy is wrong\n");
-            r.errors += 1;
-        }
-    }
+    check_copies(&f.bufs, 1, "64-byte copy", r);
     drop(f);
 
     // terminate_sync with the chain in flight.
@@ -731,15 +725,7 @@ fn run_latency(
     let f = flight.terminate_async().synchronize();
     let end_ns = ns_since(f.state.t0);
     let async_ns = end_ns.saturating_sub(f.state.at_ns.load(Ordering::Relaxed));
-    for k in 0..=stop_at {
-        match (f.bufs.get(2 * k), f.bufs.get(2 * k + 1)) {
-            (Some(s), Some(d)) if s.as_slice() == d.as_slice() => r.completed += 1,
-            _ => {
-                pr_err!("latency: chunk {k} is wrong\n");
-                r.errors += 1;
-            }
-        }
-    }
+    check_copies(&f.bufs, stop_at + 1, "chunk", r);
 
     let queued_ns = run_queued(ch, iter, r)?;
 
@@ -783,16 +769,23 @@ fn run_queued(ch: &mut Channel, iter: u32, r: &mut Results) -> Result<u32> {
         r.errors += 1;
     }
     let f = flight.terminate_async().synchronize();
-    for k in 0..QUEUED {
-        match (f.bufs.get(2 * k), f.bufs.get(2 * k + 1)) {
+    check_copies(&f.bufs, QUEUED, "queued copy", r);
+    Ok(f.state.at_ns.load(Ordering::Relaxed))
+}
+
+/// Checks the first `n` copies of a latency-mode batch (source `2k`,
+/// destination `2k + 1`): each right one counts as completed, each wrong
+/// one as an error.
+fn check_copies(bufs: &[DmaBuf], n: usize, what: &str, r: &mut Results) {
+    for k in 0..n {
+        match (bufs.get(2 * k), bufs.get(2 * k + 1)) {
             (Some(s), Some(d)) if s.as_slice() == d.as_slice() => r.completed += 1,
             _ => {
-                pr_err!("latency: queued copy {k} is wrong\n");
+                pr_err!("latency: {what} {k} is wrong\n");
                 r.errors += 1;
             }
         }
     }
-    Ok(f.state.at_ns.load(Ordering::Relaxed))
 }
 
 /// p50 and p99 of `v` (sorts it); zeros if empty.
