@@ -27,12 +27,15 @@ MO := $(CURDIR)/out/$(BOARD)
 # What the kernel's Rust build and our bindgen step need.
 export LIBCLANG_PATH := /usr/lib/llvm-19/lib
 export PATH := $(RDE_CACHE)/cargo/bin:$(PATH)
-RUST_LIB_SRC ?= $(RDE_CACHE)/rust-src/$(shell rustc --version | cut -d' ' -f2)/usr/lib/rustlib/src/rust/library
-export RUST_LIB_SRC
+# RUST_LIB_SRC, KSRC: user overrides only.  scripts/ read a non-empty value as
+# "use this, do not download", so the Makefile never sets them itself; the
+# defaults live in one place, scripts/lib.sh.  The kernel's make gets the
+# effective value on its command line.
+KRUST_LIB_SRC = $(shell scripts/lib.sh rust_lib_src)
 
 # Each board builds in its own copy of the sources (out/BOARD/), so builds
 # for two boards never share objects and generated bindings.
-KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19
+KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19 RUST_LIB_SRC=$(KRUST_LIB_SRC)
 SOURCES = Kbuild $(wildcard *.rs) dmaengine
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
@@ -81,7 +84,8 @@ clippy: kernel sync
 	+$(KMAKE) clean >/dev/null
 
 rust-analyzer: kernel
-	+$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=$(ARCH) LLVM=-19 rust-analyzer
+	+$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=$(ARCH) LLVM=-19 \
+		RUST_LIB_SRC=$(KRUST_LIB_SRC) rust-analyzer
 	@echo "rust-project.json written for $(KDIR)"
 
 fmt:

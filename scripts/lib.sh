@@ -42,3 +42,11 @@ retry() {
 	done
 	die "'$*' failed three times; check the network or the Debian mirror"
 }
+
+# `scripts/lib.sh FUNCTION`: print one of the defaults above (for the Makefile).
+if [ "${BASH_SOURCE[0]}" = "$0" ] && [ $# -gt 0 ]; then
+	case $1 in
+	ksrc | rust_lib_src) "$1" ;;
+	*) die "lib.sh: no such query '$1'" ;;
+	esac
+fi
