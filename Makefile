@@ -31,7 +31,7 @@ export PATH := $(RDE_CACHE)/cargo/bin:$(PATH)
 # "use this, do not download", so the Makefile never sets them itself; the
 # defaults live in one place, scripts/lib.sh.  The kernel's make gets the
 # effective value on its command line.
-KRUST_LIB_SRC = $(shell scripts/lib.sh rust_lib_src)
+KRUST_LIB_SRC = $(shell bash scripts/lib.sh rust_lib_src)
 
 # Each board builds in its own copy of the sources (out/BOARD/), so builds
 # for two boards never share objects and generated bindings.
