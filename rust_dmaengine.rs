@@ -3,7 +3,7 @@
 //! A software DMA engine that keeps the DMA-engine termination contract.
 //!
 //! `rust_dmaengine` registers a platform device and driver of that name and,
-//! on probe, a DMA device with `channels` channels (MEMCPY, MEMSET, SLAVE,
+//! on probe, a DMA device with `channels` channels (MEMCPY, MEMSET,
 //! CYCLIC).  Each channel's engine behaves like hardware:
 //!
 //! - it runs asynchronously to the submitter (a work item, the "hardware"),
@@ -19,7 +19,18 @@
 //! Cyclic device-to-memory transfers read a simulated peripheral FIFO: a
 //! 32-bit sample counter, as an audio codec would produce.
 //!
-//! There is no `unsafe` here: everything unsafe is in `dmaengine/`.
+//! Everything unsafe about the C API is in `dmaengine/`.  What remains here
+//! is what only the driver can know about its hardware: that the engine
+//! touches a client's memory only while the DMA-engine contract lets it
+//! ([`dmaengine::provider::Chan::engine_range`]) and that it has stopped
+//! ([`dmaengine::provider::Chan::engine_stopped`]).  Each is one `unsafe`
+//! block with the argument next to it.
+//!
+//! Built with `--cfg rde_broken_sync` (Kbuild: `rust_dmaengine_broken_sync.ko`)
+//! it is the negative control of the contract: `terminate_all` does not
+//! announce the running engine's stop, so `synchronize` returns while the
+//! engine still copies, and KASAN must catch the client's buffers freed
+//! under it.  The product module has no such knob.
 
 use core::sync::atomic::{
     AtomicBool,
@@ -58,6 +69,7 @@ use dmaengine::{
     Status, //
 };
 
+#[cfg(not(rde_broken_sync))]
 module! {
     type: RustDmaengine,
     name: "rust_dmaengine",
@@ -77,14 +89,41 @@ module! {
             default: 0,
             description: "Extra delay per burst in microseconds, models slow hardware (0-100000)",
         },
-        fault: u32 {
+    },
+}
+
+// The negative control: the same engine with a broken stop (see the crate
+// documentation).
+#[cfg(rde_broken_sync)]
+module! {
+    type: RustDmaengine,
+    name: "rust_dmaengine_broken_sync",
+    authors: ["rust-dmaengine developers"],
+    description: "TEST ONLY: rust_dmaengine whose synchronize does not wait (negative control)",
+    license: "GPL",
+    params: {
+        channels: u32 {
+            default: 4,
+            description: "Number of DMA channels (1-32)",
+        },
+        burst_size: u32 {
+            default: 4096,
+            description: "Bytes the engine moves per burst (64-1048576)",
+        },
+        burst_delay_us: u32 {
             default: 0,
-            description: "Negative control: 1 = synchronize returns without waiting (breaks the contract)",
+            description: "Extra delay per burst in microseconds, models slow hardware (0-100000)",
         },
     },
 }
 
+#[cfg(not(rde_broken_sync))]
 const NAME: &CStr = c"rust_dmaengine";
+#[cfg(rde_broken_sync)]
+const NAME: &CStr = c"rust_dmaengine_broken_sync";
+
+/// Whether this is the negative-control build.
+const BROKEN_SYNC: bool = cfg!(rde_broken_sync);
 
 /// The validated module parameters.
 #[derive(Clone, Copy)]
@@ -92,7 +131,6 @@ struct Config {
     channels: u32,
     burst: usize,
     delay_us: u32,
-    broken_sync: bool,
 }
 
 impl Config {
@@ -101,7 +139,6 @@ impl Config {
         let channels = module_parameters::channels.value();
         let burst = module_parameters::burst_size.value();
         let delay_us = module_parameters::burst_delay_us.value();
-        let fault = module_parameters::fault.value();
         let check = |name: &str, v: u32, lo: u32, hi: u32| -> Result {
             if (lo..=hi).contains(&v) {
                 Ok(())
@@ -113,12 +150,10 @@ impl Config {
         check("channels", channels, 1, 32)?;
         check("burst_size", burst, 64, 1 << 20)?;
         check("burst_delay_us", delay_us, 0, 100_000)?;
-        check("fault", fault, 0, 1)?;
         Ok(Self {
             channels,
             burst: burst as usize,
             delay_us,
-            broken_sync: fault == 1,
         })
     }
 }
@@ -250,16 +285,16 @@ impl Provider for SoftDma {
     }
 
     fn tx_status(chan: &Chan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
-        let (is_active, residue) = match (g.queue.active(), g.queue.find(cookie)) {
-            (Some(a), Some(d)) if a.cookie() == cookie => (
-                true,
-                d.len()
-                    .saturating_sub(chan.data().progress.load(Ordering::Relaxed)),
-            ),
-            (_, Some(d)) => (false, d.len()),
-            (_, None) => (false, 0),
+        let residue = match (g.queue.active(), g.queue.find(cookie)) {
+            (Some(a), Some(d)) if a.cookie() == cookie => d
+                .len()
+                .saturating_sub(chan.data().progress.load(Ordering::Relaxed)),
+            (_, Some(d)) => d.len(),
+            (_, None) => 0,
         };
-        let status = if is_active && g.engine.state == State::Paused {
+        // A paused channel pauses every transaction on it, not only the
+        // active one.
+        let status = if g.engine.state == State::Paused {
             Status::Paused
         } else {
             Status::InProgress
@@ -291,13 +326,14 @@ impl Provider for SoftDma {
         Ok(())
     }
 
-    fn terminate_all(chan: ChanRef<'_, Self>) -> Result {
-        let mut g = chan.lock();
+    fn terminate_all(chan: &Chan<Self>, g: &mut Inner<Self>) -> Result {
         match g.engine.state {
             // The engine may be in the middle of a burst: ask it to stop and
             // let `synchronize` wait for the acknowledgement.
             State::Running => {
-                chan.stopped().reinit();
+                if !BROKEN_SYNC {
+                    chan.engine_stopping();
+                }
                 g.engine.state = State::Stopping;
                 chan.data().attention.store(true, Ordering::Release);
             }
@@ -306,20 +342,7 @@ impl Provider for SoftDma {
             State::Idle | State::Stopping => {}
         }
         g.engine.pause_requested = false;
-        g.queue.terminate_all();
         Ok(())
-    }
-
-    fn synchronize(chan: ChanRef<'_, Self>) {
-        if chan.data().cfg.broken_sync {
-            dev_warn!(
-                chan.dev(),
-                "fault=1: synchronize returns WITHOUT waiting (negative control)\n"
-            );
-            return;
-        }
-        chan.stopped().wait();
-        chan.synchronize_callbacks();
     }
 
     fn engine_run(chan: ChanRef<'_, Self>) {
@@ -344,7 +367,13 @@ impl Provider for SoftDma {
                             // Acknowledge the stop; carry on with anything
                             // issued since.
                             g.engine.state = State::Idle;
-                            chan.stopped().complete_all();
+                            // SAFETY: The engine is between bursts and has
+                            // dropped the terminated descriptor's ranges
+                            // (`op` is per loop iteration); it looks at the
+                            // queue again only under this lock, and the
+                            // descriptors `terminate_all` took are gone from
+                            // it.
+                            unsafe { chan.engine_stopped() };
                             if g.queue.start_next().is_none() {
                                 return;
                             }
@@ -403,7 +432,11 @@ impl Provider for SoftDma {
         if g.engine.state == State::IrqPending {
             g.queue.complete_active();
             g.engine.state = State::Idle;
-            start_next(&chan, &mut g);
+            // A pause that came in meanwhile holds the next descriptor until
+            // resume (which starts it from Idle).
+            if !g.engine.pause_requested {
+                start_next(&chan, &mut g);
+            }
         }
         chan.schedule_callbacks();
     }
@@ -431,8 +464,18 @@ fn start_next(
 /// The engine's view of `len` bytes at `addr`, checked at prep time so that
 /// an address the engine cannot reach is a clean error for the client (the
 /// prep returns NULL) and not a dropped transfer later.
+///
+/// Call it only from a `prep_*` callback, with its arguments.
 fn reachable(chan: &Chan<SoftDma>, addr: DmaAddr, len: usize) -> Result<EngineRange> {
-    chan.engine_range(addr, len).inspect_err(|_| {
+    // SAFETY: `addr` and `len` are the arguments of the `prep_*` call that
+    // makes the descriptor this range goes into (only `prep_*` call this).
+    // The engine reads a descriptor's ranges only while it is the active
+    // one (`start_next`/`engine_run` take `op` from `queue.active()` under
+    // the lock, or from `started`, set with it), so never after it
+    // completed; a descriptor terminated while the engine runs is announced
+    // with `engine_stopping` in `terminate_all` and acknowledged with
+    // `engine_stopped` only once the engine is back between bursts.
+    unsafe { chan.engine_range(addr, len) }.inspect_err(|_| {
         dev_err!(
             chan.dev(),
             "chan {}: DMA address {addr:#x} (+{len}) is not RAM the engine can reach\n",
@@ -570,7 +613,9 @@ impl platform::Driver for DmaDriver {
         let reg = Registration::<SoftDma>::new(
             dev,
             NAME,
-            &[Cap::Memcpy, Cap::Memset, Cap::Slave, Cap::Cyclic],
+            // No DMA_SLAVE: there is no `prep_slave_sg`.  Cyclic transfers
+            // still take a slave configuration.
+            &[Cap::Memcpy, Cap::Memset, Cap::Cyclic],
             cfg.channels,
             |_| {
                 Ok((
@@ -597,10 +642,10 @@ impl platform::Driver for DmaDriver {
             cfg.burst,
             cfg.delay_us
         );
-        if cfg.broken_sync {
+        if BROKEN_SYNC {
             dev_warn!(
                 dev,
-                "fault=1: device_synchronize is BROKEN on purpose; use only for the negative control\n"
+                "TEST BUILD: device_synchronize returns while the engine runs; negative control only\n"
             );
         }
         Ok(Self { _reg: reg })

@@ -73,6 +73,7 @@ use dmaengine::{
         Channel,
         DmaBuf,
         Finished,
+        InFlight,
         Op, //
     },
     completion::Completion,
@@ -91,6 +92,10 @@ module! {
         clients: u32 {
             default: 1,
             description: "Independent clients (1-4): the first in rust_dmaengine_client/, the others in rust_dmaengine_client/clientN/",
+        },
+        unsynchronized: u32 {
+            default: 0,
+            description: "1 = also use channels without device_synchronize (e.g. upstream pl330); refused unless the kernel has a single CPU",
         },
     },
 }
@@ -267,7 +272,11 @@ impl Callback for CyclicState {
     fn done(&self, _index: usize, ctl: &CallbackCtl<'_>) {
         let n = self.periods.fetch_add(1, Ordering::Relaxed) + 1;
         if n == self.stop_after {
-            let _ = ctl.terminate_async();
+            if let Err(e) = ctl.terminate_async() {
+                pr_err!("cyclic: terminate_async in the callback failed: {e:?}\n");
+                // Counted as late callbacks: the check then fails.
+                self.late.fetch_add(1000, Ordering::Relaxed);
+            }
             self.stopped.complete_all();
         } else if n > self.stop_after {
             self.late.fetch_add(1, Ordering::Relaxed);
@@ -441,14 +450,14 @@ fn run_chain(
             if !stopped.wait_timeout_ms(TIMEOUT_MS) {
                 r.errors += 1;
             }
-            let f = flight.terminate_sync();
+            let f = stop(flight)?;
             check_chain(&f, last_completed(&f), r);
         }
         Scenario::NegativeSkipSync => {
             if !stopped.wait_timeout_ms(TIMEOUT_MS) {
                 r.errors += 1;
             }
-            let t = flight.terminate_async();
+            let t = flight.terminate_async().map_err(|(e, _)| e)?;
             // SAFETY: NOT SAFE, on purpose: this is the negative control.
             // The buffers are freed while the engine may still write them;
             // KASAN must report it.
@@ -506,14 +515,14 @@ fn run_chain(
                 pr_err!("resume: the chain did not finish\n");
                 r.errors += 1;
             }
-            let f = flight.terminate_async().synchronize();
+            let f = stop(flight)?;
             check_chain(&f, CHAIN - 1, r);
         }
         Scenario::Stress if from_process => {
             if !stopped.wait_timeout_ms(TIMEOUT_MS) {
                 r.errors += 1;
             }
-            let f = flight.terminate_async().synchronize();
+            let f = stop(flight)?;
             check_chain(&f, last_completed(&f), r);
         }
         _ => {
@@ -521,11 +530,45 @@ fn run_chain(
                 pr_err!("{}: the stopping callback never came\n", scenario.name());
                 r.errors += 1;
             }
-            let f = flight.terminate_async().synchronize();
+            let f = stop(flight)?;
             check_chain(&f, stop_at, r);
         }
     }
     Ok(())
+}
+
+/// A channel with capability `cap` (named `name`, if given).  Only
+/// channels whose provider implements `device_synchronize`, unless the
+/// module was loaded with `unsynchronized=1`, which `init` accepts only on a
+/// single-CPU kernel.
+fn request_channel(cap: Cap, name: Option<&CStr>) -> Result<Channel> {
+    if module_parameters::unsynchronized.value() != 1 || kernel::cpu::nr_cpu_ids() != 1 {
+        return Channel::request(cap, name, None);
+    }
+    // SAFETY: The kernel has a single CPU (checked just above, and `init`
+    // refuses the parameter otherwise).  Callbacks run in softirq context,
+    // which process context cannot interrupt, so when process context calls
+    // `dmaengine_synchronize()` no callback is running; and the provider
+    // this is for, upstream pl330, stops the channel thread (DMAKILL) in
+    // `device_terminate_all` before it returns and moves the descriptors it
+    // terminated off its lists, so no callback of them runs later.
+    let ch = unsafe { Channel::request_unsynchronized(cap, name, None) }?;
+    if !ch.can_synchronize() {
+        pr_info!(
+            "{}: no device_synchronize; used anyway (unsynchronized=1, single CPU)\n",
+            ch.name()
+        );
+    }
+    Ok(ch)
+}
+
+/// `terminate_sync`, with a failure to terminate reported as an error (the
+/// batch's drop then tries once more, and leaks it if that fails too).
+fn stop<S: Callback>(flight: InFlight<'_, S>) -> Result<Finished<S>> {
+    flight.terminate_sync().map_err(|(e, flight)| {
+        pr_err!("{}: terminate failed: {e:?}\n", flight.channel_name());
+        e
+    })
 }
 
 fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
@@ -549,7 +592,7 @@ fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     if !stopped.wait_timeout_ms(TIMEOUT_MS) {
         r.errors += 1;
     }
-    let f = flight.terminate_async().synchronize();
+    let f = stop(flight)?;
     r.late_callbacks += f.state.late.load(Ordering::Relaxed);
     // The first period holds consecutive samples of the simulated FIFO.
     if let Some(b) = f.bufs.first() {
@@ -642,7 +685,9 @@ impl Callback for LatState {
         }
         self.at_ns.store(ns_since(self.t0), Ordering::Relaxed);
         if self.terminate {
-            let _ = ctl.terminate_async();
+            if let Err(e) = ctl.terminate_async() {
+                pr_err!("latency: terminate_async in the callback failed: {e:?}\n");
+            }
         }
         self.stopped.complete_all();
     }
@@ -684,7 +729,7 @@ fn run_latency(
         r.errors += 1;
     }
     let cb_ns = flight.state().at_ns.load(Ordering::Relaxed);
-    let t = flight.terminate_async();
+    let t = flight.terminate_async().map_err(|(e, _)| e)?;
     let t0 = Instant::<Monotonic>::now();
     let f = t.synchronize();
     let idle_ns = ns_since(t0);
@@ -722,7 +767,7 @@ fn run_latency(
         pr_err!("latency: the terminating callback never came\n");
         r.errors += 1;
     }
-    let f = flight.terminate_async().synchronize();
+    let f = stop(flight)?;
     let end_ns = ns_since(f.state.t0);
     let async_ns = end_ns.saturating_sub(f.state.at_ns.load(Ordering::Relaxed));
     check_copies(&f.bufs, stop_at + 1, "chunk", r);
@@ -768,7 +813,7 @@ fn run_queued(ch: &mut Channel, iter: u32, r: &mut Results) -> Result<u32> {
         pr_err!("latency: the last of {QUEUED} queued copies never called back\n");
         r.errors += 1;
     }
-    let f = flight.terminate_async().synchronize();
+    let f = stop(flight)?;
     check_copies(&f.bufs, QUEUED, "queued copy", r);
     Ok(f.state.at_ns.load(Ordering::Relaxed))
 }
@@ -815,7 +860,7 @@ impl Ctl {
             seed,
             ..Results::default()
         };
-        let mut ch = match Channel::request(cap, (name.len > 0).then_some(&*cname), None) {
+        let mut ch = match request_channel(cap, (name.len > 0).then_some(&*cname)) {
             Ok(c) => c,
             Err(e) if e == ENODEV && scenario == Scenario::CyclicStop => {
                 pr_info!("cyclic_stop: SKIP: no free channel with DMA_CYCLIC\n");
@@ -1098,15 +1143,26 @@ struct RustDmaengineClient {
 impl kernel::InPlaceModule for RustDmaengineClient {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let n = module_parameters::clients.value();
-        let checked = if (1..=MAX_CLIENTS).contains(&n) {
-            Ok(())
-        } else {
+        let unsync = module_parameters::unsynchronized.value();
+        let checked = if !(1..=MAX_CLIENTS).contains(&n) {
             pr_err!("clients={n} is out of range: use 1 to {MAX_CLIENTS}\n");
             Err(EINVAL)
+        } else if unsync > 1 {
+            pr_err!("unsynchronized={unsync} is out of range: use 0 or 1\n");
+            Err(EINVAL)
+        } else if unsync == 1 && kernel::cpu::nr_cpu_ids() != 1 {
+            pr_err!(
+                "unsynchronized=1 is only sound on a single-CPU kernel (this one has {} CPU ids): \
+                 on SMP a callback can still run after dmaengine_synchronize() returns\n",
+                kernel::cpu::nr_cpu_ids()
+            );
+            Err(EINVAL)
+        } else {
+            Ok(())
         };
         // Refuse to load without a provider: nothing could run.
         let probed = checked.and_then(|()| {
-            Channel::request(Cap::Memcpy, None, None)
+            request_channel(Cap::Memcpy, None)
                 .inspect_err(|_| {
                     pr_err!(
                         "no DMA channel with DMA_MEMCPY: load a DMA provider (e.g. rust_dmaengine) first\n"

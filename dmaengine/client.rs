@@ -22,9 +22,16 @@
 //!   [`Finished`].
 //! - Dropping an `InFlight` or a `Terminated` never frees early: the drop
 //!   terminates and synchronizes first (it sleeps, so drop them in process
-//!   context).  We chose this over leaking the memory because a leak under
-//!   error paths would be invisible, while a sleeping drop in atomic context
-//!   is reported by `CONFIG_DEBUG_ATOMIC_SLEEP`.
+//!   context).  A drop that happens where sleeping is not allowed (say, an
+//!   `InFlight` kept in another batch's callback state and dropped in a
+//!   callback) would deadlock on the provider's own tasklet; it is caught
+//!   instead: the memory is leaked, with an error in the log.  The same
+//!   goes for a failed terminate: nothing is freed that DMA may touch.
+//! - The types only help if `dmaengine_synchronize()` really waits, which it
+//!   does not on a provider without `device_synchronize` (upstream `pl330`
+//!   for one).  [`Channel::request`] refuses such channels;
+//!   [`Channel::request_unsynchronized`] takes one, `unsafe`, for a system
+//!   where the caller can argue that it is safe anyway.
 //!
 //! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
 //!
@@ -68,13 +75,62 @@ impl Channel {
     /// Requests a channel with capability `cap`, optionally only one named
     /// `chan_name` (e.g. `dma0chan1`) or on device `dev_name`.  `ENODEV` when
     /// no such channel is free.
+    ///
+    /// The channel's provider must implement `device_terminate_all` and
+    /// `device_synchronize`: everything this API promises rests on
+    /// `dmaengine_synchronize()` waiting.  A channel without them is
+    /// released again and the request fails with `EOPNOTSUPP`.
     pub fn request(cap: Cap, chan_name: Option<&CStr>, dev_name: Option<&CStr>) -> Result<Self> {
+        let ch = Self::request_any(cap, chan_name, dev_name)?;
+        // SAFETY: By the type invariant the channel is held.
+        if !unsafe { bindings::rde_dma_chan_can_synchronize(ch.raw()) } {
+            pr_err!(
+                "{}: the provider has no device_synchronize (or no device_terminate_all): \
+                 dmaengine_synchronize() would not wait for its callbacks; refusing the \
+                 channel (see Channel::request_unsynchronized)\n",
+                ch.name()
+            );
+            return Err(EOPNOTSUPP);
+        }
+        Ok(ch)
+    }
+
+    /// Like [`Channel::request`], but also takes a channel whose provider
+    /// has no `device_synchronize`, on which `dmaengine_synchronize()`
+    /// returns at once.
+    ///
+    /// # Safety
+    ///
+    /// On this system, for this provider, once `dmaengine_terminate_async()`
+    /// has returned and `dmaengine_synchronize()` is called from process
+    /// context, the hardware no longer touches the submitted buffers and no
+    /// completion callback of the channel is running or will run.  For
+    /// example: a uniprocessor kernel (a callback in softirq context cannot
+    /// be running while process context runs) with a provider whose
+    /// `device_terminate_all` stops the hardware before it returns and drops
+    /// the callbacks of what it terminated.
+    pub unsafe fn request_unsynchronized(
+        cap: Cap,
+        chan_name: Option<&CStr>,
+        dev_name: Option<&CStr>,
+    ) -> Result<Self> {
+        Self::request_any(cap, chan_name, dev_name)
+    }
+
+    fn request_any(cap: Cap, chan_name: Option<&CStr>, dev_name: Option<&CStr>) -> Result<Self> {
         let c = chan_name.map_or(ptr::null(), |s| s.as_char_ptr());
         let d = dev_name.map_or(ptr::null(), |s| s.as_char_ptr());
         // SAFETY: The strings are valid or null for the duration of the call.
         let p = unsafe { bindings::rde_dma_request_chan_by_mask(cap.to_raw(), c, d) };
         // INVARIANT: A non-null result is a channel we now hold.
         NonNull::new(p).map(|chan| Self { chan }).ok_or(ENODEV)
+    }
+
+    /// Whether the provider implements `device_synchronize` (and
+    /// `device_terminate_all`).
+    pub fn can_synchronize(&self) -> bool {
+        // SAFETY: By the type invariant the channel is held.
+        unsafe { bindings::rde_dma_chan_can_synchronize(self.raw()) }
     }
 
     fn raw(&self) -> *mut bindings::dma_chan {
@@ -129,7 +185,10 @@ impl Channel {
             let m = Mapped::new(parts.dev, b)?;
             parts.bufs.push(m, GFP_KERNEL)?;
         }
-        let mut flight = InFlight { ch: self, parts };
+        let mut flight = InFlight {
+            ch: self,
+            parts: ManuallyDrop::new(parts),
+        };
         flight.prep_and_submit(ops)?;
         // SAFETY: The channel is held.
         unsafe { bindings::rde_dma_async_issue_pending(flight.ch.raw()) };
@@ -139,14 +198,38 @@ impl Channel {
 
 impl Drop for Channel {
     fn drop(&mut self) {
+        if !may_sleep("Channel") {
+            // Releasing sleeps; keeping the channel is the safe failure.
+            return;
+        }
         // SAFETY: By the type invariant the channel is held; no `InFlight`
-        // borrows it any more, and this makes sure nothing runs on it before
-        // it goes back to the pool.
+        // borrows it any more.  `dma_release_channel` terminates and
+        // synchronizes it before it goes back to the pool (through
+        // `device_free_chan_resources`, see `dma_chan_put()`).
         unsafe {
-            bindings::rde_dmaengine_terminate_sync(self.raw());
+            if bindings::rde_dmaengine_terminate_sync(self.raw()) != 0 {
+                pr_warn!("{}: terminate_sync failed at release\n", self.name());
+            }
             bindings::dma_release_channel(self.raw());
         }
     }
+}
+
+/// Whether the caller may sleep; if not, logs why `what` is leaked instead
+/// of dropped.  A drop that must wait for DMA cannot do so from atomic
+/// context (e.g. a callback), and freeing without waiting would be a
+/// use-after-free: leaking is the only safe choice left.
+fn may_sleep(what: &str) -> bool {
+    // SAFETY: No preconditions.
+    if unsafe { bindings::rde_may_sleep() } {
+        return true;
+    }
+    pr_err!(
+        "dropping a {what} in atomic context (a DMA callback?): it must wait for the \
+         channel, which cannot be done here; its memory is LEAKED.  Drop it in process \
+         context.\n"
+    );
+    false
 }
 
 /// A CPU buffer owned by the client; [`Channel::submit`] moves it into the
@@ -156,8 +239,12 @@ pub struct DmaBuf {
 }
 
 impl DmaBuf {
-    /// A zeroed buffer of `len` bytes.
+    /// A zeroed buffer of `len` bytes.  `EINVAL` for an empty one: there is
+    /// nothing to map for DMA.
     pub fn new(len: usize) -> Result<Self> {
+        if len == 0 {
+            return Err(EINVAL);
+        }
         let mut data = KVec::with_capacity(len, GFP_KERNEL)?;
         data.resize(len, 0, GFP_KERNEL)?;
         Ok(Self { data })
@@ -263,6 +350,11 @@ struct Mapped {
 impl Mapped {
     fn new(dev: *mut bindings::device, mut buf: DmaBuf) -> Result<Self> {
         let len = buf.len();
+        if len == 0 {
+            // `DmaBuf::new` refuses these; a dangling pointer must never be
+            // mapped.
+            return Err(EINVAL);
+        }
         let p = buf.as_mut_slice().as_mut_ptr().cast::<c_void>();
         // SAFETY: `p..p+len` is a live kmalloc buffer we own; `dev` is the
         // held channel's DMA device.
@@ -340,7 +432,8 @@ const PREP_FLAGS: kernel::ffi::c_ulong = (bindings::dma_ctrl_flags_DMA_PREP_INTE
 /// channel, until it is terminated and synchronized.
 pub struct InFlight<'ch, S: Callback> {
     ch: &'ch mut Channel,
-    parts: Parts<S>,
+    /// Dropped only after the channel synchronized (see `Drop`).
+    parts: ManuallyDrop<Parts<S>>,
 }
 
 /// # Safety
@@ -430,6 +523,11 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
         Ok(())
     }
 
+    /// The name of the channel the batch runs on.
+    pub fn channel_name(&self) -> &CStr {
+        self.ch.name()
+    }
+
     /// The callback state, shared with callbacks that may run concurrently.
     pub fn state(&self) -> &S {
         &self.parts.shared.state
@@ -466,20 +564,31 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
 
     /// `dmaengine_terminate_async()` from process context.  The memory stays
     /// owned by the returned token until [`Terminated::synchronize`].
-    pub fn terminate_async(self) -> Terminated<'ch, S> {
+    ///
+    /// If the provider fails to terminate, the batch is given back as it
+    /// was, with the error: it may still be running.
+    // The error gives the whole batch back by value, so that nothing DMA may
+    // still use is freed or leaked by accident: its size is the point.
+    #[allow(clippy::result_large_err)]
+    pub fn terminate_async(self) -> Result<Terminated<'ch, S>, (Error, Self)> {
         // SAFETY: The channel is held.
-        unsafe { bindings::rde_dmaengine_terminate_async(self.ch.raw()) };
+        let r = unsafe { bindings::rde_dmaengine_terminate_async(self.ch.raw()) };
+        if r != 0 {
+            return Err((Error::from_errno(r), self));
+        }
         let (ch, parts) = self.into_parts();
-        Terminated { ch, parts }
+        Ok(Terminated { ch, parts })
     }
 
     /// `dmaengine_terminate_sync()`: stops everything and gives the memory
-    /// back.  Sleeps.
-    pub fn terminate_sync(self) -> Finished<S> {
-        self.terminate_async().synchronize()
+    /// back.  Sleeps.  If the provider fails to terminate, the batch is
+    /// given back as it was, with the error.
+    #[allow(clippy::result_large_err)]
+    pub fn terminate_sync(self) -> Result<Finished<S>, (Error, Self)> {
+        Ok(self.terminate_async()?.synchronize())
     }
 
-    fn into_parts(self) -> (&'ch mut Channel, Parts<S>) {
+    fn into_parts(self) -> (&'ch mut Channel, ManuallyDrop<Parts<S>>) {
         let this = ManuallyDrop::new(self);
         // SAFETY: Each field is moved out exactly once and `this` is never
         // used or dropped afterwards.
@@ -489,9 +598,25 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
 
 impl<S: Callback> Drop for InFlight<'_, S> {
     fn drop(&mut self) {
-        // Never free early: stop and wait before the fields are dropped.
+        // Never free early: stop and wait before the fields are dropped, or,
+        // where that is impossible, do not free at all.
+        if !may_sleep("InFlight") {
+            // `parts` is `ManuallyDrop`: not dropping it leaks it.
+            return;
+        }
         // SAFETY: The channel is held.
-        unsafe { bindings::rde_dmaengine_terminate_sync(self.ch.raw()) };
+        let r = unsafe { bindings::rde_dmaengine_terminate_sync(self.ch.raw()) };
+        if r != 0 {
+            pr_err!(
+                "{}: terminate_sync failed ({r}) dropping a batch in flight; its memory is \
+                 LEAKED, DMA may still use it\n",
+                self.ch.name()
+            );
+            return;
+        }
+        // SAFETY: The channel terminated and synchronized: nothing uses the
+        // parts any more.  They are dropped once, here.
+        unsafe { ManuallyDrop::drop(&mut self.parts) };
     }
 }
 
@@ -499,7 +624,8 @@ impl<S: Callback> Drop for InFlight<'_, S> {
 /// a running callback, until [`Terminated::synchronize`].
 pub struct Terminated<'ch, S: Callback> {
     ch: &'ch mut Channel,
-    parts: Parts<S>,
+    /// Dropped only after the channel synchronized (see `Drop`).
+    parts: ManuallyDrop<Parts<S>>,
 }
 
 impl<S: Callback> Terminated<'_, S> {
@@ -528,14 +654,21 @@ impl<S: Callback> Terminated<'_, S> {
         let this = ManuallyDrop::new(self);
         // SAFETY: `parts` is moved out exactly once and `this` is never used
         // or dropped afterwards.
-        unsafe { ptr::read(&this.parts) }
+        ManuallyDrop::into_inner(unsafe { ptr::read(&this.parts) })
     }
 }
 
 impl<S: Callback> Drop for Terminated<'_, S> {
     fn drop(&mut self) {
+        if !may_sleep("Terminated") {
+            // `parts` is `ManuallyDrop`: not dropping it leaks it.
+            return;
+        }
         // SAFETY: The channel is held.
         unsafe { bindings::rde_dmaengine_synchronize(self.ch.raw()) };
+        // SAFETY: The channel synchronized: nothing uses the parts any
+        // more.  They are dropped once, here.
+        unsafe { ManuallyDrop::drop(&mut self.parts) };
     }
 }
 

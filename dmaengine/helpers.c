@@ -9,9 +9,11 @@
  * dma_request_channel() takes a C function pointer.
  */
 
+#include <linux/cpumask.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
+#include <linux/preempt.h>
 #include <linux/string.h>
 
 /* The provider-private cookie and callback helpers (drivers/dma/dmaengine.h). */
@@ -244,4 +246,34 @@ int rde_dma_mapping_error(struct device *dev, dma_addr_t addr)
 void rde_dma_unmap_single(struct device *dev, dma_addr_t addr, size_t size)
 {
 	dma_unmap_single(dev, addr, size, DMA_BIDIRECTIONAL);
+}
+
+/*
+ * Whether @chan's provider keeps the termination contract: it can stop a
+ * channel (device_terminate_all) and wait for it (device_synchronize).
+ * Without the latter dmaengine_synchronize() returns at once.
+ */
+bool rde_dma_chan_can_synchronize(struct dma_chan *chan)
+{
+	return chan->device->device_terminate_all &&
+	       chan->device->device_synchronize;
+}
+
+/*
+ * Whether the caller may sleep: not in interrupt or softirq context (where
+ * DMA callbacks run), interrupts on, and, where the kernel counts it, no
+ * preemption disabled (a spinlock held).
+ */
+bool rde_may_sleep(void)
+{
+#ifdef CONFIG_PREEMPT_COUNT
+	return preemptible();
+#else
+	return !in_interrupt() && !irqs_disabled();
+#endif
+}
+
+unsigned int rde_num_online_cpus(void)
+{
+	return num_online_cpus();
 }

@@ -60,6 +60,9 @@ const char *rde_dma_chan_name(struct dma_chan *chan);
 void rde_set_callback(struct dma_async_tx_descriptor *tx,
 		      dma_async_tx_callback cb, void *param);
 bool rde_dma_has_cap(struct dma_chan *chan, enum dma_transaction_type cap);
+bool rde_dma_chan_can_synchronize(struct dma_chan *chan);
+bool rde_may_sleep(void);
+unsigned int rde_num_online_cpus(void);
 struct device *rde_dma_chan_dma_device(struct dma_chan *chan);
 dma_addr_t rde_dma_map_single(struct device *dev, void *ptr, size_t size);
 int rde_dma_mapping_error(struct device *dev, dma_addr_t addr);

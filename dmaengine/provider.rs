@@ -17,9 +17,12 @@
 //! - an `irq_work`, the "interrupt" of a software engine ([`Provider::irq`]),
 //!   and a work item on the device's own workqueue, its "hardware"
 //!   ([`Provider::engine_run`]);
-//! - a [`Completion`], [`Chan::stopped`], that `terminate_all` re-arms and
-//!   the engine completes when it has really stopped, so that `synchronize`
-//!   can wait for it.
+//! - a [`Completion`] that the driver re-arms in `terminate_all` while its
+//!   engine may still touch memory ([`Chan::engine_stopping`]) and completes
+//!   when the engine has really stopped ([`Chan::engine_stopped`], `unsafe`:
+//!   it is the driver's word about its hardware).  The framework's
+//!   `device_synchronize` always waits for it, then for callbacks, so a
+//!   driver cannot skip the wait in safe code.
 //!
 //! # Contexts and lock order
 //!
@@ -51,9 +54,10 @@ use super::{
         QueueItem, //
     },
     tasklet::{
-        BottomHalf,
+        impl_has_tasklet,
         HasTasklet,
-        Tasklet, //
+        Tasklet,
+        TaskletHandler, //
     },
     Cap,
     Direction,
@@ -193,13 +197,21 @@ pub trait Provider: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Aborts everything on the channel.  Must not sleep; may return before
-    /// the engine has stopped.
-    fn terminate_all(chan: ChanRef<'_, Self>) -> Result;
+    /// Stops the engine, under the channel lock.  Must not sleep; may
+    /// return before the engine has stopped, after calling
+    /// [`Chan::engine_stopping`] if it may still touch memory.
+    ///
+    /// The framework then moves every descriptor that is not done to
+    /// `terminated` and forgets pending cyclic periods, so no callback of
+    /// them runs.
+    fn terminate_all(chan: &Chan<Self>, inner: &mut Inner<Self>) -> Result;
 
-    /// Waits until the engine has stopped and no callback runs or is
-    /// scheduled; frees terminated descriptors.  May sleep.
-    fn synchronize(chan: ChanRef<'_, Self>);
+    /// The driver's part of `device_synchronize`, called first, in process
+    /// context (may sleep), e.g. to wait for a hardware thread to report
+    /// that it stopped.  The framework then waits for
+    /// [`Chan::engine_stopped`], for the interrupt handler and the callbacks,
+    /// and frees the terminated descriptors; none of that can be skipped.
+    fn synchronize(_chan: ChanRef<'_, Self>) {}
 
     /// Called when a client takes the channel.
     fn alloc_chan_resources(_chan: ChanRef<'_, Self>) -> Result {
@@ -247,7 +259,9 @@ impl_list_item! {
     impl{P: Provider} ListItem<0> for Desc<P> { using ListLinks { self.links }; }
 }
 
-impl<P: Provider> QueueItem for Desc<P> {
+// SAFETY: `st` is a field of the descriptor: the same for its whole life
+// and its own.
+unsafe impl<P: Provider> QueueItem for Desc<P> {
     fn queue_state(&self) -> &ItemState {
         &self.st
     }
@@ -319,6 +333,9 @@ impl<P: Provider> Inner<P> {
 ///   quiesced the channel.
 /// - `wq` is a live workqueue until the `Registration` destroys it, after
 ///   which no engine work is queued.
+/// - `stopped` is not done while the engine may access memory of a
+///   descriptor that `terminate_all` took away (see
+///   [`Chan::engine_stopping`]).
 #[pin_data(PinnedDrop)]
 pub struct Chan<P: Provider> {
     #[pin]
@@ -365,10 +382,14 @@ impl<P: Provider> WorkItem for Chan<P> {
     }
 }
 
-// SAFETY: `OFFSET` is the offset of the `bh` field, a `Tasklet<Chan<P>>`.
-unsafe impl<P: Provider> HasTasklet for Chan<P> {
-    const OFFSET: usize = offset_of!(Chan<P>, bh);
+impl_has_tasklet! {
+    // SAFETY: The drop rule: `Chan`'s `PinnedDrop` kills the tasklet
+    // (`quiesce`) before any field is dropped, and the handler only borrows
+    // the channel.
+    unsafe impl{P: Provider} HasTasklet for Chan<P> { self.bh }
+}
 
+impl<P: Provider> TaskletHandler for Chan<P> {
     /// Callback dispatch: one completed descriptor at a time, lock dropped
     /// around each callback.  A callback that terminates the channel moves
     /// the remaining completed descriptors to `terminated`, so they never
@@ -486,16 +507,34 @@ impl<P: Provider> Chan<P> {
         self.inner.lock()
     }
 
-    /// The completion that [`Provider::synchronize`] waits on: re-arm it in
-    /// `terminate_all` while the engine runs, complete it when the engine
-    /// acknowledges the stop.
-    pub fn stopped(&self) -> &Completion {
-        &self.stopped
+    /// Tells the framework that the engine may still access the memory of
+    /// descriptors that `terminate_all` is taking away: `synchronize` will
+    /// wait for [`Chan::engine_stopped`].  Call it from
+    /// [`Provider::terminate_all`].  Any context.
+    ///
+    /// Safe: at worst `synchronize` waits for an acknowledgement that never
+    /// comes.
+    pub fn engine_stopping(&self) {
+        self.stopped.reinit();
+    }
+
+    /// The engine acknowledges the stop that [`Chan::engine_stopping`]
+    /// announced: `synchronize` may return.  Any context.
+    ///
+    /// # Safety
+    ///
+    /// The engine will not access the memory of any descriptor that
+    /// `terminate_all` took away, nor any [`EngineRange`] made for one,
+    /// after this call (hardware: the channel is stopped and its last
+    /// memory transaction has finished).
+    pub unsafe fn engine_stopped(&self) {
+        // INVARIANT: the caller guarantees the engine stopped.
+        self.stopped.complete_all();
     }
 
     /// Schedules callback dispatch (any context).
     pub fn schedule_callbacks(&self) {
-        self.bh.schedule();
+        self.schedule_tasklet();
     }
 
     /// Raises the engine's "interrupt": [`Provider::irq`] runs soon in hard
@@ -516,20 +555,32 @@ impl<P: Provider> Chan<P> {
         let _ = q.enqueue(arc);
     }
 
-    /// The part of `synchronize` that virt-dma's `vchan_synchronize` does:
-    /// waits for a running interrupt handler and callback, makes sure none
-    /// is scheduled, and frees the terminated descriptors.  Call it after
-    /// the engine has stopped.  Sleeps.
-    pub fn synchronize_callbacks(&self) {
-        self.quiesce();
-        let terminated = self.inner.lock().queue.take_terminated();
+    /// `device_terminate_all`: the driver stops its engine, then every
+    /// descriptor that is not done is terminated.  Any context.
+    fn terminate(&self) -> Result {
+        let mut g = self.inner.lock();
+        let r = P::terminate_all(self, &mut g);
+        g.queue.terminate_all();
+        g.periods = 0;
+        r
+    }
+
+    /// `device_synchronize`: the driver's part, then the wait for the
+    /// engine's acknowledgement, then what virt-dma's `vchan_synchronize`
+    /// does: waits for a running interrupt handler and callback, makes sure
+    /// none is scheduled, and frees the terminated descriptors.  Sleeps.
+    fn synchronize(this: ChanRef<'_, P>) {
+        P::synchronize(this);
+        this.stopped.wait();
+        this.quiesce();
+        let terminated = this.inner.lock().queue.take_terminated();
         drop(terminated);
     }
 
     fn quiesce(&self) {
         // SAFETY: `irq` was initialised by `init_irq_work` in `new`.
         unsafe { bindings::irq_work_sync(self.irq.get()) };
-        self.bh.kill();
+        self.kill_tasklet();
     }
 
     /// Software-engine access to the DMA range `[addr, addr + len)` of this
@@ -541,13 +592,19 @@ impl<P: Provider> Chan<P> {
     /// an address lookup.  Fails with `EFAULT` for an address the CPU
     /// cannot reach.
     ///
-    /// Safe for the same reason hardware DMA is: the addresses come from a
-    /// descriptor that a client prepared for this device, and the DMA-engine
-    /// contract forbids it to free or reuse them before `synchronize`
-    /// returns, which waits for the engine.  A client that breaks the
-    /// contract gets exactly what it would get with hardware, except that
-    /// KASAN sees it.
-    pub fn engine_range(&self, addr: DmaAddr, len: usize) -> Result<EngineRange> {
+    /// # Safety
+    ///
+    /// - `addr` and `len` come from a descriptor that a client prepared on
+    ///   this channel (the arguments of a `prep_*` call): the DMA-engine
+    ///   contract then lets the engine use the memory until that
+    ///   descriptor completes, or, once it is terminated, until
+    ///   `synchronize` returns.
+    /// - The returned range (and every copy of it) is accessed only while
+    ///   its descriptor is submitted and not yet completed or terminated;
+    ///   after `terminate_all` took it away, only until the driver calls
+    ///   [`Chan::engine_stopped`], having called [`Chan::engine_stopping`]
+    ///   in `terminate_all` if an access could still come.
+    pub unsafe fn engine_range(&self, addr: DmaAddr, len: usize) -> Result<EngineRange> {
         let dev = ptr::from_ref(&*self.dev)
             .cast_mut()
             .cast::<bindings::device>();
@@ -592,8 +649,8 @@ impl<P: Provider> Chan<P> {
             (*tx).flags = flags as bindings::dma_ctrl_flags;
         }
         // INVARIANT: `tx` is initialised for this channel with our
-        // `tx_submit`.
-        self.inner.lock().queue.add_allocated(d);
+        // `tx_submit`.  A fresh descriptor is on no queue: this cannot fail.
+        self.inner.lock().queue.add_allocated(d)?;
         Ok(tx)
     }
 }
@@ -605,7 +662,8 @@ impl<P: Provider> Chan<P> {
 /// # Invariants
 ///
 /// `base` is the linear-map address of `len` bytes of RAM that a client
-/// handed to the channel for DMA.
+/// handed to the channel for DMA, and accesses happen only within the time
+/// that [`Chan::engine_range`]'s `# Safety` allows.
 #[derive(Clone, Copy)]
 pub struct EngineRange {
     base: *mut u8,
@@ -647,8 +705,8 @@ impl EngineRange {
     pub fn copy_from(&self, off: usize, src: &EngineRange, src_off: usize, n: usize) -> Result {
         let d = self.at(off, n)?;
         let s = src.at(src_off, n)?;
-        // SAFETY: Both are in bounds of ranges a client handed over for DMA
-        // (see `Chan::engine_range`).  `copy` (memmove), not
+        // SAFETY: Both are in bounds of ranges a client handed over for DMA,
+        // accessed while it allows (type invariant, `Chan::engine_range`).  `copy` (memmove), not
         // `copy_nonoverlapping`: dmaengine forbids overlapping memcpy, but
         // soundness must not rest on every C client obeying that.
         unsafe { ptr::copy(s.cast_const(), d, n) };
@@ -751,8 +809,15 @@ impl<P: Provider> Ops<P> {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
         // The channel goes back to the pool: nothing may still run on it.
-        let _ = P::terminate_all(chan);
-        P::synchronize(chan);
+        if let Err(e) = chan.terminate() {
+            dev_warn!(
+                chan.dev(),
+                "free_chan_resources: terminate_all failed: {e:?}\n"
+            );
+        }
+        Chan::synchronize(chan);
+        // No client holds a `tx` of this channel any more (dmaengine calls
+        // this on the last release), so never-submitted ones can go too.
         let all = chan.inner.lock().queue.take_all();
         drop(all);
         P::free_chan_resources(chan);
@@ -919,7 +984,7 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn terminate_all(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
-        match P::terminate_all(unsafe { Self::chan(c) }) {
+        match unsafe { Self::chan(c) }.terminate() {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -930,7 +995,7 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn synchronize(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
-        P::synchronize(unsafe { Self::chan(c) });
+        Chan::synchronize(unsafe { Self::chan(c) });
     }
 }
 
@@ -997,6 +1062,11 @@ impl<P: Provider> Registration<P> {
             for c in caps {
                 bindings::rde_dma_cap_set(c.to_raw(), &mut (*d).cap_mask);
             }
+            // Private: the channels are only for `dma_request_channel()`
+            // users, never for async_tx or `dmaengine_get()`, whose
+            // descriptors rely on `DMA_CTRL_ACK` reuse and dependency chains
+            // that this framework does not implement.
+            bindings::rde_dma_cap_set(Cap::Private.to_raw(), &mut (*d).cap_mask);
             (*d).device_alloc_chan_resources = Some(Ops::<P>::alloc_chan_resources);
             (*d).device_free_chan_resources = Some(Ops::<P>::free_chan_resources);
             if P::HAS_PREP_MEMCPY {

@@ -26,6 +26,7 @@
 use core::sync::atomic::{
     AtomicBool,
     AtomicI32,
+    AtomicU64,
     Ordering, //
 };
 use kernel::{
@@ -134,24 +135,38 @@ impl Cookies {
 }
 
 /// What a descriptor must provide to live in a [`DescQueue`].
-pub trait QueueItem: ListItem<0> {
+///
+/// # Safety
+///
+/// [`QueueItem::queue_state`] must return a reference to the same
+/// [`ItemState`] every time it is called on an item, for the item's whole
+/// life, and no two items may share one: the queue keeps in it which list
+/// of which queue the item is on, and relies on that to unlink it.
+pub unsafe trait QueueItem: ListItem<0> {
     /// The per-descriptor bookkeeping the queue keeps.
     fn queue_state(&self) -> &ItemState;
 }
 
 /// Queue bookkeeping inside each descriptor.
+///
+/// # Invariants
+///
+/// `owner` is 0 until a [`DescQueue`] takes the item with
+/// [`DescQueue::add_allocated`], and that queue's id from then on.
 #[derive(Default)]
 pub struct ItemState {
     cookie: AtomicI32,
     submitted: AtomicBool,
+    owner: AtomicU64,
 }
 
 impl ItemState {
-    /// Fresh state: not submitted, no cookie.
+    /// Fresh state: not submitted, no cookie, on no queue.
     pub const fn new() -> Self {
         Self {
             cookie: AtomicI32::new(0),
             submitted: AtomicBool::new(false),
+            owner: AtomicU64::new(0),
         }
     }
 
@@ -164,18 +179,30 @@ impl ItemState {
 /// Errors of queue operations.
 #[derive(Debug, PartialEq, Eq)]
 pub enum QueueError {
-    /// The descriptor was submitted already (or never prepared here).
+    /// The descriptor was submitted already.
     AlreadySubmitted,
+    /// The descriptor was not prepared on this queue.
+    NotOurs,
 }
+
+/// Source of [`DescQueue`] ids; 0 means "no queue".
+static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The lists of one channel.
 ///
 /// # Invariants
 ///
-/// - An item whose `submitted` flag is false is on `allocated` (and on no
-///   other list); the flag is only set under the same guard that removes it.
+/// - `id` is unique among all queues and never 0.
+/// - An item whose `owner` is `id` and whose `submitted` flag is false is on
+///   `allocated` (and on no other list); the flag is only set under the same
+///   `&mut self` that removes it.
 /// - `active` is the descriptor the engine is working on, if any.
+///
+/// Methods that free descriptors or hand them out of the queue are visible
+/// to the rest of the abstraction only: a C client may still hold the `tx`
+/// of a prepared descriptor, so only the framework knows when it may go.
 pub struct DescQueue<T: QueueItem> {
+    id: u64,
     cookies: Cookies,
     allocated: List<T>,
     submitted: List<T>,
@@ -193,8 +220,10 @@ impl<T: QueueItem> Default for DescQueue<T> {
 
 impl<T: QueueItem> DescQueue<T> {
     /// An empty queue with fresh cookies.
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
+        // INVARIANT: ids count up from 1; 2^64 queues are never made.
         Self {
+            id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             cookies: Cookies::new(),
             allocated: List::new(),
             submitted: List::new(),
@@ -213,19 +242,40 @@ impl<T: QueueItem> DescQueue<T> {
     /// A freshly prepared descriptor: kept on `allocated` until submitted,
     /// so that one prepared but never submitted is still freed with the
     /// channel.
-    pub fn add_allocated(&mut self, d: ListArc<T>) {
-        // INVARIANT: `submitted` is false for a fresh item.
+    ///
+    /// Fails with `EBUSY` (and drops `d`) if the item was on a queue before.
+    pub fn add_allocated(&mut self, d: ListArc<T>) -> Result {
+        let st = d.queue_state();
+        if st
+            .owner
+            .compare_exchange(0, self.id, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+            || st.submitted.load(Ordering::Relaxed)
+        {
+            return Err(EBUSY);
+        }
+        // INVARIANT: the item is ours now, not submitted, on `allocated`.
         self.allocated.push_back(d);
+        Ok(())
     }
 
     /// `tx_submit`: assign a cookie and queue on `submitted`.
+    ///
+    /// Any `d` is accepted: one that was not prepared on this queue is
+    /// refused with [`QueueError::NotOurs`], one submitted already with
+    /// [`QueueError::AlreadySubmitted`].
     pub fn submit(&mut self, d: &T) -> Result<Cookie, QueueError> {
         let st = d.queue_state();
+        if st.owner.load(Ordering::Relaxed) != self.id {
+            return Err(QueueError::NotOurs);
+        }
         if st.submitted.swap(true, Ordering::Relaxed) {
             return Err(QueueError::AlreadySubmitted);
         }
-        // SAFETY: By the type invariant, an item whose flag was false is on
-        // `allocated`; we hold `&mut self`, so nothing else moved it.
+        // SAFETY: `d` belongs to this queue (`owner`, set only by our
+        // `add_allocated`, and `QueueItem` promises the state is `d`'s own)
+        // and was not submitted: by the type invariant it is on `allocated`,
+        // and we hold `&mut self`, so nothing else moved it.
         let Some(arc) = (unsafe { self.allocated.remove(d) }) else {
             return Err(QueueError::AlreadySubmitted);
         };
@@ -274,7 +324,7 @@ impl<T: QueueItem> DescQueue<T> {
     /// The next completed descriptor whose callback is due, taken off the
     /// queue.  Dispatch takes one at a time, so a callback that terminates
     /// the channel stops the callbacks of the ones behind it.
-    pub fn pop_completed(&mut self) -> Option<ListArc<T>> {
+    pub(super) fn pop_completed(&mut self) -> Option<ListArc<T>> {
         self.completed.pop_front()
     }
 
@@ -300,13 +350,17 @@ impl<T: QueueItem> DescQueue<T> {
     }
 
     /// Takes the terminated descriptors, to be freed outside the lock.
-    pub fn take_terminated(&mut self) -> List<T> {
+    ///
+    /// Only the framework calls this, from `synchronize`, after the engine
+    /// stopped and no callback runs.
+    pub(super) fn take_terminated(&mut self) -> List<T> {
         core::mem::replace(&mut self.terminated, List::new())
     }
 
     /// Takes every descriptor of the queue, including prepared but never
-    /// submitted ones (for `free_chan_resources`).
-    pub fn take_all(&mut self) -> List<T> {
+    /// submitted ones (for `free_chan_resources`, when no client holds a
+    /// `tx` of this channel any more).
+    pub(super) fn take_all(&mut self) -> List<T> {
         self.terminate_all();
         let mut all = self.take_terminated();
         all.push_all_back(&mut self.allocated);
@@ -358,7 +412,8 @@ mod tests {
     impl_list_item! {
         impl ListItem<0> for Item { using ListLinks { self.links }; }
     }
-    impl QueueItem for Item {
+    // SAFETY: `st` is the item's own field, the same on every call.
+    unsafe impl QueueItem for Item {
         fn queue_state(&self) -> &ItemState {
             &self.st
         }
@@ -440,12 +495,11 @@ mod tests {
     fn lifecycle_submit_issue_complete_callback() -> Result {
         let mut q = DescQueue::<Item>::new();
         let a = item(1)?;
-        let a_ptr: *const Item = &*a;
-        q.add_allocated(a);
-        // SAFETY: `a` is owned by the queue, which outlives this reference.
-        let a_ref = unsafe { &*a_ptr };
-        assert_eq!(q.submit(a_ref), Ok(Cookie(2)));
-        assert_eq!(q.submit(a_ref), Err(QueueError::AlreadySubmitted));
+        // The C client's handle on a prepared descriptor: a second reference.
+        let a_ref = a.clone_arc();
+        q.add_allocated(a)?;
+        assert_eq!(q.submit(&a_ref), Ok(Cookie(2)));
+        assert_eq!(q.submit(&a_ref), Err(QueueError::AlreadySubmitted));
         // Not issued yet: nothing to start.
         assert!(q.start_next().is_none());
         assert!(q.issue_pending());
@@ -463,15 +517,14 @@ mod tests {
     #[test]
     fn terminate_moves_everything_but_done_callbacks() -> Result {
         let mut q = DescQueue::<Item>::new();
-        let mut ptrs = KVec::new();
+        let mut refs = KVec::new();
         for id in 0..4 {
             let d = item(id)?;
-            ptrs.push(core::ptr::from_ref::<Item>(&d), GFP_KERNEL)?;
-            q.add_allocated(d);
+            refs.push(d.clone_arc(), GFP_KERNEL)?;
+            q.add_allocated(d)?;
         }
-        for p in &ptrs {
-            // SAFETY: The items are owned by the queue for the whole test.
-            q.submit(unsafe { &**p }).map_err(|_| EINVAL)?;
+        for r in &refs {
+            q.submit(r).map_err(|_| EINVAL)?;
         }
         q.issue_pending();
         q.start_next();
@@ -493,9 +546,26 @@ mod tests {
     }
 
     #[test]
+    fn items_of_another_queue_or_none_are_refused() -> Result {
+        // Hole 3 of the soundness review: `submit` took any item and
+        // unlinked it from a list it was not on.
+        let mut q = DescQueue::<Item>::new();
+        let mut other = DescQueue::<Item>::new();
+        let stray = item(1)?;
+        assert_eq!(q.submit(&stray), Err(QueueError::NotOurs));
+        let b = item(2)?;
+        let b_ref = b.clone_arc();
+        other.add_allocated(b)?;
+        assert_eq!(q.submit(&b_ref), Err(QueueError::NotOurs));
+        assert_eq!(other.submit(&b_ref), Ok(Cookie(2)));
+        assert!(q.is_idle());
+        Ok(())
+    }
+
+    #[test]
     fn never_submitted_descriptors_are_reclaimed() -> Result {
         let mut q = DescQueue::<Item>::new();
-        q.add_allocated(item(7)?);
+        q.add_allocated(item(7)?)?;
         let mut all = q.take_all();
         assert_eq!(all.pop_front().map(|d| d.id), Some(7));
         assert!(q.is_idle());

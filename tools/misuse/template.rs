@@ -44,6 +44,8 @@ impl Callback for Counter {
     }
 }
 
+// MISUSE-TOP
+
 struct Misuse;
 
 impl kernel::Module for Misuse {
@@ -62,7 +64,7 @@ impl kernel::Module for Misuse {
             n: AtomicU32::new(0),
         };
         let flight = ch.submit(bufs, &[op], state)?;
-        let terminated = flight.terminate_async();
+        let terminated = flight.terminate_async().map_err(|(e, _)| e)?;
         // MISUSE-PROCESS
         let finished = terminated.synchronize();
         pr_info!("{} callbacks\n", finished.state.n.load(Ordering::Relaxed));

@@ -160,10 +160,10 @@ refuse() {
 }
 bad=0
 refuse rust_dmaengine channels=0 channels=33 channels=-1 channels=abc burst_size=0 \
-	burst_size=63 burst_size=2000000 burst_delay_us=100001 fault=2 fault=-1
+	burst_size=63 burst_size=2000000 burst_delay_us=100001 burst_delay_us=-1
 load_mod rust_dmaengine
-refuse rust_dmaengine_client clients=0 clients=5
-[ $bad = 0 ] && ktap_test_pass "12 bad module parameters refused, each with a message" ||
+refuse rust_dmaengine_client clients=0 clients=5 unsynchronized=2 unsynchronized=1
+[ $bad = 0 ] && ktap_test_pass "14 bad module parameters refused, each with a message" ||
 	ktap_test_fail "bad module parameters: $bad not refused properly"
 load_mod rust_dmaengine_client
 bad=0

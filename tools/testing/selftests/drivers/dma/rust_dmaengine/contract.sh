@@ -18,7 +18,7 @@ D=/sys/kernel/debug/rust_dmaengine_client
 
 ktap_print_header
 if [ "$provider" = none ]; then
-	ktap_set_plan 2
+	ktap_set_plan 3
 else
 	ktap_set_plan 15
 fi
@@ -65,7 +65,27 @@ if [ "$provider" != none ]; then
 	load_mod "$provider" burst_size=1024 burst_delay_us=100 ||
 		ktap_exit_fail_msg "cannot load $provider"
 fi
-load_mod rust_dmaengine_client || ktap_exit_fail_msg "cannot load rust_dmaengine_client"
+if [ "$provider" = none ]; then
+	# An existing provider, e.g. upstream pl330, may lack
+	# device_synchronize; the client then refuses its channels unless told
+	# otherwise.  unsynchronized=1 is the client's stated opt-in, which it
+	# accepts only on a single-CPU kernel (zynq): there no callback can run
+	# while process context synchronizes.
+	kmsg_mark nosync
+	if load_mod rust_dmaengine_client 2>/dev/null; then
+		rmmod rust_dmaengine_client
+		ktap_test_skip "the provider has device_synchronize: no channel to refuse"
+	elif kmsg_since nosync | grep -q "has no device_synchronize"; then
+		ktap_test_pass "client refuses a channel without device_synchronize (with a message)"
+	else
+		ktap_test_fail "client refuses a channel without device_synchronize (no message)"
+	fi
+	echo "# client opt-in: unsynchronized=1 (provider may lack device_synchronize; single CPU)"
+	load_mod rust_dmaengine_client unsynchronized=1 ||
+		ktap_exit_fail_msg "cannot load rust_dmaengine_client unsynchronized=1"
+else
+	load_mod rust_dmaengine_client || ktap_exit_fail_msg "cannot load rust_dmaengine_client"
+fi
 if [ "$provider" = none ]; then
 	# A provider without device_synchronize (pl330) gives nothing to check
 	# with a callback that keeps running; and on the QEMU zynq board a

@@ -31,7 +31,7 @@ refused() {
 refused channels=0
 refused channels=33
 refused burst_size=8
-refused fault=2
+refused burst_delay_us=100001
 
 kmsg_mark load
 if load_mod rust_dmaengine channels=3 &&

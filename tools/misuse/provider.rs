@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The correct use of the provider API.  scripts/gate-misuse builds it as
+//! is (it must compile: the positive control) and once per line of `cases`
+//! whose marker is `provider.rs:...`, with that line's misuse inserted (it
+//! must then fail with the stated error).  Each misuse is one of the holes
+//! that the soundness review found in safe code.
+
+#[path = "../../dmaengine/mod.rs"]
+pub mod dmaengine;
+
+use dmaengine::{
+    provider::{
+        Chan,
+        ChanRef,
+        EngineRange,
+        Inner,
+        Provider,
+        TxStatus, //
+    },
+    queue::{
+        Cookie,
+        ItemState,
+        QueueItem, //
+    },
+    tasklet::Tasklet,
+    DmaAddr,
+    Status, //
+};
+use kernel::{
+    list::{
+        impl_list_arc_safe,
+        impl_list_item,
+        ListLinks, //
+    },
+    prelude::*,
+};
+
+module! {
+    type: Misuse,
+    name: "misuse",
+    authors: ["rust-dmaengine developers"],
+    description: "Compile-time check of the dmaengine provider API",
+    license: "GPL",
+}
+
+struct Copy1 {
+    dst: EngineRange,
+    src: EngineRange,
+}
+
+struct Engine;
+
+#[vtable]
+impl Provider for Engine {
+    type Desc = Copy1;
+    type Engine = ();
+    type ChanData = ();
+
+    fn prep_memcpy(chan: &Chan<Self>, dst: DmaAddr, src: DmaAddr, len: usize) -> Result<Copy1> {
+        // SAFETY: The arguments of this prep call; the engine of this
+        // example never runs.
+        let dst = unsafe { chan.engine_range(dst, len) }?;
+        // SAFETY: As above.
+        let src = unsafe { chan.engine_range(src, len) }?;
+        // MISUSE-PREP
+        Ok(Copy1 { dst, src })
+    }
+
+    fn issue_pending(chan: ChanRef<'_, Self>) {
+        let mut g = chan.lock();
+        g.queue.issue_pending();
+        // MISUSE-LOCKED
+    }
+
+    fn tx_status(_chan: &Chan<Self>, _inner: &Inner<Self>, _cookie: Cookie) -> TxStatus {
+        TxStatus {
+            status: Status::InProgress,
+            residue: 0,
+        }
+    }
+
+    fn terminate_all(chan: &Chan<Self>, _inner: &mut Inner<Self>) -> Result {
+        chan.engine_stopping();
+        // MISUSE-TERMINATE
+        Ok(())
+    }
+}
+
+/// A stray item: not a descriptor of any channel.
+#[pin_data]
+struct Stray {
+    #[pin]
+    links: ListLinks,
+    st: ItemState,
+}
+
+impl_list_arc_safe! {
+    impl ListArcSafe<0> for Stray { untracked; }
+}
+impl_list_item! {
+    impl ListItem<0> for Stray { using ListLinks { self.links }; }
+}
+
+// SAFETY: `st` is the item's own field, the same on every call.
+unsafe impl QueueItem for Stray {
+    fn queue_state(&self) -> &ItemState {
+        &self.st
+    }
+}
+
+/// Another item type, for the case that implements `QueueItem` safely.
+#[pin_data]
+struct Stray2 {
+    #[pin]
+    links: ListLinks,
+}
+
+impl_list_arc_safe! {
+    impl ListArcSafe<0> for Stray2 { untracked; }
+}
+impl_list_item! {
+    impl ListItem<0> for Stray2 { using ListLinks { self.links }; }
+}
+
+// MISUSE-ITEM
+
+/// A tasklet is reached only through its owner.
+#[allow(dead_code)]
+fn tasklet_of(_t: &Tasklet<Chan<Engine>>) {
+    // MISUSE-TASKLET
+}
+
+struct Misuse;
+
+impl kernel::Module for Misuse {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Misuse)
+    }
+}
