@@ -51,7 +51,10 @@ use kernel::{
 pub mod dmaengine;
 
 use dmaengine::{
-    platform::PlatformDevice,
+    platform::{
+        NoUnbind,
+        PlatformDevice, //
+    },
     provider::{
         Chan,
         ChanRef,
@@ -317,8 +320,7 @@ impl Provider for SoftDma {
         match g.engine.state {
             State::Paused => {
                 g.engine.state = State::Running;
-                drop(g);
-                Chan::kick(chan);
+                Chan::kick(chan, &g);
             }
             State::Idle => start_next(&chan, &mut g),
             _ => {}
@@ -457,7 +459,7 @@ fn start_next(
         chan.data().progress.store(0, Ordering::Relaxed);
         // The hardware fetches the descriptor and starts its first burst now.
         g.engine.started = Some(started);
-        Chan::kick(*chan);
+        Chan::kick(*chan, g);
     }
 }
 
@@ -654,7 +656,9 @@ impl platform::Driver for DmaDriver {
 
 /// The module: our platform device and the driver that binds to it.
 struct RustDmaengine {
-    _driver: Pin<KBox<driver::Registration<platform::Adapter<DmaDriver>>>>,
+    /// Without sysfs `unbind`: the device goes only with the module, which
+    /// clients holding channels keep loaded.
+    _driver: Pin<KBox<driver::Registration<NoUnbind<DmaDriver>>>>,
     _pdev: PlatformDevice,
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A platform device that a module creates for itself.
+//! A platform device that a module creates for itself, and a platform
+//! driver that userspace cannot unbind.
 //!
 //! A software DMA engine has no firmware node, so its module registers the
 //! device its platform driver binds to.  dmaengine needs both: a bound driver
@@ -8,13 +9,64 @@
 //! `dev->driver->owner`) and a DMA mask.  Dropping [`PlatformDevice`]
 //! unregisters it.
 //!
+//! A DMA provider must not be unbound while a client holds one of its
+//! channels: the client keeps calling into the channel.  The client's
+//! module reference keeps the provider's module loaded, but the sysfs
+//! `unbind` file would go around it.  [`NoUnbind`] registers the driver with
+//! `suppress_bind_attrs`, as the faux bus does: then the device goes away
+//! only with the module, when no client is left.
+//!
 //! C header: [`include/linux/platform_device.h`](srctree/include/linux/platform_device.h)
 
 use super::bindings as rde;
+use core::marker::PhantomData;
 use kernel::{
     bindings,
-    prelude::*, //
+    driver,
+    platform,
+    prelude::*,
+    types::Opaque,
+    ThisModule, //
 };
+
+/// Registration adapter of a platform driver `D` without sysfs `bind` and
+/// `unbind` files: use `driver::Registration<NoUnbind<D>>` where
+/// `driver::Registration<platform::Adapter<D>>` would be.
+pub struct NoUnbind<D: platform::Driver>(PhantomData<D>);
+
+// SAFETY: The layout is that of `platform::Adapter<D>`, which guarantees it.
+unsafe impl<D: platform::Driver + 'static> driver::DriverLayout for NoUnbind<D> {
+    type DriverType = <platform::Adapter<D> as driver::DriverLayout>::DriverType;
+    type DriverData<'bound> = <platform::Adapter<D> as driver::DriverLayout>::DriverData<'bound>;
+    const DEVICE_DRIVER_OFFSET: usize =
+        <platform::Adapter<D> as driver::DriverLayout>::DEVICE_DRIVER_OFFSET;
+}
+
+// SAFETY: Registration and unregistration are `platform::Adapter<D>`'s,
+// which keep its contract; the only difference is one field set before.
+unsafe impl<D: platform::Driver + 'static> driver::RegistrationOps for NoUnbind<D> {
+    /// # Safety
+    ///
+    /// As for [`driver::RegistrationOps::register`].
+    unsafe fn register(
+        reg: &Opaque<Self::DriverType>,
+        name: &'static CStr,
+        module: &'static ThisModule,
+    ) -> Result {
+        // SAFETY: `reg` is being initialised and not registered yet.
+        unsafe { (*reg.get()).driver.suppress_bind_attrs = true };
+        // SAFETY: Forwarded from the caller.
+        unsafe { <platform::Adapter<D> as driver::RegistrationOps>::register(reg, name, module) }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`driver::RegistrationOps::unregister`].
+    unsafe fn unregister(reg: &Opaque<Self::DriverType>) {
+        // SAFETY: Forwarded from the caller.
+        unsafe { <platform::Adapter<D> as driver::RegistrationOps>::unregister(reg) }
+    }
+}
 
 /// A registered platform device.
 ///

@@ -67,8 +67,10 @@ use super::{
 use core::{
     marker::PhantomPinned,
     mem::offset_of,
+    mem::ManuallyDrop,
     ptr,
     sync::atomic::{
+        AtomicBool,
         AtomicU64,
         Ordering, //
     },
@@ -312,6 +314,9 @@ pub struct Inner<P: Provider> {
     /// The driver's engine state.
     pub engine: P::Engine,
     periods: u32,
+    /// Set when the `Registration` goes away: no new descriptor, no new
+    /// engine work, no new client.
+    dead: bool,
 }
 
 impl<P: Provider> Inner<P> {
@@ -440,7 +445,7 @@ impl<P: Provider> Chan<P> {
         try_pin_init!(Self {
             chan: Opaque::zeroed(),
             inner <- new_spinlock_irq!(
-                Inner { queue: DescQueue::new(), engine, periods: 0 },
+                Inner { queue: DescQueue::new(), engine, periods: 0, dead: false },
                 "rust_dmaengine::Chan::inner"
             ),
             bh <- Tasklet::new(),
@@ -545,11 +550,16 @@ impl<P: Provider> Chan<P> {
     }
 
     /// Queues the engine's work ([`Provider::engine_run`]).  A kick while it
-    /// is already queued is absorbed.
-    pub fn kick(this: ChanRef<'_, P>) {
-        // SAFETY: By the type invariant `wq` is live while the channel is
-        // registered, and engine work is only kicked from channel
-        // operations, which stop before the `Registration` destroys it.
+    /// is already queued is absorbed.  `inner` is the proof that the
+    /// channel lock is held; once the device is going away, nothing is
+    /// queued.
+    pub fn kick(this: ChanRef<'_, P>, inner: &Inner<P>) {
+        if inner.dead {
+            return;
+        }
+        // SAFETY: By the type invariant `wq` is live until the
+        // `Registration` destroys it, which it does only after setting
+        // `dead` under the channel lock, which we hold (`inner`).
         let q = unsafe { workqueue::Queue::from_raw(this.wq) };
         let arc: Arc<Self> = this.into();
         let _ = q.enqueue(arc);
@@ -628,6 +638,9 @@ impl<P: Provider> Chan<P> {
         cyclic: bool,
         flags: kernel::ffi::c_ulong,
     ) -> Result<*mut bindings::dma_async_tx_descriptor> {
+        if self.inner.lock().dead {
+            return Err(ENODEV);
+        }
         let d = ListArc::pin_init(
             try_pin_init!(Desc::<P> {
                 tx: Opaque::zeroed(),
@@ -796,6 +809,9 @@ impl<P: Provider> Ops<P> {
     unsafe extern "C" fn alloc_chan_resources(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
+        if chan.inner.lock().dead {
+            return ENODEV.to_errno();
+        }
         match P::alloc_chan_resources(chan) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
@@ -909,7 +925,11 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn issue_pending(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
-        P::issue_pending(unsafe { Self::chan(c) });
+        let chan = unsafe { Self::chan(c) };
+        if chan.inner.lock().dead {
+            return;
+        }
+        P::issue_pending(chan);
     }
 
     /// # Safety
@@ -999,20 +1019,47 @@ impl<P: Provider> Ops<P> {
     }
 }
 
-/// A `struct dma_device` at a stable address.
-#[repr(transparent)]
-struct DmaDevice(Opaque<bindings::dma_device>, PhantomPinned);
+/// A `struct dma_device` at a stable address, and whether dmaengine has
+/// released it (`device_release`: the last client put its channel).
+#[repr(C)]
+struct DmaDevice {
+    dd: Opaque<bindings::dma_device>,
+    released: AtomicBool,
+    _pin: PhantomPinned,
+}
+
+/// `device_release`: dmaengine dropped its last reference to the device.
+///
+/// # Safety
+///
+/// Called by dmaengine with the `dma_device` of a `DmaDevice`.
+unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
+    // CAST: `dd` is the first field of the `repr(C)` `DmaDevice`.
+    let dev = d.cast::<DmaDevice>();
+    // SAFETY: `d` is the `dd` of a live `DmaDevice`: `Registration::drop`
+    // frees it only after this ran, and otherwise leaks it.
+    unsafe { (*dev).released.store(true, Ordering::Release) };
+}
 
 /// A registered DMA device with its channels.  Dropping it unregisters.
 ///
+/// Dropping it while a client still holds one of its channels is a bug of
+/// the driver (its bus driver should refuse unbind, as
+/// [`super::platform::NoUnbind`] does, and the client's module reference
+/// keeps the module loaded): the channels are stopped, the device is
+/// unregistered, and its memory is leaked, with an error, since the client
+/// may still call into it.
+///
 /// # Invariants
 ///
-/// `dd` is registered with dmaengine; `wq` is a live workqueue; `chans` hold
-/// the channels linked into `dd`.
+/// `dd` is registered with dmaengine (if `registered`); `wq` is a live
+/// workqueue; `chans` hold the channels linked into `dd`.
 pub struct Registration<P: Provider> {
-    dd: Pin<KBox<DmaDevice>>,
+    /// Freed by `drop`, unless a client still holds the device.
+    dd: ManuallyDrop<Pin<KBox<DmaDevice>>>,
     chans: KVec<Arc<Chan<P>>>,
     wq: *mut bindings::workqueue_struct,
+    registered: bool,
 }
 
 // SAFETY: The registration is only used to unregister, from any thread.
@@ -1033,8 +1080,15 @@ impl<P: Provider> Registration<P> {
     ) -> Result<Self> {
         let normal: &device::Device = dev;
         let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();
-        let dd = KBox::pin(DmaDevice(Opaque::zeroed(), PhantomPinned), GFP_KERNEL)?;
-        let d = dd.0.get();
+        let dd = KBox::pin(
+            DmaDevice {
+                dd: Opaque::zeroed(),
+                released: AtomicBool::new(false),
+                _pin: PhantomPinned,
+            },
+            GFP_KERNEL,
+        )?;
+        let d = dd.dd.get();
         // SAFETY: `name` is a valid NUL-terminated string.
         let wq = unsafe { bindings::rde_alloc_workqueue(name.as_char_ptr()) };
         if wq.is_null() {
@@ -1042,9 +1096,10 @@ impl<P: Provider> Registration<P> {
         }
         let mut chans = KVec::new();
         let mut reg = Self {
-            dd,
+            dd: ManuallyDrop::new(dd),
             chans: KVec::new(),
             wq,
+            registered: false,
         };
         // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
         unsafe { bindings::rde_dma_device_init_channels(d) };
@@ -1090,6 +1145,9 @@ impl<P: Provider> Registration<P> {
             (*d).device_terminate_all = Some(Ops::<P>::terminate_all);
             (*d).device_synchronize = Some(Ops::<P>::synchronize);
             (*d).device_tx_status = Some(Ops::<P>::tx_status);
+            // Reference-counted lifetime: dmaengine tells us when the last
+            // client let go (and does not WARN at unregister).
+            (*d).device_release = Some(device_release);
             (*d).device_issue_pending = Some(Ops::<P>::issue_pending);
             let widths = (1u32 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_1_BYTE)
                 | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_2_BYTES)
@@ -1102,12 +1160,10 @@ impl<P: Provider> Registration<P> {
                 | (1 << Direction::DevToMem.to_raw());
             (*d).residue_granularity =
                 bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_BURST;
-            kernel::error::to_result(bindings::dma_async_device_register(d)).inspect_err(|_| {
-                // Not registered: `Drop` must not unregister.
-                (*d).dev = ptr::null_mut();
-            })?;
+            kernel::error::to_result(bindings::dma_async_device_register(d))?;
         }
         // INVARIANT: registered, with the channels in `chans`.
+        reg.registered = true;
         Ok(reg)
     }
 
@@ -1119,18 +1175,49 @@ impl<P: Provider> Registration<P> {
 
 impl<P: Provider> Drop for Registration<P> {
     fn drop(&mut self) {
-        let d = self.dd.0.get();
-        // SAFETY: `d` is our device; `dev` is null only if registration
-        // failed.
-        unsafe {
-            if !(*d).dev.is_null() {
-                bindings::dma_async_device_unregister(d);
+        // 1. Stop every channel and wait for it, as `terminate_sync` would:
+        //    the engine acknowledged, no callback runs or is scheduled.
+        //    (With no client left, `free_chan_resources` did so already.)
+        for c in self.chans.iter() {
+            if let Err(e) = c.terminate() {
+                dev_err!(c.dev(), "unregister: terminate_all failed: {e:?}\n");
             }
+            Chan::synchronize(c.as_arc_borrow());
         }
+        // 2. Nothing new from here on: no descriptor, no engine work, no
+        //    client.
+        for c in self.chans.iter() {
+            c.inner.lock().dead = true;
+        }
+        // 3. The engine's work is no longer queued (`dead`): wait for a
+        //    running one to return, then for what it raised.
+        // SAFETY: `wq` is live (type invariant) and destroyed only here.
+        unsafe { bindings::destroy_workqueue(self.wq) };
         for c in self.chans.iter() {
             c.quiesce();
         }
-        // SAFETY: `wq` is live; destroying it waits for running engine work.
-        unsafe { bindings::destroy_workqueue(self.wq) };
+        if self.registered {
+            let d = self.dd.dd.get();
+            // SAFETY: `d` is registered (type invariant).
+            unsafe { bindings::dma_async_device_unregister(d) };
+            // Without clients, dmaengine released the device in unregister.
+            if !self.dd.released.load(Ordering::Acquire) {
+                // A client still holds a channel and will call into it
+                // (terminate, synchronize, free_chan_resources, then
+                // `device_release`): keep the memory valid for good.
+                if let Some(c) = self.chans.first() {
+                    dev_err!(
+                        c.dev(),
+                        "unregistered while a client holds a channel: its memory is leaked to \
+                         stay valid; the driver must refuse unbind while channels are in use\n"
+                    );
+                }
+                core::mem::forget(core::mem::replace(&mut self.chans, KVec::new()));
+                return;
+            }
+        }
+        // SAFETY: Not registered, or released by dmaengine: nothing refers
+        // to the device any more; dropped once, here.
+        unsafe { ManuallyDrop::drop(&mut self.dd) };
     }
 }

@@ -9,7 +9,7 @@
 //! The shape follows `kernel::workqueue`'s `HasWork`: a [`Tasklet`] is a
 //! field of its owner, and it is reached only *from* the owner
 //! ([`HasTasklet::schedule_tasklet`], [`HasTasklet::kill_tasklet`]), through
-//! the field accessors that [`impl_has_tasklet!`] generates.  The only
+//! the field accessors that `impl_has_tasklet!` generates.  The only
 //! `container_of` is in that generated code, so the handler can never run on
 //! memory that is not its owner.  A `Tasklet` made anywhere else can be
 //! neither scheduled nor killed.
@@ -44,13 +44,13 @@ pub trait TaskletHandler: Sync {
 }
 
 /// A type that embeds a [`Tasklet<Self>`] as a field.  Implement it with
-/// [`impl_has_tasklet!`].
+/// `impl_has_tasklet!`.
 ///
 /// # Safety
 ///
 /// - [`HasTasklet::raw_get_tasklet`] and [`HasTasklet::tasklet_container_of`]
 ///   must be inverses that map a `Self` to one of its `Tasklet<Self>` fields
-///   ([`impl_has_tasklet!`] generates both).
+///   (`impl_has_tasklet!` generates both).
 /// - The implementer kills the tasklet ([`HasTasklet::kill_tasklet`]) before
 ///   any field of `Self` is dropped, and no handler run ever drops the last
 ///   reference to its `Self` (the tasklet core touches the tasklet after the
