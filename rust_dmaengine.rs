@@ -22,8 +22,8 @@
 //! Everything unsafe about the C API is in `dmaengine/`.  What remains here
 //! is what only the driver can know about its hardware: that the engine
 //! touches a client's memory only while the DMA-engine contract lets it
-//! ([`dmaengine::provider::Chan::engine_range`]) and that it has stopped
-//! ([`dmaengine::provider::Chan::engine_stopped`]).  Each is one `unsafe`
+//! ([`dmaengine::provider::VirtChan::engine_range`]) and that it has stopped
+//! ([`dmaengine::provider::VirtChan::engine_stopped`]).  Each is one `unsafe`
 //! block with the argument next to it.
 //!
 //! Built with `--cfg rde_broken_sync` (Kbuild: `rust_dmaengine_broken_sync.ko`)
@@ -56,19 +56,19 @@ use dmaengine::{
         PlatformDevice, //
     },
     provider::{
-        Chan,
-        ChanRef,
         EngineRange,
         Inner,
         Provider,
         Registration,
         SlaveConfig,
         TxStatus, //
+        VirtChan,
+        VirtChanRef,
     },
     queue::Cookie,
     Cap,
     Direction,
-    DmaAddr,
+    DmaAddress,
     Status, //
 };
 
@@ -185,7 +185,7 @@ struct Engine {
     /// when the engine started it (in the interrupt handler): that burst
     /// completes even if a stop request comes first, as a hardware burst
     /// would.
-    started: Option<(Op, usize)>,
+    started: Option<(Xfer, usize)>,
     slave: SlaveConfig,
 }
 
@@ -208,7 +208,7 @@ struct ChanCtl {
 /// What one descriptor asks for, with its memory as the engine reaches it
 /// (checked and translated at prep, once).
 #[derive(Clone, Copy)]
-enum Op {
+enum Xfer {
     Memcpy {
         dst: EngineRange,
         src: EngineRange,
@@ -229,37 +229,42 @@ struct SoftDma;
 
 #[vtable]
 impl Provider for SoftDma {
-    type Desc = Op;
+    type Desc = Xfer;
     type Engine = Engine;
     type ChanData = ChanCtl;
 
-    fn prep_memcpy(chan: &Chan<Self>, dst: DmaAddr, src: DmaAddr, len: usize) -> Result<Op> {
+    fn prep_memcpy(
+        chan: &VirtChan<Self>,
+        dst: DmaAddress,
+        src: DmaAddress,
+        len: usize,
+    ) -> Result<Xfer> {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Op::Memcpy {
+        Ok(Xfer::Memcpy {
             dst: reachable(chan, dst, len)?,
             src: reachable(chan, src, len)?,
         })
     }
 
-    fn prep_memset(chan: &Chan<Self>, dst: DmaAddr, value: u8, len: usize) -> Result<Op> {
+    fn prep_memset(chan: &VirtChan<Self>, dst: DmaAddress, value: u8, len: usize) -> Result<Xfer> {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Op::Memset {
+        Ok(Xfer::Memset {
             dst: reachable(chan, dst, len)?,
             value,
         })
     }
 
     fn prep_cyclic(
-        chan: &Chan<Self>,
-        buf: DmaAddr,
+        chan: &VirtChan<Self>,
+        buf: DmaAddress,
         buf_len: usize,
         period: usize,
         dir: Direction,
-    ) -> Result<Op> {
+    ) -> Result<Xfer> {
         if period == 0 || buf_len == 0 || buf_len % period != 0 || dir == Direction::MemToMem {
             dev_err!(
                 chan.dev(),
@@ -272,22 +277,22 @@ impl Provider for SoftDma {
         } else {
             None
         };
-        Ok(Op::Cyclic { buf, period })
+        Ok(Xfer::Cyclic { buf, period })
     }
 
-    fn slave_config(chan: &Chan<Self>, cfg: &SlaveConfig) -> Result {
+    fn slave_config(chan: &VirtChan<Self>, cfg: &SlaveConfig) -> Result {
         chan.lock().engine.slave = *cfg;
         Ok(())
     }
 
-    fn issue_pending(chan: ChanRef<'_, Self>) {
+    fn issue_pending(chan: VirtChanRef<'_, Self>) {
         let mut g = chan.lock();
         if g.queue.issue_pending() && g.engine.state == State::Idle && !g.engine.pause_requested {
             start_next(&chan, &mut g);
         }
     }
 
-    fn tx_status(chan: &Chan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+    fn tx_status(chan: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let residue = match (g.queue.active(), g.queue.find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie => d
                 .len()
@@ -308,19 +313,19 @@ impl Provider for SoftDma {
         }
     }
 
-    fn pause(chan: ChanRef<'_, Self>) -> Result {
+    fn pause(chan: VirtChanRef<'_, Self>) -> Result {
         chan.lock().engine.pause_requested = true;
         chan.data().attention.store(true, Ordering::Release);
         Ok(())
     }
 
-    fn resume(chan: ChanRef<'_, Self>) -> Result {
+    fn resume(chan: VirtChanRef<'_, Self>) -> Result {
         let mut g = chan.lock();
         g.engine.pause_requested = false;
         match g.engine.state {
             State::Paused => {
                 g.engine.state = State::Running;
-                Chan::kick(chan, &g);
+                VirtChan::kick(chan, &g);
             }
             State::Idle => start_next(&chan, &mut g),
             _ => {}
@@ -328,7 +333,7 @@ impl Provider for SoftDma {
         Ok(())
     }
 
-    fn terminate_all(chan: &Chan<Self>, g: &mut Inner<Self>) -> Result {
+    fn terminate_all(chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
         match g.engine.state {
             // The engine may be in the middle of a burst: ask it to stop and
             // let `synchronize` wait for the acknowledgement.
@@ -347,7 +352,7 @@ impl Provider for SoftDma {
         Ok(())
     }
 
-    fn engine_run(chan: ChanRef<'_, Self>) {
+    fn engine_run(chan: VirtChanRef<'_, Self>) {
         let ctl = chan.data();
         loop {
             // Under the lock: act on requests, pick up the active descriptor.
@@ -410,7 +415,7 @@ impl Provider for SoftDma {
                 continue;
             }
             match op {
-                Op::Cyclic { period, .. } => {
+                Xfer::Cyclic { period, .. } => {
                     if off % period == 0 {
                         g.period_elapsed();
                         chan.raise_irq();
@@ -429,7 +434,7 @@ impl Provider for SoftDma {
         }
     }
 
-    fn irq(chan: ChanRef<'_, Self>) {
+    fn irq(chan: VirtChanRef<'_, Self>) {
         let mut g = chan.lock();
         if g.engine.state == State::IrqPending {
             g.queue.complete_active();
@@ -446,7 +451,7 @@ impl Provider for SoftDma {
 
 /// Makes the next issued descriptor active and starts the engine on it.
 fn start_next(
-    chan: &ChanRef<'_, SoftDma>,
+    chan: &VirtChanRef<'_, SoftDma>,
     g: &mut kernel::sync::lock::Guard<
         '_,
         Inner<SoftDma>,
@@ -459,7 +464,7 @@ fn start_next(
         chan.data().progress.store(0, Ordering::Relaxed);
         // The hardware fetches the descriptor and starts its first burst now.
         g.engine.started = Some(started);
-        Chan::kick(*chan, g);
+        VirtChan::kick(*chan, g);
     }
 }
 
@@ -468,7 +473,7 @@ fn start_next(
 /// prep returns NULL) and not a dropped transfer later.
 ///
 /// Call it only from a `prep_*` callback, with its arguments.
-fn reachable(chan: &Chan<SoftDma>, addr: DmaAddr, len: usize) -> Result<EngineRange> {
+fn reachable(chan: &VirtChan<SoftDma>, addr: DmaAddress, len: usize) -> Result<EngineRange> {
     // SAFETY: `addr` and `len` are the arguments of the `prep_*` call that
     // makes the descriptor this range goes into (only `prep_*` call this).
     // The engine reads a descriptor's ranges only while it is the active
@@ -494,24 +499,30 @@ fn reachable(chan: &Chan<SoftDma>, addr: DmaAddr, len: usize) -> Result<EngineRa
 /// The memory was checked and translated at prep; should a burst fall
 /// outside it anyway, the transfer is dropped with a message and
 /// completes, as after a DMA controller's bus error.
-fn run_bursts(chan: &Chan<SoftDma>, ctl: &ChanCtl, op: Op, len: usize, single: bool) -> usize {
+fn run_bursts(
+    chan: &VirtChan<SoftDma>,
+    ctl: &ChanCtl,
+    op: Xfer,
+    len: usize,
+    single: bool,
+) -> usize {
     let off = ctl.progress.load(Ordering::Relaxed).min(len);
     // One loop per kind of operation, so that the per-burst work is only
     // the move itself and the checks.
     let (res, end) = match op {
-        Op::Memcpy { dst, src } => bursts(ctl, off, len, len, single, |o, n| {
+        Xfer::Memcpy { dst, src } => bursts(ctl, off, len, len, single, |o, n| {
             dst.copy_from(o, &src, o, n)
         }),
-        Op::Memset { dst, value } => {
+        Xfer::Memset { dst, value } => {
             bursts(ctl, off, len, len, single, |o, n| dst.fill(o, value, n))
         }
-        Op::Cyclic {
+        Xfer::Cyclic {
             buf: Some(b),
             period,
         } => bursts(ctl, off, len, period, single, |o, n| {
             write_samples(&b, o, &ctl.sample, n)
         }),
-        Op::Cyclic { buf: None, period } => bursts(ctl, off, len, period, single, |_, _| Ok(())),
+        Xfer::Cyclic { buf: None, period } => bursts(ctl, off, len, period, single, |_, _| Ok(())),
     };
     match res {
         Ok(()) => end,
@@ -530,9 +541,9 @@ fn run_bursts(chan: &Chan<SoftDma>, ctl: &ChanCtl, op: Op, len: usize, single: b
 }
 
 /// The period of a cyclic operation; `len` for the others.
-fn period_or(op: Op, len: usize) -> usize {
+fn period_or(op: Xfer, len: usize) -> usize {
     match op {
-        Op::Cyclic { period, .. } => period,
+        Xfer::Cyclic { period, .. } => period,
         _ => len,
     }
 }

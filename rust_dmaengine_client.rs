@@ -76,7 +76,7 @@ use dmaengine::{
         InFlight,
         Op, //
     },
-    completion::Completion,
+    completion::ReusableCompletion,
     Cap,
     Direction,
     Status, //
@@ -215,7 +215,7 @@ struct ChainState {
     /// How long the notifying callback keeps running after waking process
     /// context (0: not at all).
     hold_us: u32,
-    stopped: Arc<Completion>,
+    stopped: Arc<ReusableCompletion>,
 }
 
 /// How long the stopping callback keeps running after it woke process
@@ -265,7 +265,7 @@ struct CyclicState {
     stop_after: u32,
     periods: AtomicU32,
     late: AtomicU32,
-    stopped: Arc<Completion>,
+    stopped: Arc<ReusableCompletion>,
 }
 
 impl Callback for CyclicState {
@@ -367,7 +367,7 @@ fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Results) {
 /// Not `fsleep()`: on the zynq guest (HZ_PERIODIC, no high-resolution
 /// timers) an `fsleep` of 2 ms from this module never returned.
 fn sleep_ms(ms: u32) {
-    if let Ok(c) = KBox::pin_init(Completion::new(), GFP_KERNEL) {
+    if let Ok(c) = KBox::pin_init(ReusableCompletion::new(), GFP_KERNEL) {
         c.wait_timeout_ms(ms);
     }
 }
@@ -427,7 +427,7 @@ fn run_chain(
     let from_process = scenario == Scenario::SyncInflight
         || scenario == Scenario::PauseResume
         || (stress && rng & 0x100 != 0);
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = ChainState {
         stop_at: (!from_process).then_some(stop_at),
         notify_at: if matches!(scenario, Scenario::SyncInflight | Scenario::PauseResume) {
@@ -573,7 +573,7 @@ fn stop<S: Callback>(flight: InFlight<'_, S>) -> Result<Finished<S>> {
 
 fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     const PERIOD: usize = 1024;
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = CyclicState {
         stop_after: 3 + iter % 5,
         periods: AtomicU32::new(0),
@@ -675,7 +675,7 @@ struct LatState {
     stop_at: usize,
     terminate: bool,
     at_ns: AtomicU32,
-    stopped: Arc<Completion>,
+    stopped: Arc<ReusableCompletion>,
 }
 
 impl Callback for LatState {
@@ -714,7 +714,7 @@ fn run_latency(
         offset: 0,
         len: 64,
     };
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at: 0,
@@ -737,7 +737,7 @@ fn run_latency(
     drop(f);
 
     // terminate_sync with the chain in flight.
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at: CHAIN,
@@ -753,7 +753,7 @@ fn run_latency(
 
     // terminate_async in the callback of descriptor k, then synchronize.
     let stop_at = (iter as usize) % (CHAIN - 1);
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at,
@@ -799,7 +799,7 @@ fn run_queued(ch: &mut Channel, iter: u32, r: &mut Results) -> Result<u32> {
         offset: 0,
         len: QUEUED_LEN,
     });
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at: QUEUED - 1,

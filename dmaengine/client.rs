@@ -41,7 +41,7 @@ use super::{
     bindings,
     Cap,
     Direction,
-    DmaAddr,
+    DmaAddress,
     Status, //
 };
 use core::{
@@ -343,7 +343,7 @@ struct Ctx<S> {
 struct Mapped {
     dev: *mut bindings::device,
     buf: Option<DmaBuf>,
-    addr: DmaAddr,
+    addr: DmaAddress,
     len: usize,
 }
 
@@ -477,8 +477,8 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
                     unsafe {
                         bindings::rde_prep_dma_memcpy(
                             chan,
-                            d + offset as DmaAddr,
-                            s + offset as DmaAddr,
+                            d + offset as DmaAddress,
+                            s + offset as DmaAddress,
                             len,
                             PREP_FLAGS,
                         )

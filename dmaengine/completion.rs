@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A completion that can be reused: [`Completion::reinit`] and
-//! [`Completion::new_done`] on top of what `kernel::sync::Completion` offers.
+//! A completion that can be reused: [`ReusableCompletion::reinit`] and
+//! [`ReusableCompletion::new_done`] on top of what `kernel::sync::Completion` offers.
 //!
 //! `device_synchronize` waits on one of these: `terminate_all` re-arms it while
 //! the engine is running, and the engine completes it when it has really
@@ -20,25 +20,25 @@ use kernel::{
 
 /// A reusable completion.
 ///
-/// Waiters block in [`Completion::wait`] until another context calls
-/// [`Completion::complete_all`]; [`Completion::reinit`] makes it wait again.
+/// Waiters block in [`ReusableCompletion::wait`] until another context calls
+/// [`ReusableCompletion::complete_all`]; [`ReusableCompletion::reinit`] makes it wait again.
 ///
 /// # Invariants
 ///
 /// `inner` is an initialised `struct completion`.
 #[pin_data]
-pub struct Completion {
+pub struct ReusableCompletion {
     #[pin]
     inner: Opaque<bindings::completion>,
 }
 
 // SAFETY: `struct completion` is designed to be signalled and waited on from
 // any thread; all access goes through its own internal lock.
-unsafe impl Send for Completion {}
+unsafe impl Send for ReusableCompletion {}
 // SAFETY: As above, every operation is internally synchronised.
-unsafe impl Sync for Completion {}
+unsafe impl Sync for ReusableCompletion {}
 
-impl Completion {
+impl ReusableCompletion {
     /// A completion that is not done.
     pub fn new() -> impl PinInit<Self> {
         pin_init!(Self {
@@ -49,7 +49,7 @@ impl Completion {
     }
 
     /// A completion that is already done: waiting on it returns at once
-    /// until the next [`Completion::reinit`].
+    /// until the next [`ReusableCompletion::reinit`].
     pub fn new_done() -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; `init_completion` fully
@@ -66,7 +66,7 @@ impl Completion {
     }
 
     /// Marks the completion done and wakes every waiter, present and future,
-    /// until the next [`Completion::reinit`].  Callable from any context.
+    /// until the next [`ReusableCompletion::reinit`].  Callable from any context.
     pub fn complete_all(&self) {
         // SAFETY: By the type invariant `inner` is initialised.
         unsafe { bindings::complete_all(self.as_raw()) };

@@ -9,7 +9,7 @@
 //! `device_synchronize` returns is it safe to free what the transfer used.
 //! On the provider side, [`provider`] gives drivers a virtual channel with a
 //! [`queue::DescQueue`], callback dispatch from a [`tasklet::Tasklet`] and a
-//! [`completion::Completion`] to wait for the engine to stop.  On the client
+//! [`completion::ReusableCompletion`] to wait for the engine to stop.  On the client
 //! side, [`client`] makes freeing before `synchronize` a compile error.
 //!
 //! Everything `unsafe` about the C API lives below this directory; the
@@ -28,8 +28,9 @@ pub mod provider;
 pub mod queue;
 pub mod tasklet;
 
-/// A bus address as seen by the DMA engine (`dma_addr_t`).
-pub type DmaAddr = kernel::bindings::dma_addr_t;
+/// A bus address as seen by the DMA engine (`dma_addr_t`): the kernel
+/// crate's own type, re-exported for the users of this module.
+pub use kernel::dma::DmaAddress;
 
 /// The result of a transaction status query (`enum dma_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DMA-engine providers: a [`Provider`] vtable, virtual channels ([`Chan`])
+//! DMA-engine providers: a [`Provider`] vtable, virtual channels ([`VirtChan`])
 //! and a device [`Registration`] whose drop unregisters.
 //!
 //! A driver implements [`Provider`]; this module supplies every C callback as
@@ -17,9 +17,9 @@
 //! - an `irq_work`, the "interrupt" of a software engine ([`Provider::irq`]),
 //!   and a work item on the device's own workqueue, its "hardware"
 //!   ([`Provider::engine_run`]);
-//! - a [`Completion`] that the driver re-arms in `terminate_all` while its
-//!   engine may still touch memory ([`Chan::engine_stopping`]) and completes
-//!   when the engine has really stopped ([`Chan::engine_stopped`], `unsafe`:
+//! - a [`ReusableCompletion`] that the driver re-arms in `terminate_all` while its
+//!   engine may still touch memory ([`VirtChan::engine_stopping`]) and completes
+//!   when the engine has really stopped ([`VirtChan::engine_stopped`], `unsafe`:
 //!   it is the driver's word about its hardware).  The framework's
 //!   `device_synchronize` always waits for it, then for callbacks, so a
 //!   driver cannot skip the wait in safe code.
@@ -45,7 +45,7 @@
 
 use super::{
     bindings,
-    completion::Completion,
+    completion::ReusableCompletion,
     queue::{
         Cookie,
         Cookies,
@@ -61,7 +61,7 @@ use super::{
     },
     Cap,
     Direction,
-    DmaAddr,
+    DmaAddress,
     Status, //
 };
 use core::{
@@ -101,16 +101,16 @@ use kernel::{
 };
 
 /// A borrowed reference to a channel that lives in an [`Arc`].
-pub type ChanRef<'a, P> = ArcBorrow<'a, Chan<P>>;
+pub type VirtChanRef<'a, P> = ArcBorrow<'a, VirtChan<P>>;
 
 /// Slave configuration (`struct dma_slave_config`), for slave and cyclic
 /// transfers.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SlaveConfig {
     /// Device FIFO address for device-to-memory transfers.
-    pub src_addr: DmaAddr,
+    pub src_addr: DmaAddress,
     /// Device FIFO address for memory-to-device transfers.
-    pub dst_addr: DmaAddr,
+    pub dst_addr: DmaAddress,
     /// Width of a source FIFO access, in bytes.
     pub src_addr_width: u32,
     /// Width of a destination FIFO access, in bytes.
@@ -145,9 +145,9 @@ pub trait Provider: Sized + Send + Sync + 'static {
 
     /// Prepares a memory-to-memory copy.
     fn prep_memcpy(
-        _chan: &Chan<Self>,
-        _dst: DmaAddr,
-        _src: DmaAddr,
+        _chan: &VirtChan<Self>,
+        _dst: DmaAddress,
+        _src: DmaAddress,
         _len: usize,
     ) -> Result<Self::Desc> {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
@@ -155,8 +155,8 @@ pub trait Provider: Sized + Send + Sync + 'static {
 
     /// Prepares filling `len` bytes at `dst` with `value`.
     fn prep_memset(
-        _chan: &Chan<Self>,
-        _dst: DmaAddr,
+        _chan: &VirtChan<Self>,
+        _dst: DmaAddress,
         _value: u8,
         _len: usize,
     ) -> Result<Self::Desc> {
@@ -165,8 +165,8 @@ pub trait Provider: Sized + Send + Sync + 'static {
 
     /// Prepares a cyclic transfer over `buf`, with a callback per period.
     fn prep_cyclic(
-        _chan: &Chan<Self>,
-        _buf: DmaAddr,
+        _chan: &VirtChan<Self>,
+        _buf: DmaAddress,
         _buf_len: usize,
         _period_len: usize,
         _dir: Direction,
@@ -175,62 +175,62 @@ pub trait Provider: Sized + Send + Sync + 'static {
     }
 
     /// Applies a slave configuration.
-    fn slave_config(_chan: &Chan<Self>, _cfg: &SlaveConfig) -> Result {
+    fn slave_config(_chan: &VirtChan<Self>, _cfg: &SlaveConfig) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Starts the engine on issued descriptors, if it is idle.
-    fn issue_pending(chan: ChanRef<'_, Self>);
+    fn issue_pending(chan: VirtChanRef<'_, Self>);
 
     /// The status and residue of `cookie`, which is not complete yet.
     ///
     /// Called under the channel lock, which the framework takes once for
     /// the cookie check and this; complete cookies never get here (like
     /// `dma_cookie_status()` first in a C driver's `device_tx_status`).
-    fn tx_status(chan: &Chan<Self>, inner: &Inner<Self>, cookie: Cookie) -> TxStatus;
+    fn tx_status(chan: &VirtChan<Self>, inner: &Inner<Self>, cookie: Cookie) -> TxStatus;
 
     /// Pauses the channel between bursts.
-    fn pause(_chan: ChanRef<'_, Self>) -> Result {
+    fn pause(_chan: VirtChanRef<'_, Self>) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Resumes a paused channel.
-    fn resume(_chan: ChanRef<'_, Self>) -> Result {
+    fn resume(_chan: VirtChanRef<'_, Self>) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Stops the engine, under the channel lock.  Must not sleep; may
     /// return before the engine has stopped, after calling
-    /// [`Chan::engine_stopping`] if it may still touch memory.
+    /// [`VirtChan::engine_stopping`] if it may still touch memory.
     ///
     /// The framework then moves every descriptor that is not done to
     /// `terminated` and forgets pending cyclic periods, so no callback of
     /// them runs.
-    fn terminate_all(chan: &Chan<Self>, inner: &mut Inner<Self>) -> Result;
+    fn terminate_all(chan: &VirtChan<Self>, inner: &mut Inner<Self>) -> Result;
 
     /// The driver's part of `device_synchronize`, called first, in process
     /// context (may sleep), e.g. to wait for a hardware thread to report
     /// that it stopped.  The framework then waits for
-    /// [`Chan::engine_stopped`], for the interrupt handler and the callbacks,
+    /// [`VirtChan::engine_stopped`], for the interrupt handler and the callbacks,
     /// and frees the terminated descriptors; none of that can be skipped.
-    fn synchronize(_chan: ChanRef<'_, Self>) {}
+    fn synchronize(_chan: VirtChanRef<'_, Self>) {}
 
     /// Called when a client takes the channel.
-    fn alloc_chan_resources(_chan: ChanRef<'_, Self>) -> Result {
+    fn alloc_chan_resources(_chan: VirtChanRef<'_, Self>) -> Result {
         Ok(())
     }
 
     /// Called when the client releases the channel, after the abstraction
     /// has terminated, synchronized and freed every descriptor.
-    fn free_chan_resources(_chan: ChanRef<'_, Self>) {}
+    fn free_chan_resources(_chan: VirtChanRef<'_, Self>) {}
 
     /// The engine's "hardware": runs in process context on the device's
-    /// workqueue after [`Chan::kick`].
-    fn engine_run(_chan: ChanRef<'_, Self>) {}
+    /// workqueue after [`VirtChan::kick`].
+    fn engine_run(_chan: VirtChanRef<'_, Self>) {}
 
     /// The engine's "interrupt handler": runs in hard IRQ context after
-    /// [`Chan::raise_irq`].
-    fn irq(_chan: ChanRef<'_, Self>) {}
+    /// [`VirtChan::raise_irq`].
+    fn irq(_chan: VirtChanRef<'_, Self>) {}
 }
 
 /// A descriptor: the C `struct dma_async_tx_descriptor` that clients see,
@@ -321,7 +321,7 @@ pub struct Inner<P: Provider> {
 
 impl<P: Provider> Inner<P> {
     /// Records that a cyclic period elapsed: its callback is due.  Call
-    /// [`Chan::schedule_callbacks`] afterwards.
+    /// [`VirtChan::schedule_callbacks`] afterwards.
     pub fn period_elapsed(&mut self) {
         self.periods = self.periods.saturating_add(1);
     }
@@ -333,28 +333,28 @@ impl<P: Provider> Inner<P> {
 ///
 /// - `chan` is registered with `dev`'s `struct dma_device` while the
 ///   [`Registration`] that created this channel exists.
-/// - A `Chan` lives in an `Arc`, created by [`Registration::new`], which
+/// - A `VirtChan` lives in an `Arc`, created by [`Registration::new`], which
 ///   keeps one reference until after it unregistered the device and
 ///   quiesced the channel.
 /// - `wq` is a live workqueue until the `Registration` destroys it, after
 ///   which no engine work is queued.
 /// - `stopped` is not done while the engine may access memory of a
 ///   descriptor that `terminate_all` took away (see
-///   [`Chan::engine_stopping`]).
+///   [`VirtChan::engine_stopping`]).
 #[pin_data(PinnedDrop)]
-pub struct Chan<P: Provider> {
+pub struct VirtChan<P: Provider> {
     #[pin]
     chan: Opaque<bindings::dma_chan>,
     #[pin]
     inner: SpinLockIrq<Inner<P>>,
     #[pin]
-    bh: Tasklet<Chan<P>>,
+    bh: Tasklet<VirtChan<P>>,
     #[pin]
     irq: Opaque<bindings::irq_work>,
     #[pin]
-    work: Work<Chan<P>>,
+    work: Work<VirtChan<P>>,
     #[pin]
-    stopped: Completion,
+    stopped: ReusableCompletion,
     /// A snapshot of the queue's cookies, written under the lock when they
     /// change (submit) and before callbacks run, so that `tx_status` can
     /// answer "complete" without the lock, as `dma_cookie_status()` does in
@@ -371,30 +371,30 @@ pub struct Chan<P: Provider> {
 // SAFETY: Everything mutable is behind the lock or internally synchronised
 // (tasklet, irq_work, work, completion); `wq` is only used to queue work,
 // which is thread-safe.
-unsafe impl<P: Provider> Send for Chan<P> {}
+unsafe impl<P: Provider> Send for VirtChan<P> {}
 // SAFETY: As above.
-unsafe impl<P: Provider> Sync for Chan<P> {}
+unsafe impl<P: Provider> Sync for VirtChan<P> {}
 
 impl_has_work! {
-    impl{P: Provider} HasWork<Chan<P>> for Chan<P> { self.work }
+    impl{P: Provider} HasWork<VirtChan<P>> for VirtChan<P> { self.work }
 }
 
-impl<P: Provider> WorkItem for Chan<P> {
-    type Pointer = Arc<Chan<P>>;
+impl<P: Provider> WorkItem for VirtChan<P> {
+    type Pointer = Arc<VirtChan<P>>;
 
-    fn run(this: Arc<Chan<P>>) {
+    fn run(this: Arc<VirtChan<P>>) {
         P::engine_run(this.as_arc_borrow());
     }
 }
 
 impl_has_tasklet! {
-    // SAFETY: The drop rule: `Chan`'s `PinnedDrop` kills the tasklet
+    // SAFETY: The drop rule: `VirtChan`'s `PinnedDrop` kills the tasklet
     // (`quiesce`) before any field is dropped, and the handler only borrows
     // the channel.
-    unsafe impl{P: Provider} HasTasklet for Chan<P> { self.bh }
+    unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.bh }
 }
 
-impl<P: Provider> TaskletHandler for Chan<P> {
+impl<P: Provider> TaskletHandler for VirtChan<P> {
     /// Callback dispatch: one completed descriptor at a time, lock dropped
     /// around each callback.  A callback that terminates the channel moves
     /// the remaining completed descriptors to `terminated`, so they never
@@ -434,7 +434,7 @@ impl<P: Provider> TaskletHandler for Chan<P> {
     }
 }
 
-impl<P: Provider> Chan<P> {
+impl<P: Provider> VirtChan<P> {
     fn new(
         index: u32,
         wq: *mut bindings::workqueue_struct,
@@ -446,7 +446,7 @@ impl<P: Provider> Chan<P> {
             chan: Opaque::zeroed(),
             inner <- new_spinlock_irq!(
                 Inner { queue: DescQueue::new(), engine, periods: 0, dead: false },
-                "rust_dmaengine::Chan::inner"
+                "rust_dmaengine::VirtChan::inner"
             ),
             bh <- Tasklet::new(),
             // SAFETY: `slot` is valid for writes; `init_irq_work` initialises
@@ -454,9 +454,9 @@ impl<P: Provider> Chan<P> {
             irq <- Opaque::ffi_init(|slot| unsafe {
                 bindings::rde_init_irq_work(slot, Some(Self::irq_trampoline))
             }),
-            work <- kernel::new_work!("rust_dmaengine::Chan::work"),
+            work <- kernel::new_work!("rust_dmaengine::VirtChan::work"),
             // The engine starts stopped.
-            stopped <- Completion::new_done(),
+            stopped <- ReusableCompletion::new_done(),
             cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
             wq,
             dev,
@@ -468,19 +468,19 @@ impl<P: Provider> Chan<P> {
 
     /// # Safety
     ///
-    /// `c` must point to the `chan` field of a live `Chan<P>`.
-    unsafe fn from_raw<'a>(c: *mut bindings::dma_chan) -> ChanRef<'a, P> {
-        // SAFETY: The caller promises `c` is the `chan` field of a `Chan<P>`;
-        // by the type invariant that `Chan` lives in an `Arc` that outlives
+    /// `c` must point to the `chan` field of a live `VirtChan<P>`.
+    unsafe fn from_raw<'a>(c: *mut bindings::dma_chan) -> VirtChanRef<'a, P> {
+        // SAFETY: The caller promises `c` is the `chan` field of a `VirtChan<P>`;
+        // by the type invariant that `VirtChan` lives in an `Arc` that outlives
         // this call.
         unsafe { ArcBorrow::from_raw(c.cast::<u8>().sub(offset_of!(Self, chan)).cast::<Self>()) }
     }
 
     /// # Safety
     ///
-    /// Called by the irq_work core with the `irq` field of a live `Chan<P>`.
+    /// Called by the irq_work core with the `irq` field of a live `VirtChan<P>`.
     unsafe extern "C" fn irq_trampoline(w: *mut bindings::irq_work) {
-        // SAFETY: `w` is the `irq` field of a `Chan<P>`, which is alive:
+        // SAFETY: `w` is the `irq` field of a `VirtChan<P>`, which is alive:
         // `quiesce` syncs the irq_work before the `Registration` drops its
         // reference.
         let chan = unsafe {
@@ -514,7 +514,7 @@ impl<P: Provider> Chan<P> {
 
     /// Tells the framework that the engine may still access the memory of
     /// descriptors that `terminate_all` is taking away: `synchronize` will
-    /// wait for [`Chan::engine_stopped`].  Call it from
+    /// wait for [`VirtChan::engine_stopped`].  Call it from
     /// [`Provider::terminate_all`].  Any context.
     ///
     /// Safe: at worst `synchronize` waits for an acknowledgement that never
@@ -523,7 +523,7 @@ impl<P: Provider> Chan<P> {
         self.stopped.reinit();
     }
 
-    /// The engine acknowledges the stop that [`Chan::engine_stopping`]
+    /// The engine acknowledges the stop that [`VirtChan::engine_stopping`]
     /// announced: `synchronize` may return.  Any context.
     ///
     /// # Safety
@@ -553,7 +553,7 @@ impl<P: Provider> Chan<P> {
     /// is already queued is absorbed.  `inner` is the proof that the
     /// channel lock is held; once the device is going away, nothing is
     /// queued.
-    pub fn kick(this: ChanRef<'_, P>, inner: &Inner<P>) {
+    pub fn kick(this: VirtChanRef<'_, P>, inner: &Inner<P>) {
         if inner.dead {
             return;
         }
@@ -579,7 +579,7 @@ impl<P: Provider> Chan<P> {
     /// engine's acknowledgement, then what virt-dma's `vchan_synchronize`
     /// does: waits for a running interrupt handler and callback, makes sure
     /// none is scheduled, and frees the terminated descriptors.  Sleeps.
-    fn synchronize(this: ChanRef<'_, P>) {
+    fn synchronize(this: VirtChanRef<'_, P>) {
         P::synchronize(this);
         this.stopped.wait();
         this.quiesce();
@@ -612,9 +612,9 @@ impl<P: Provider> Chan<P> {
     /// - The returned range (and every copy of it) is accessed only while
     ///   its descriptor is submitted and not yet completed or terminated;
     ///   after `terminate_all` took it away, only until the driver calls
-    ///   [`Chan::engine_stopped`], having called [`Chan::engine_stopping`]
+    ///   [`VirtChan::engine_stopped`], having called [`VirtChan::engine_stopping`]
     ///   in `terminate_all` if an access could still come.
-    pub unsafe fn engine_range(&self, addr: DmaAddr, len: usize) -> Result<EngineRange> {
+    pub unsafe fn engine_range(&self, addr: DmaAddress, len: usize) -> Result<EngineRange> {
         let dev = ptr::from_ref(&*self.dev)
             .cast_mut()
             .cast::<bindings::device>();
@@ -669,21 +669,21 @@ impl<P: Provider> Chan<P> {
 }
 
 /// A DMA range of a channel's device as the software engine sees it; see
-/// [`Chan::engine_range`].  Made when a descriptor is prepared and kept in
+/// [`VirtChan::engine_range`].  Made when a descriptor is prepared and kept in
 /// it, like the bus addresses a DMA controller's descriptor holds.
 ///
 /// # Invariants
 ///
 /// `base` is the linear-map address of `len` bytes of RAM that a client
 /// handed to the channel for DMA, and accesses happen only within the time
-/// that [`Chan::engine_range`]'s `# Safety` allows.
+/// that [`VirtChan::engine_range`]'s `# Safety` allows.
 #[derive(Clone, Copy)]
 pub struct EngineRange {
     base: *mut u8,
     len: usize,
 }
 
-// SAFETY: An `EngineRange` is an address range, as a `DmaAddr` is; access
+// SAFETY: An `EngineRange` is an address range, as a `DmaAddress` is; access
 // goes through the bounds-checked methods, from whichever thread runs the
 // engine.
 unsafe impl Send for EngineRange {}
@@ -719,7 +719,7 @@ impl EngineRange {
         let d = self.at(off, n)?;
         let s = src.at(src_off, n)?;
         // SAFETY: Both are in bounds of ranges a client handed over for DMA,
-        // accessed while it allows (type invariant, `Chan::engine_range`).  `copy` (memmove), not
+        // accessed while it allows (type invariant, `VirtChan::engine_range`).  `copy` (memmove), not
         // `copy_nonoverlapping`: dmaengine forbids overlapping memcpy, but
         // soundness must not rest on every C client obeying that.
         unsafe { ptr::copy(s.cast_const(), d, n) };
@@ -751,7 +751,7 @@ impl<P: Provider> DescQueue<Desc<P>> {
 }
 
 #[pinned_drop]
-impl<P: Provider> PinnedDrop for Chan<P> {
+impl<P: Provider> PinnedDrop for VirtChan<P> {
     fn drop(self: Pin<&mut Self>) {
         self.quiesce();
     }
@@ -761,7 +761,7 @@ impl<P: Provider> PinnedDrop for Chan<P> {
 ///
 /// # Safety
 ///
-/// Called by `dmaengine_submit()` with a descriptor from [`Chan::new_desc`].
+/// Called by `dmaengine_submit()` with a descriptor from [`VirtChan::new_desc`].
 unsafe extern "C" fn tx_submit<P: Provider>(
     tx: *mut bindings::dma_async_tx_descriptor,
 ) -> bindings::dma_cookie_t {
@@ -774,7 +774,7 @@ unsafe extern "C" fn tx_submit<P: Provider>(
     };
     // SAFETY: `tx->chan` was set by `dma_async_tx_descriptor_init` to a
     // channel of ours.
-    let chan = unsafe { Chan::<P>::from_raw((*tx).chan) };
+    let chan = unsafe { VirtChan::<P>::from_raw((*tx).chan) };
     let mut g = chan.inner.lock();
     match g.queue.submit(desc) {
         Ok(c) => {
@@ -798,9 +798,9 @@ impl<P: Provider> Ops<P> {
     /// # Safety
     ///
     /// `c` must be a channel registered by a `Registration<P>`.
-    unsafe fn chan<'a>(c: *mut bindings::dma_chan) -> ChanRef<'a, P> {
+    unsafe fn chan<'a>(c: *mut bindings::dma_chan) -> VirtChanRef<'a, P> {
         // SAFETY: Forwarded from the caller.
-        unsafe { Chan::<P>::from_raw(c) }
+        unsafe { VirtChan::<P>::from_raw(c) }
     }
 
     /// # Safety
@@ -831,7 +831,7 @@ impl<P: Provider> Ops<P> {
                 "free_chan_resources: terminate_all failed: {e:?}\n"
             );
         }
-        Chan::synchronize(chan);
+        VirtChan::synchronize(chan);
         // No client holds a `tx` of this channel any more (dmaengine calls
         // this on the last release), so never-submitted ones can go too.
         let all = chan.inner.lock().queue.take_all();
@@ -844,8 +844,8 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn prep_memcpy(
         c: *mut bindings::dma_chan,
-        dst: DmaAddr,
-        src: DmaAddr,
+        dst: DmaAddress,
+        src: DmaAddress,
         len: usize,
         flags: kernel::ffi::c_ulong,
     ) -> *mut bindings::dma_async_tx_descriptor {
@@ -861,7 +861,7 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn prep_memset(
         c: *mut bindings::dma_chan,
-        dst: DmaAddr,
+        dst: DmaAddress,
         value: kernel::ffi::c_int,
         len: usize,
         flags: kernel::ffi::c_ulong,
@@ -879,7 +879,7 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn prep_cyclic(
         c: *mut bindings::dma_chan,
-        buf: DmaAddr,
+        buf: DmaAddress,
         buf_len: usize,
         period_len: usize,
         dir: bindings::dma_transfer_direction,
@@ -1015,7 +1015,7 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     unsafe extern "C" fn synchronize(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
-        Chan::synchronize(unsafe { Self::chan(c) });
+        VirtChan::synchronize(unsafe { Self::chan(c) });
     }
 }
 
@@ -1057,7 +1057,7 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
 pub struct Registration<P: Provider> {
     /// Freed by `drop`, unless a client still holds the device.
     dd: ManuallyDrop<Pin<KBox<DmaDevice>>>,
-    chans: KVec<Arc<Chan<P>>>,
+    chans: KVec<Arc<VirtChan<P>>>,
     wq: *mut bindings::workqueue_struct,
     registered: bool,
 }
@@ -1105,7 +1105,10 @@ impl<P: Provider> Registration<P> {
         unsafe { bindings::rde_dma_device_init_channels(d) };
         for i in 0..nr_chans {
             let (engine, data) = chan_init(i)?;
-            let c = Arc::pin_init(Chan::new(i, wq, normal.into(), engine, data), GFP_KERNEL)?;
+            let c = Arc::pin_init(
+                VirtChan::new(i, wq, normal.into(), engine, data),
+                GFP_KERNEL,
+            )?;
             // SAFETY: `d` is being set up; the channel lives until `reg` drops.
             unsafe { bindings::rde_dma_chan_add(d, c.chan.get()) };
             chans.push(c, GFP_KERNEL)?;
@@ -1168,7 +1171,7 @@ impl<P: Provider> Registration<P> {
     }
 
     /// The channels.
-    pub fn chans(&self) -> &[Arc<Chan<P>>] {
+    pub fn chans(&self) -> &[Arc<VirtChan<P>>] {
         &self.chans
     }
 }
@@ -1182,7 +1185,7 @@ impl<P: Provider> Drop for Registration<P> {
             if let Err(e) = c.terminate() {
                 dev_err!(c.dev(), "unregister: terminate_all failed: {e:?}\n");
             }
-            Chan::synchronize(c.as_arc_borrow());
+            VirtChan::synchronize(c.as_arc_borrow());
         }
         // 2. Nothing new from here on: no descriptor, no engine work, no
         //    client.

@@ -97,7 +97,7 @@ pub unsafe trait HasTasklet: TaskletHandler + Sized {
 ///
 /// ```ignore
 /// impl_has_tasklet! {
-///     unsafe impl{P: Provider} HasTasklet for Chan<P> { self.bh }
+///     unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.bh }
 /// }
 /// ```
 macro_rules! impl_has_tasklet {

@@ -11,12 +11,12 @@ pub mod dmaengine;
 
 use dmaengine::{
     provider::{
-        Chan,
-        ChanRef,
         EngineRange,
         Inner,
         Provider,
         TxStatus, //
+        VirtChan,
+        VirtChanRef,
     },
     queue::{
         Cookie,
@@ -24,7 +24,7 @@ use dmaengine::{
         QueueItem, //
     },
     tasklet::Tasklet,
-    DmaAddr,
+    DmaAddress,
     Status, //
 };
 use kernel::{
@@ -57,7 +57,12 @@ impl Provider for Engine {
     type Engine = ();
     type ChanData = ();
 
-    fn prep_memcpy(chan: &Chan<Self>, dst: DmaAddr, src: DmaAddr, len: usize) -> Result<Copy1> {
+    fn prep_memcpy(
+        chan: &VirtChan<Self>,
+        dst: DmaAddress,
+        src: DmaAddress,
+        len: usize,
+    ) -> Result<Copy1> {
         // SAFETY: The arguments of this prep call; the engine of this
         // example never runs.
         let dst = unsafe { chan.engine_range(dst, len) }?;
@@ -67,20 +72,20 @@ impl Provider for Engine {
         Ok(Copy1 { dst, src })
     }
 
-    fn issue_pending(chan: ChanRef<'_, Self>) {
+    fn issue_pending(chan: VirtChanRef<'_, Self>) {
         let mut g = chan.lock();
         g.queue.issue_pending();
         // MISUSE-LOCKED
     }
 
-    fn tx_status(_chan: &Chan<Self>, _inner: &Inner<Self>, _cookie: Cookie) -> TxStatus {
+    fn tx_status(_chan: &VirtChan<Self>, _inner: &Inner<Self>, _cookie: Cookie) -> TxStatus {
         TxStatus {
             status: Status::InProgress,
             residue: 0,
         }
     }
 
-    fn terminate_all(chan: &Chan<Self>, _inner: &mut Inner<Self>) -> Result {
+    fn terminate_all(chan: &VirtChan<Self>, _inner: &mut Inner<Self>) -> Result {
         chan.engine_stopping();
         // MISUSE-TERMINATE
         Ok(())
@@ -127,7 +132,7 @@ impl_list_item! {
 
 /// A tasklet is reached only through its owner.
 #[allow(dead_code)]
-fn tasklet_of(_t: &Tasklet<Chan<Engine>>) {
+fn tasklet_of(_t: &Tasklet<VirtChan<Engine>>) {
     // MISUSE-TASKLET
 }
 
