@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtual channel: the queue and the engine state under one lock,
+//! callback dispatch, and the framework's `terminate_all` and `synchronize`.
+
+use super::{
+    desc::{
+        tx_submit,
+        Desc, //
+    },
+    EngineRange,
+    Provider,
+    VirtChanRef, //
+};
+use crate::dmaengine::{
+    bindings,
+    completion::ReusableCompletion,
+    queue::{
+        Cookies,
+        DescQueue,
+        ItemState, //
+    },
+    tasklet::{
+        impl_has_tasklet,
+        HasTasklet,
+        Tasklet,
+        TaskletHandler, //
+    },
+    DmaAddress, //
+};
+use core::{
+    marker::PhantomPinned,
+    mem::offset_of,
+    ptr,
+    sync::atomic::{
+        AtomicU64,
+        Ordering, //
+    },
+};
+use kernel::{
+    device,
+    list::{
+        ListArc,
+        ListLinks, //
+    },
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        Arc,
+        ArcBorrow,
+        SpinLockIrq, //
+    },
+    types::Opaque,
+    workqueue::{
+        self,
+        impl_has_work,
+        Work,
+        WorkItem, //
+    },
+};
+
+/// The state of a channel that the channel lock protects.
+pub struct Inner<P: Provider> {
+    /// The descriptor lists.
+    pub queue: DescQueue<Desc<P>>,
+    /// The driver's engine state.
+    pub engine: P::Engine,
+    pub(super) periods: u32,
+    /// Set when the `Registration` goes away: no new descriptor, no new
+    /// engine work, no new client.
+    pub(super) dead: bool,
+}
+
+impl<P: Provider> Inner<P> {
+    /// Records that a cyclic period elapsed: its callback is due.  Call
+    /// [`VirtChan::schedule_callbacks`] afterwards.
+    pub fn period_elapsed(&mut self) {
+        self.periods = self.periods.saturating_add(1);
+    }
+}
+
+/// A virtual DMA channel.
+///
+/// # Invariants
+///
+/// - `chan` is registered with `dev`'s `struct dma_device` while the
+///   [`Registration`](super::Registration) that created this channel exists.
+/// - A `VirtChan` lives in an `Arc`, created by [`Registration::new`](super::Registration::new), which
+///   keeps one reference until after it unregistered the device and
+///   quiesced the channel.
+/// - `wq` is a live workqueue until the `Registration` destroys it, after
+///   which no engine work is queued.
+/// - `stopped` is not done while the engine may access memory of a
+///   descriptor that `terminate_all` took away (see
+///   [`VirtChan::engine_stopping`]).
+#[pin_data(PinnedDrop)]
+pub struct VirtChan<P: Provider> {
+    #[pin]
+    pub(super) chan: Opaque<bindings::dma_chan>,
+    #[pin]
+    pub(super) inner: SpinLockIrq<Inner<P>>,
+    #[pin]
+    pub(super) bh: Tasklet<VirtChan<P>>,
+    #[pin]
+    pub(super) irq: Opaque<bindings::irq_work>,
+    #[pin]
+    pub(super) work: Work<VirtChan<P>>,
+    #[pin]
+    pub(super) stopped: ReusableCompletion,
+    /// A snapshot of the queue's cookies, written under the lock when they
+    /// change (submit) and before callbacks run, so that `tx_status` can
+    /// answer "complete" without the lock, as `dma_cookie_status()` does in
+    /// C.  It may lag; then `tx_status` takes the lock.
+    pub(super) cookies_seen: AtomicU64,
+    pub(super) wq: *mut bindings::workqueue_struct,
+    pub(super) dev: ARef<device::Device>,
+    pub(super) index: u32,
+    pub(super) data: P::ChanData,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: Everything mutable is behind the lock or internally synchronised
+// (tasklet, irq_work, work, completion); `wq` is only used to queue work,
+// which is thread-safe.
+unsafe impl<P: Provider> Send for VirtChan<P> {}
+// SAFETY: As above.
+unsafe impl<P: Provider> Sync for VirtChan<P> {}
+
+impl_has_work! {
+    impl{P: Provider} HasWork<VirtChan<P>> for VirtChan<P> { self.work }
+}
+
+impl<P: Provider> WorkItem for VirtChan<P> {
+    type Pointer = Arc<VirtChan<P>>;
+
+    fn run(this: Arc<VirtChan<P>>) {
+        P::engine_run(this.as_arc_borrow());
+    }
+}
+
+impl_has_tasklet! {
+    // SAFETY: The drop rule: `VirtChan`'s `PinnedDrop` kills the tasklet
+    // (`quiesce`) before any field is dropped, and the handler only borrows
+    // the channel.
+    unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.bh }
+}
+
+impl<P: Provider> TaskletHandler for VirtChan<P> {
+    /// Callback dispatch: one completed descriptor at a time, lock dropped
+    /// around each callback.  A callback that terminates the channel moves
+    /// the remaining completed descriptors to `terminated`, so they never
+    /// get their callbacks.
+    ///
+    /// The lock is not taken again just to find nothing left: a completion
+    /// that arrives after the last look reschedules the tasklet, which then
+    /// runs again.
+    fn tasklet_run(&self) {
+        loop {
+            let (done, cyclic, more) = {
+                let mut g = self.inner.lock();
+                let done = g.queue.pop_completed();
+                let cyclic = if done.is_none() && g.periods > 0 {
+                    g.periods = 0;
+                    g.queue.active_arc().filter(|d| d.is_cyclic())
+                } else {
+                    None
+                };
+                let more = g.queue.has_completed() || g.periods > 0;
+                self.cookies_seen
+                    .store(g.queue.cookies().to_bits(), Ordering::Release);
+                (done, cyclic, more)
+            };
+            if let Some(d) = done {
+                d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
+                // `d` is dropped here: the descriptor is freed.
+            } else if let Some(d) = cyclic {
+                d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
+            } else {
+                break;
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+}
+
+impl<P: Provider> VirtChan<P> {
+    pub(super) fn new(
+        index: u32,
+        wq: *mut bindings::workqueue_struct,
+        dev: ARef<device::Device>,
+        engine: P::Engine,
+        data: P::ChanData,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            chan: Opaque::zeroed(),
+            inner <- new_spinlock_irq!(
+                Inner { queue: DescQueue::new(), engine, periods: 0, dead: false },
+                "rust_dmaengine::VirtChan::inner"
+            ),
+            bh <- Tasklet::new(),
+            // SAFETY: `slot` is valid for writes; `init_irq_work` initialises
+            // it completely.
+            irq <- Opaque::ffi_init(|slot| unsafe {
+                bindings::rde_init_irq_work(slot, Some(Self::irq_trampoline))
+            }),
+            work <- kernel::new_work!("rust_dmaengine::VirtChan::work"),
+            // The engine starts stopped.
+            stopped <- ReusableCompletion::new_done(),
+            cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
+            wq,
+            dev,
+            index,
+            data,
+            _pin: PhantomPinned,
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `c` must point to the `chan` field of a live `VirtChan<P>`.
+    pub(super) unsafe fn from_raw<'a>(c: *mut bindings::dma_chan) -> VirtChanRef<'a, P> {
+        // SAFETY: The caller promises `c` is the `chan` field of a `VirtChan<P>`;
+        // by the type invariant that `VirtChan` lives in an `Arc` that outlives
+        // this call.
+        unsafe { ArcBorrow::from_raw(c.cast::<u8>().sub(offset_of!(Self, chan)).cast::<Self>()) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the irq_work core with the `irq` field of a live `VirtChan<P>`.
+    unsafe extern "C" fn irq_trampoline(w: *mut bindings::irq_work) {
+        // SAFETY: `w` is the `irq` field of a `VirtChan<P>`, which is alive:
+        // `quiesce` syncs the irq_work before the `Registration` drops its
+        // reference.
+        let chan = unsafe {
+            ArcBorrow::<Self>::from_raw(w.cast::<u8>().sub(offset_of!(Self, irq)).cast::<Self>())
+        };
+        P::irq(chan);
+    }
+
+    /// The channel's index within its device.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The driver's per-channel data.
+    pub fn data(&self) -> &P::ChanData {
+        &self.data
+    }
+
+    /// The provider's device, for logging.
+    pub fn dev(&self) -> &device::Device {
+        &self.dev
+    }
+
+    /// Locks the channel.
+    pub fn lock(
+        &self,
+    ) -> kernel::sync::lock::Guard<'_, Inner<P>, kernel::sync::lock::spinlock::SpinLockIrqBackend>
+    {
+        self.inner.lock()
+    }
+
+    /// Tells the framework that the engine may still access the memory of
+    /// descriptors that `terminate_all` is taking away: `synchronize` will
+    /// wait for [`VirtChan::engine_stopped`].  Call it from
+    /// [`Provider::terminate_all`].  Any context.
+    ///
+    /// Safe: at worst `synchronize` waits for an acknowledgement that never
+    /// comes.
+    pub fn engine_stopping(&self) {
+        self.stopped.reinit();
+    }
+
+    /// The engine acknowledges the stop that [`VirtChan::engine_stopping`]
+    /// announced: `synchronize` may return.  Any context.
+    ///
+    /// # Safety
+    ///
+    /// The engine will not access the memory of any descriptor that
+    /// `terminate_all` took away, nor any [`EngineRange`] made for one,
+    /// after this call (hardware: the channel is stopped and its last
+    /// memory transaction has finished).
+    pub unsafe fn engine_stopped(&self) {
+        // INVARIANT: the caller guarantees the engine stopped.
+        self.stopped.complete_all();
+    }
+
+    /// Schedules callback dispatch (any context).
+    pub fn schedule_callbacks(&self) {
+        self.schedule_tasklet();
+    }
+
+    /// Raises the engine's "interrupt": [`Provider::irq`] runs soon in hard
+    /// IRQ context.
+    pub fn raise_irq(&self) {
+        // SAFETY: `irq` was initialised by `init_irq_work` in `new`.
+        unsafe { bindings::irq_work_queue(self.irq.get()) };
+    }
+
+    /// Queues the engine's work ([`Provider::engine_run`]).  A kick while it
+    /// is already queued is absorbed.  `inner` is the proof that the
+    /// channel lock is held; once the device is going away, nothing is
+    /// queued.
+    pub fn kick(this: VirtChanRef<'_, P>, inner: &Inner<P>) {
+        if inner.dead {
+            return;
+        }
+        // SAFETY: By the type invariant `wq` is live until the
+        // `Registration` destroys it, which it does only after setting
+        // `dead` under the channel lock, which we hold (`inner`).
+        let q = unsafe { workqueue::Queue::from_raw(this.wq) };
+        let arc: Arc<Self> = this.into();
+        let _ = q.enqueue(arc);
+    }
+
+    /// `device_terminate_all`: the driver stops its engine, then every
+    /// descriptor that is not done is terminated.  Any context.
+    pub(super) fn terminate(&self) -> Result {
+        let mut g = self.inner.lock();
+        let r = P::terminate_all(self, &mut g);
+        g.queue.terminate_all();
+        g.periods = 0;
+        r
+    }
+
+    /// `device_synchronize`: the driver's part, then the wait for the
+    /// engine's acknowledgement, then what virt-dma's `vchan_synchronize`
+    /// does: waits for a running interrupt handler and callback, makes sure
+    /// none is scheduled, and frees the terminated descriptors.  Sleeps.
+    pub(super) fn synchronize(this: VirtChanRef<'_, P>) {
+        P::synchronize(this);
+        this.stopped.wait();
+        this.quiesce();
+        let terminated = this.inner.lock().queue.take_terminated();
+        drop(terminated);
+    }
+
+    pub(super) fn quiesce(&self) {
+        // SAFETY: `irq` was initialised by `init_irq_work` in `new`.
+        unsafe { bindings::irq_work_sync(self.irq.get()) };
+        self.kill_tasklet();
+    }
+
+    /// Software-engine access to the DMA range `[addr, addr + len)` of this
+    /// device, as a DMA controller would have it: a window that the engine
+    /// copies into and out of, like bus addresses.
+    ///
+    /// Translated and checked (it must lie in the linear map) once, so
+    /// that the bursts of a descriptor cost a bounds check each rather than
+    /// an address lookup.  Fails with `EFAULT` for an address the CPU
+    /// cannot reach.
+    ///
+    /// # Safety
+    ///
+    /// - `addr` and `len` come from a descriptor that a client prepared on
+    ///   this channel (the arguments of a `prep_*` call): the DMA-engine
+    ///   contract then lets the engine use the memory until that
+    ///   descriptor completes, or, once it is terminated, until
+    ///   `synchronize` returns.
+    /// - The returned range (and every copy of it) is accessed only while
+    ///   its descriptor is submitted and not yet completed or terminated;
+    ///   after `terminate_all` took it away, only until the driver calls
+    ///   [`VirtChan::engine_stopped`], having called [`VirtChan::engine_stopping`]
+    ///   in `terminate_all` if an access could still come.
+    pub unsafe fn engine_range(&self, addr: DmaAddress, len: usize) -> Result<EngineRange> {
+        let dev = ptr::from_ref(&*self.dev)
+            .cast_mut()
+            .cast::<bindings::device>();
+        // SAFETY: `dev` is a live device (we hold a reference).
+        let p = unsafe { bindings::rde_dma_range_to_virt(dev, addr, len) };
+        if p.is_null() {
+            return Err(EFAULT);
+        }
+        // INVARIANT: `rde_dma_range_to_virt` checked that all `len` bytes
+        // at `p` are in the linear map.
+        Ok(EngineRange {
+            base: p.cast(),
+            len,
+        })
+    }
+
+    pub(super) fn new_desc(
+        &self,
+        data: P::Desc,
+        len: usize,
+        cyclic: bool,
+        flags: kernel::ffi::c_ulong,
+    ) -> Result<*mut bindings::dma_async_tx_descriptor> {
+        if self.inner.lock().dead {
+            return Err(ENODEV);
+        }
+        let d = ListArc::pin_init(
+            try_pin_init!(Desc::<P> {
+                tx: Opaque::zeroed(),
+                links <- ListLinks::new(),
+                st: ItemState::new(),
+                cyclic,
+                len,
+                data,
+            }),
+            GFP_NOWAIT,
+        )?;
+        let tx = d.tx.get();
+        // SAFETY: `tx` is a zeroed descriptor that no one else sees yet;
+        // `chan` is registered.
+        unsafe {
+            bindings::dma_async_tx_descriptor_init(tx, self.chan.get());
+            (*tx).tx_submit = Some(tx_submit::<P>);
+            // CAST: `enum dma_ctrl_flags` values fit the C field.
+            (*tx).flags = flags as bindings::dma_ctrl_flags;
+        }
+        // INVARIANT: `tx` is initialised for this channel with our
+        // `tx_submit`.  A fresh descriptor is on no queue: this cannot fail.
+        self.inner.lock().queue.add_allocated(d)?;
+        Ok(tx)
+    }
+}
+
+#[pinned_drop]
+impl<P: Provider> PinnedDrop for VirtChan<P> {
+    fn drop(self: Pin<&mut Self>) {
+        self.quiesce();
+    }
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Descriptors: the C `struct dma_async_tx_descriptor` a client holds, and
+//! its `tx_submit`.
+
+use super::VirtChan;
+use crate::dmaengine::{
+    bindings,
+    provider::Provider,
+    queue::{
+        Cookie,
+        DescQueue,
+        ItemState,
+        QueueItem, //
+    },
+};
+use core::{
+    mem::offset_of,
+    sync::atomic::Ordering, //
+};
+use kernel::{
+    list::{
+        impl_list_arc_safe,
+        impl_list_item,
+        ListLinks, //
+    },
+    prelude::*,
+    sync::Arc,
+    types::Opaque, //
+};
+
+/// A descriptor: the C `struct dma_async_tx_descriptor` that clients see,
+/// plus the driver's [`Provider::Desc`].
+///
+/// # Invariants
+///
+/// - `tx` was initialised by `dma_async_tx_descriptor_init` for the channel
+///   that created it, with `tx_submit` = `tx_submit::<P>`.
+/// - A `Desc` always lives in an `Arc` (it is created by `ListArc::pin_init`).
+#[pin_data]
+pub struct Desc<P: Provider> {
+    #[pin]
+    pub(super) tx: Opaque<bindings::dma_async_tx_descriptor>,
+    #[pin]
+    pub(super) links: ListLinks,
+    pub(super) st: ItemState,
+    pub(super) cyclic: bool,
+    pub(super) len: usize,
+    /// The driver's part.
+    pub data: P::Desc,
+}
+
+impl_list_arc_safe! {
+    impl{P: Provider} ListArcSafe<0> for Desc<P> { untracked; }
+}
+impl_list_item! {
+    impl{P: Provider} ListItem<0> for Desc<P> { using ListLinks { self.links }; }
+}
+
+// SAFETY: `st` is a field of the descriptor: the same for its whole life
+// and its own.
+unsafe impl<P: Provider> QueueItem for Desc<P> {
+    fn queue_state(&self) -> &ItemState {
+        &self.st
+    }
+}
+
+// SAFETY: The C descriptor is written only while the `Desc` is private to
+// one context (prep) or under the channel lock (`tx_submit`); `P::Desc` is
+// `Send + Sync`.
+unsafe impl<P: Provider> Send for Desc<P> {}
+// SAFETY: As above; shared references only read the C descriptor.
+unsafe impl<P: Provider> Sync for Desc<P> {}
+
+impl<P: Provider> Desc<P> {
+    /// The cookie assigned at submit.
+    pub fn cookie(&self) -> Cookie {
+        self.st.cookie()
+    }
+
+    /// Whether this is a cyclic descriptor.
+    pub fn is_cyclic(&self) -> bool {
+        self.cyclic
+    }
+
+    /// The transfer length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the transfer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Invokes the client's callback, if it set one.
+    pub(super) fn invoke_callback(&self, result: bindings::dmaengine_tx_result, residue: u32) {
+        let res = bindings::dmaengine_result { result, residue };
+        // SAFETY: By the type invariant `tx` is initialised; the callback
+        // fields were set by the client before submit and are not changed
+        // after it.
+        unsafe { bindings::rde_desc_callback_invoke(self.tx.get(), &res) };
+    }
+}
+
+impl<P: Provider> DescQueue<Desc<P>> {
+    /// A new reference to the active descriptor.
+    pub(super) fn active_arc(&self) -> Option<Arc<Desc<P>>> {
+        self.active_list_arc().map(|l| l.clone_arc())
+    }
+}
+
+/// `tx_submit` of every descriptor.
+///
+/// # Safety
+///
+/// Called by `dmaengine_submit()` with a descriptor from [`VirtChan::new_desc`].
+pub(super) unsafe extern "C" fn tx_submit<P: Provider>(
+    tx: *mut bindings::dma_async_tx_descriptor,
+) -> bindings::dma_cookie_t {
+    // SAFETY: By the `Desc` invariant `tx` is the `tx` field of a `Desc<P>`,
+    // alive because it is on its channel's `allocated` list until submitted.
+    let desc = unsafe {
+        &*tx.cast::<u8>()
+            .sub(offset_of!(Desc<P>, tx))
+            .cast::<Desc<P>>()
+    };
+    // SAFETY: `tx->chan` was set by `dma_async_tx_descriptor_init` to a
+    // channel of ours.
+    let chan = unsafe { VirtChan::<P>::from_raw((*tx).chan) };
+    let mut g = chan.inner.lock();
+    match g.queue.submit(desc) {
+        Ok(c) => {
+            chan.cookies_seen
+                .store(g.queue.cookies().to_bits(), Ordering::Release);
+            // SAFETY: Under the channel lock; clients read `tx->cookie` only
+            // after submit returns.
+            unsafe { (*tx).cookie = c.0 };
+            c.0
+        }
+        Err(_) => EINVAL.to_errno(),
+    }
+}

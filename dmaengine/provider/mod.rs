@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DMA-engine providers: a [`Provider`] vtable, virtual channels ([`VirtChan`])
+//! and a device [`Registration`] whose drop unregisters.
+//!
+//! A driver implements [`Provider`]; this module supplies every C callback as
+//! a small trampoline that recovers the Rust channel and calls the trait
+//! method, as `rust/kernel/block/mq` does for blk-mq.  Each channel carries
+//! the machinery of `drivers/dma/virt-dma.c`:
+//!
+//! - a [`DescQueue`](super::queue::DescQueue) and the driver's engine state, together in one
+//!   [`Inner`] behind the channel's `SpinLockIrq`: the lists cannot be touched
+//!   without the lock;
+//! - a [`Tasklet`](super::tasklet::Tasklet) that invokes completion callbacks, one descriptor at a
+//!   time and *without* the channel lock, so that a callback may call
+//!   `dmaengine_terminate_async()` on its own channel;
+//! - an `irq_work`, the "interrupt" of a software engine ([`Provider::irq`]),
+//!   and a work item on the device's own workqueue, its "hardware"
+//!   ([`Provider::engine_run`]);
+//! - a [`ReusableCompletion`](super::completion::ReusableCompletion) that the driver re-arms in `terminate_all` while its
+//!   engine may still touch memory ([`VirtChan::engine_stopping`]) and completes
+//!   when the engine has really stopped ([`VirtChan::engine_stopped`], `unsafe`:
+//!   it is the driver's word about its hardware).  The framework's
+//!   `device_synchronize` always waits for it, then for callbacks, so a
+//!   driver cannot skip the wait in safe code.
+//!
+//! # Contexts and lock order
+//!
+//! | callback | context | may sleep |
+//! |---|---|---|
+//! | `prep_*`, `tx_submit`, `issue_pending`, `tx_status`, `pause`, `resume`, `terminate_all` | any, incl. hard IRQ and callbacks | no |
+//! | `slave_config` | any | no |
+//! | `synchronize`, `alloc/free_chan_resources` | process | yes |
+//! | [`Provider::irq`] | hard IRQ (irq_work) | no |
+//! | callbacks (tasklet) | softirq, channel lock *not* held | no |
+//! | [`Provider::engine_run`] | process (workqueue) | yes |
+//!
+//! Lock order: channel lock, then the completion's internal lock.  No other
+//! lock is taken under the channel lock, and callbacks run with no lock of
+//! ours held.
+//!
+//! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
+//!
+//! Reference: <https://docs.kernel.org/driver-api/dmaengine/provider.html>
+
+use super::{
+    queue::Cookie,
+    Direction,
+    DmaAddress,
+    Status, //
+};
+use kernel::{
+    prelude::*,
+    sync::ArcBorrow, //
+};
+
+mod chan;
+mod desc;
+mod engine;
+mod ops;
+mod registration;
+
+pub use chan::{
+    Inner,
+    VirtChan, //
+};
+pub use desc::Desc;
+pub use engine::EngineRange;
+pub use registration::Registration;
+
+/// A borrowed reference to a channel that lives in an [`Arc`](kernel::sync::Arc).
+pub type VirtChanRef<'a, P> = ArcBorrow<'a, VirtChan<P>>;
+
+/// Slave configuration (`struct dma_slave_config`), for slave and cyclic
+/// transfers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SlaveConfig {
+    /// Device FIFO address for device-to-memory transfers.
+    pub src_addr: DmaAddress,
+    /// Device FIFO address for memory-to-device transfers.
+    pub dst_addr: DmaAddress,
+    /// Width of a source FIFO access, in bytes.
+    pub src_addr_width: u32,
+    /// Width of a destination FIFO access, in bytes.
+    pub dst_addr_width: u32,
+    /// Words per burst from the source.
+    pub src_maxburst: u32,
+    /// Words per burst to the destination.
+    pub dst_maxburst: u32,
+}
+
+/// What `tx_status` reports.
+#[derive(Clone, Copy, Debug)]
+pub struct TxStatus {
+    /// The state of the transaction.
+    pub status: Status,
+    /// Bytes not yet transferred.
+    pub residue: u32,
+}
+
+/// The operations of a DMA-engine provider.
+///
+/// Every method gets the channel it is called for.  The context each may be
+/// called in is listed in the [module documentation](self).
+#[vtable]
+pub trait Provider: Sized + Send + Sync + 'static {
+    /// The driver's part of each descriptor (addresses, length, progress).
+    type Desc: Send + Sync;
+    /// Engine state, kept under the channel lock together with the queue.
+    type Engine: Send + Unpin;
+    /// Per-channel data outside the lock (configuration).
+    type ChanData: Send + Sync;
+
+    /// Prepares a memory-to-memory copy.
+    fn prep_memcpy(
+        _chan: &VirtChan<Self>,
+        _dst: DmaAddress,
+        _src: DmaAddress,
+        _len: usize,
+    ) -> Result<Self::Desc> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Prepares filling `len` bytes at `dst` with `value`.
+    fn prep_memset(
+        _chan: &VirtChan<Self>,
+        _dst: DmaAddress,
+        _value: u8,
+        _len: usize,
+    ) -> Result<Self::Desc> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Prepares a cyclic transfer over `buf`, with a callback per period.
+    fn prep_cyclic(
+        _chan: &VirtChan<Self>,
+        _buf: DmaAddress,
+        _buf_len: usize,
+        _period_len: usize,
+        _dir: Direction,
+    ) -> Result<Self::Desc> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Applies a slave configuration.
+    fn slave_config(_chan: &VirtChan<Self>, _cfg: &SlaveConfig) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Starts the engine on issued descriptors, if it is idle.
+    fn issue_pending(chan: VirtChanRef<'_, Self>);
+
+    /// The status and residue of `cookie`, which is not complete yet.
+    ///
+    /// Called under the channel lock, which the framework takes once for
+    /// the cookie check and this; complete cookies never get here (like
+    /// `dma_cookie_status()` first in a C driver's `device_tx_status`).
+    fn tx_status(chan: &VirtChan<Self>, inner: &Inner<Self>, cookie: Cookie) -> TxStatus;
+
+    /// Pauses the channel between bursts.
+    fn pause(_chan: VirtChanRef<'_, Self>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Resumes a paused channel.
+    fn resume(_chan: VirtChanRef<'_, Self>) -> Result {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Stops the engine, under the channel lock.  Must not sleep; may
+    /// return before the engine has stopped, after calling
+    /// [`VirtChan::engine_stopping`] if it may still touch memory.
+    ///
+    /// The framework then moves every descriptor that is not done to
+    /// `terminated` and forgets pending cyclic periods, so no callback of
+    /// them runs.
+    fn terminate_all(chan: &VirtChan<Self>, inner: &mut Inner<Self>) -> Result;
+
+    /// The driver's part of `device_synchronize`, called first, in process
+    /// context (may sleep), e.g. to wait for a hardware thread to report
+    /// that it stopped.  The framework then waits for
+    /// [`VirtChan::engine_stopped`], for the interrupt handler and the callbacks,
+    /// and frees the terminated descriptors; none of that can be skipped.
+    fn synchronize(_chan: VirtChanRef<'_, Self>) {}
+
+    /// Called when a client takes the channel.
+    fn alloc_chan_resources(_chan: VirtChanRef<'_, Self>) -> Result {
+        Ok(())
+    }
+
+    /// Called when the client releases the channel, after the abstraction
+    /// has terminated, synchronized and freed every descriptor.
+    fn free_chan_resources(_chan: VirtChanRef<'_, Self>) {}
+
+    /// The engine's "hardware": runs in process context on the device's
+    /// workqueue after [`VirtChan::kick`].
+    fn engine_run(_chan: VirtChanRef<'_, Self>) {}
+
+    /// The engine's "interrupt handler": runs in hard IRQ context after
+    /// [`VirtChan::raise_irq`].
+    fn irq(_chan: VirtChanRef<'_, Self>) {}
+}

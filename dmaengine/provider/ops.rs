@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C callbacks of `struct dma_device`: one small trampoline each, which
+//! recovers the channel and calls the framework or the [`Provider`].
+
+use super::{
+    Provider,
+    SlaveConfig,
+    TxStatus,
+    VirtChan,
+    VirtChanRef, //
+};
+use crate::dmaengine::{
+    bindings,
+    queue::{
+        Cookie,
+        Cookies, //
+    },
+    Direction,
+    DmaAddress,
+    Status, //
+};
+use core::{
+    marker::PhantomData,
+    ptr,
+    sync::atomic::Ordering, //
+};
+use kernel::prelude::*;
+
+/// The C callbacks, one per `struct dma_device` operation.
+pub(super) struct Ops<P: Provider>(PhantomData<P>);
+
+impl<P: Provider> Ops<P> {
+    /// # Safety
+    ///
+    /// `c` must be a channel registered by a `Registration<P>`.
+    unsafe fn chan<'a>(c: *mut bindings::dma_chan) -> VirtChanRef<'a, P> {
+        // SAFETY: Forwarded from the caller.
+        unsafe { VirtChan::<P>::from_raw(c) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn alloc_chan_resources(
+        c: *mut bindings::dma_chan,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        if chan.inner.lock().dead {
+            return ENODEV.to_errno();
+        }
+        match P::alloc_chan_resources(chan) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn free_chan_resources(c: *mut bindings::dma_chan) {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        // The channel goes back to the pool: nothing may still run on it.
+        if let Err(e) = chan.terminate() {
+            dev_warn!(
+                chan.dev(),
+                "free_chan_resources: terminate_all failed: {e:?}\n"
+            );
+        }
+        VirtChan::synchronize(chan);
+        // No client holds a `tx` of this channel any more (dmaengine calls
+        // this on the last release), so never-submitted ones can go too.
+        let all = chan.inner.lock().queue.take_all();
+        drop(all);
+        P::free_chan_resources(chan);
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn prep_memcpy(
+        c: *mut bindings::dma_chan,
+        dst: DmaAddress,
+        src: DmaAddress,
+        len: usize,
+        flags: kernel::ffi::c_ulong,
+    ) -> *mut bindings::dma_async_tx_descriptor {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        P::prep_memcpy(&chan, dst, src, len)
+            .and_then(|d| chan.new_desc(d, len, false, flags))
+            .unwrap_or(ptr::null_mut())
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn prep_memset(
+        c: *mut bindings::dma_chan,
+        dst: DmaAddress,
+        value: kernel::ffi::c_int,
+        len: usize,
+        flags: kernel::ffi::c_ulong,
+    ) -> *mut bindings::dma_async_tx_descriptor {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        // CAST: dmaengine memset fills with the low byte of `value`.
+        P::prep_memset(&chan, dst, value as u8, len)
+            .and_then(|d| chan.new_desc(d, len, false, flags))
+            .unwrap_or(ptr::null_mut())
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn prep_cyclic(
+        c: *mut bindings::dma_chan,
+        buf: DmaAddress,
+        buf_len: usize,
+        period_len: usize,
+        dir: bindings::dma_transfer_direction,
+        flags: kernel::ffi::c_ulong,
+    ) -> *mut bindings::dma_async_tx_descriptor {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        let Some(dir) = Direction::from_raw(dir) else {
+            return ptr::null_mut();
+        };
+        P::prep_cyclic(&chan, buf, buf_len, period_len, dir)
+            .and_then(|d| chan.new_desc(d, buf_len, true, flags))
+            .unwrap_or(ptr::null_mut())
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn config(
+        c: *mut bindings::dma_chan,
+        cfg: *mut bindings::dma_slave_config,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        // SAFETY: `cfg` is a valid configuration for the duration of the call.
+        let cfg = unsafe { &*cfg };
+        let cfg = SlaveConfig {
+            src_addr: cfg.src_addr,
+            dst_addr: cfg.dst_addr,
+            src_addr_width: cfg.src_addr_width,
+            dst_addr_width: cfg.dst_addr_width,
+            src_maxburst: cfg.src_maxburst,
+            dst_maxburst: cfg.dst_maxburst,
+        };
+        match P::slave_config(&chan, &cfg) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn issue_pending(c: *mut bindings::dma_chan) {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        if chan.inner.lock().dead {
+            return;
+        }
+        P::issue_pending(chan);
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn tx_status(
+        c: *mut bindings::dma_chan,
+        cookie: bindings::dma_cookie_t,
+        state: *mut bindings::dma_tx_state,
+    ) -> bindings::dma_status {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        // Without the lock first, as `dma_cookie_status()`.
+        let seen = Cookies::from_bits(chan.cookies_seen.load(Ordering::Acquire));
+        if seen.is_complete(Cookie(cookie)) {
+            if !state.is_null() {
+                // SAFETY: A non-null `state` is valid for writes.
+                unsafe {
+                    (*state).last = seen.last_completed().0;
+                    (*state).used = seen.last_assigned().0;
+                    (*state).residue = 0;
+                    (*state).in_flight_bytes = 0;
+                }
+            }
+            return Status::Complete.to_raw();
+        }
+        let g = chan.inner.lock();
+        let st = if g.queue.cookies().is_complete(Cookie(cookie)) {
+            TxStatus {
+                status: Status::Complete,
+                residue: 0,
+            }
+        } else {
+            P::tx_status(&chan, &g, Cookie(cookie))
+        };
+        if !state.is_null() {
+            // SAFETY: A non-null `state` is valid for writes.
+            unsafe {
+                (*state).last = g.queue.cookies().last_completed().0;
+                (*state).used = g.queue.cookies().last_assigned().0;
+                (*state).residue = st.residue;
+                (*state).in_flight_bytes = 0;
+            }
+        }
+        st.status.to_raw()
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn pause(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        match P::pause(unsafe { Self::chan(c) }) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn resume(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        match P::resume(unsafe { Self::chan(c) }) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn terminate_all(
+        c: *mut bindings::dma_chan,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: dmaengine calls this for one of our channels.
+        match unsafe { Self::chan(c) }.terminate() {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`.
+    pub(super) unsafe extern "C" fn synchronize(c: *mut bindings::dma_chan) {
+        // SAFETY: dmaengine calls this for one of our channels.
+        VirtChan::synchronize(unsafe { Self::chan(c) });
+    }
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Registration of a `struct dma_device` with its channels, and its
+//! reference-counted lifetime.
+
+use super::{
+    ops::Ops,
+    Provider,
+    VirtChan, //
+};
+use crate::dmaengine::{
+    bindings,
+    Cap,
+    Direction, //
+};
+use core::{
+    marker::PhantomPinned,
+    mem::ManuallyDrop,
+    ptr,
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
+};
+use kernel::{
+    device,
+    prelude::*,
+    sync::Arc,
+    types::Opaque, //
+};
+
+/// A `struct dma_device` at a stable address, and whether dmaengine has
+/// released it (`device_release`: the last client put its channel).
+#[repr(C)]
+struct DmaDevice {
+    dd: Opaque<bindings::dma_device>,
+    released: AtomicBool,
+    _pin: PhantomPinned,
+}
+
+/// `device_release`: dmaengine dropped its last reference to the device.
+///
+/// # Safety
+///
+/// Called by dmaengine with the `dma_device` of a `DmaDevice`.
+unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
+    // CAST: `dd` is the first field of the `repr(C)` `DmaDevice`.
+    let dev = d.cast::<DmaDevice>();
+    // SAFETY: `d` is the `dd` of a live `DmaDevice`: `Registration::drop`
+    // frees it only after this ran, and otherwise leaks it.
+    unsafe { (*dev).released.store(true, Ordering::Release) };
+}
+
+/// A registered DMA device with its channels.  Dropping it unregisters.
+///
+/// Dropping it while a client still holds one of its channels is a bug of
+/// the driver (its bus driver should refuse unbind, as
+/// [`NoUnbind`](crate::dmaengine::platform::NoUnbind) does, and the client's module reference
+/// keeps the module loaded): the channels are stopped, the device is
+/// unregistered, and its memory is leaked, with an error, since the client
+/// may still call into it.
+///
+/// # Invariants
+///
+/// `dd` is registered with dmaengine (if `registered`); `wq` is a live
+/// workqueue; `chans` hold the channels linked into `dd`.
+pub struct Registration<P: Provider> {
+    /// Freed by `drop`, unless a client still holds the device.
+    dd: ManuallyDrop<Pin<KBox<DmaDevice>>>,
+    chans: KVec<Arc<VirtChan<P>>>,
+    wq: *mut bindings::workqueue_struct,
+    registered: bool,
+}
+
+// SAFETY: The registration is only used to unregister, from any thread.
+unsafe impl<P: Provider> Send for Registration<P> {}
+// SAFETY: `&Registration` gives access to channels only, which are `Sync`.
+unsafe impl<P: Provider> Sync for Registration<P> {}
+
+impl<P: Provider> Registration<P> {
+    /// Creates `nr_chans` channels on `dev` and registers them with
+    /// dmaengine.  `chan_init(i)` makes the engine state and data of
+    /// channel `i`.
+    pub fn new(
+        dev: &device::Device<device::Bound>,
+        name: &'static CStr,
+        caps: &[Cap],
+        nr_chans: u32,
+        chan_init: impl Fn(u32) -> Result<(P::Engine, P::ChanData)>,
+    ) -> Result<Self> {
+        let normal: &device::Device = dev;
+        let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();
+        let dd = KBox::pin(
+            DmaDevice {
+                dd: Opaque::zeroed(),
+                released: AtomicBool::new(false),
+                _pin: PhantomPinned,
+            },
+            GFP_KERNEL,
+        )?;
+        let d = dd.dd.get();
+        // SAFETY: `name` is a valid NUL-terminated string.
+        let wq = unsafe { bindings::rde_alloc_workqueue(name.as_char_ptr()) };
+        if wq.is_null() {
+            return Err(ENOMEM);
+        }
+        let mut chans = KVec::new();
+        let mut reg = Self {
+            dd: ManuallyDrop::new(dd),
+            chans: KVec::new(),
+            wq,
+            registered: false,
+        };
+        // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
+        unsafe { bindings::rde_dma_device_init_channels(d) };
+        for i in 0..nr_chans {
+            let (engine, data) = chan_init(i)?;
+            let c = Arc::pin_init(
+                VirtChan::new(i, wq, normal.into(), engine, data),
+                GFP_KERNEL,
+            )?;
+            // SAFETY: `d` is being set up; the channel lives until `reg` drops.
+            unsafe { bindings::rde_dma_chan_add(d, c.chan.get()) };
+            chans.push(c, GFP_KERNEL)?;
+        }
+        reg.chans = chans;
+        // SAFETY: `d` is ours until `dma_async_device_register`.
+        unsafe {
+            (*d).dev = dev_raw;
+            for c in caps {
+                bindings::rde_dma_cap_set(c.to_raw(), &mut (*d).cap_mask);
+            }
+            // Private: the channels are only for `dma_request_channel()`
+            // users, never for async_tx or `dmaengine_get()`, whose
+            // descriptors rely on `DMA_CTRL_ACK` reuse and dependency chains
+            // that this framework does not implement.
+            bindings::rde_dma_cap_set(Cap::Private.to_raw(), &mut (*d).cap_mask);
+            (*d).device_alloc_chan_resources = Some(Ops::<P>::alloc_chan_resources);
+            (*d).device_free_chan_resources = Some(Ops::<P>::free_chan_resources);
+            if P::HAS_PREP_MEMCPY {
+                (*d).device_prep_dma_memcpy = Some(Ops::<P>::prep_memcpy);
+            }
+            if P::HAS_PREP_MEMSET {
+                (*d).device_prep_dma_memset = Some(Ops::<P>::prep_memset);
+            }
+            if P::HAS_PREP_CYCLIC {
+                (*d).device_prep_dma_cyclic = Some(Ops::<P>::prep_cyclic);
+            }
+            if P::HAS_SLAVE_CONFIG {
+                (*d).device_config = Some(Ops::<P>::config);
+            }
+            if P::HAS_PAUSE {
+                (*d).device_pause = Some(Ops::<P>::pause);
+            }
+            if P::HAS_RESUME {
+                (*d).device_resume = Some(Ops::<P>::resume);
+            }
+            (*d).device_terminate_all = Some(Ops::<P>::terminate_all);
+            (*d).device_synchronize = Some(Ops::<P>::synchronize);
+            (*d).device_tx_status = Some(Ops::<P>::tx_status);
+            // Reference-counted lifetime: dmaengine tells us when the last
+            // client let go (and does not WARN at unregister).
+            (*d).device_release = Some(device_release);
+            (*d).device_issue_pending = Some(Ops::<P>::issue_pending);
+            let widths = (1u32 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_1_BYTE)
+                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_2_BYTES)
+                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_4_BYTES)
+                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_8_BYTES);
+            (*d).src_addr_widths = widths;
+            (*d).dst_addr_widths = widths;
+            (*d).directions = (1 << Direction::MemToMem.to_raw())
+                | (1 << Direction::MemToDev.to_raw())
+                | (1 << Direction::DevToMem.to_raw());
+            (*d).residue_granularity =
+                bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_BURST;
+            kernel::error::to_result(bindings::dma_async_device_register(d))?;
+        }
+        // INVARIANT: registered, with the channels in `chans`.
+        reg.registered = true;
+        Ok(reg)
+    }
+
+    /// The channels.
+    pub fn chans(&self) -> &[Arc<VirtChan<P>>] {
+        &self.chans
+    }
+}
+
+impl<P: Provider> Drop for Registration<P> {
+    fn drop(&mut self) {
+        // 1. Stop every channel and wait for it, as `terminate_sync` would:
+        //    the engine acknowledged, no callback runs or is scheduled.
+        //    (With no client left, `free_chan_resources` did so already.)
+        for c in self.chans.iter() {
+            if let Err(e) = c.terminate() {
+                dev_err!(c.dev(), "unregister: terminate_all failed: {e:?}\n");
+            }
+            VirtChan::synchronize(c.as_arc_borrow());
+        }
+        // 2. Nothing new from here on: no descriptor, no engine work, no
+        //    client.
+        for c in self.chans.iter() {
+            c.inner.lock().dead = true;
+        }
+        // 3. The engine's work is no longer queued (`dead`): wait for a
+        //    running one to return, then for what it raised.
+        // SAFETY: `wq` is live (type invariant) and destroyed only here.
+        unsafe { bindings::destroy_workqueue(self.wq) };
+        for c in self.chans.iter() {
+            c.quiesce();
+        }
+        if self.registered {
+            let d = self.dd.dd.get();
+            // SAFETY: `d` is registered (type invariant).
+            unsafe { bindings::dma_async_device_unregister(d) };
+            // Without clients, dmaengine released the device in unregister.
+            if !self.dd.released.load(Ordering::Acquire) {
+                // A client still holds a channel and will call into it
+                // (terminate, synchronize, free_chan_resources, then
+                // `device_release`): keep the memory valid for good.
+                if let Some(c) = self.chans.first() {
+                    dev_err!(
+                        c.dev(),
+                        "unregistered while a client holds a channel: its memory is leaked to \
+                         stay valid; the driver must refuse unbind while channels are in use\n"
+                    );
+                }
+                core::mem::forget(core::mem::replace(&mut self.chans, KVec::new()));
+                return;
+            }
+        }
+        // SAFETY: Not registered, or released by dmaengine: nothing refers
+        // to the device any more; dropped once, here.
+        unsafe { ManuallyDrop::drop(&mut self.dd) };
+    }
+}
