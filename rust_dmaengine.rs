@@ -22,7 +22,7 @@
 //! Everything unsafe about the C API is in `dmaengine/`.  What remains here
 //! is what only the driver can know about its hardware: that the engine
 //! touches a client's memory only while the DMA-engine contract lets it
-//! ([`dmaengine::provider::VirtChan::engine_range`]) and that it has stopped
+//! ([`soft::engine_range`]) and that it has stopped
 //! ([`dmaengine::provider::VirtChan::engine_stopped`]).  Each is one `unsafe`
 //! block with the argument next to it.
 //!
@@ -49,6 +49,13 @@ use kernel::{
 };
 
 pub mod dmaengine;
+pub mod soft;
+
+use soft::{
+    EngineRange,
+    SoftChan,
+    SoftEngine, //
+};
 
 use dmaengine::{
     platform::{
@@ -56,7 +63,6 @@ use dmaengine::{
         PlatformDevice, //
     },
     provider::{
-        EngineRange,
         Inner,
         Provider,
         Registration,
@@ -231,7 +237,7 @@ struct SoftDma;
 impl Provider for SoftDma {
     type Desc = Xfer;
     type Engine = Engine;
-    type ChanData = ChanCtl;
+    type ChanData = SoftChan<Self, ChanCtl>;
 
     fn prep_memcpy(
         chan: &VirtChan<Self>,
@@ -296,7 +302,7 @@ impl Provider for SoftDma {
         let residue = match (g.queue.active(), g.queue.find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie => d
                 .len()
-                .saturating_sub(chan.data().progress.load(Ordering::Relaxed)),
+                .saturating_sub(chan.data().ctl.progress.load(Ordering::Relaxed)),
             (_, Some(d)) => d.len(),
             (_, None) => 0,
         };
@@ -315,7 +321,7 @@ impl Provider for SoftDma {
 
     fn pause(chan: VirtChanRef<'_, Self>) -> Result {
         chan.lock().engine.pause_requested = true;
-        chan.data().attention.store(true, Ordering::Release);
+        chan.data().ctl.attention.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -325,7 +331,7 @@ impl Provider for SoftDma {
         match g.engine.state {
             State::Paused => {
                 g.engine.state = State::Running;
-                VirtChan::kick(chan, &g);
+                soft::kick(chan, &g);
             }
             State::Idle => start_next(&chan, &mut g),
             _ => {}
@@ -342,7 +348,7 @@ impl Provider for SoftDma {
                     chan.engine_stopping();
                 }
                 g.engine.state = State::Stopping;
-                chan.data().attention.store(true, Ordering::Release);
+                chan.data().ctl.attention.store(true, Ordering::Release);
             }
             // Not touching memory: stopped already.
             State::IrqPending | State::Paused => g.engine.state = State::Idle,
@@ -352,8 +358,16 @@ impl Provider for SoftDma {
         Ok(())
     }
 
+    fn synchronize(chan: VirtChanRef<'_, Self>) {
+        soft::synchronize(&chan);
+    }
+}
+
+impl SoftEngine for SoftDma {
+    type Ctl = ChanCtl;
+
     fn engine_run(chan: VirtChanRef<'_, Self>) {
-        let ctl = chan.data();
+        let ctl = &chan.data().ctl;
         loop {
             // Under the lock: act on requests, pick up the active descriptor.
             let (op, len, single) = {
@@ -418,7 +432,7 @@ impl Provider for SoftDma {
                 Xfer::Cyclic { period, .. } => {
                     if off % period == 0 {
                         g.period_elapsed();
-                        chan.raise_irq();
+                        soft::raise_irq(&chan);
                     }
                     if off >= len {
                         ctl.progress.store(0, Ordering::Relaxed);
@@ -426,7 +440,7 @@ impl Provider for SoftDma {
                 }
                 _ if off >= len => {
                     g.engine.state = State::IrqPending;
-                    chan.raise_irq();
+                    soft::raise_irq(&chan);
                     return;
                 }
                 _ => {}
@@ -461,10 +475,10 @@ fn start_next(
     let next = g.queue.start_next().map(|d| (d.data, d.len()));
     if let Some(started) = next {
         g.engine.state = State::Running;
-        chan.data().progress.store(0, Ordering::Relaxed);
+        chan.data().ctl.progress.store(0, Ordering::Relaxed);
         // The hardware fetches the descriptor and starts its first burst now.
         g.engine.started = Some(started);
-        VirtChan::kick(*chan, g);
+        soft::kick(*chan, g);
     }
 }
 
@@ -482,7 +496,7 @@ fn reachable(chan: &VirtChan<SoftDma>, addr: DmaAddress, len: usize) -> Result<E
     // completed; a descriptor terminated while the engine runs is announced
     // with `engine_stopping` in `terminate_all` and acknowledged with
     // `engine_stopped` only once the engine is back between bursts.
-    unsafe { chan.engine_range(addr, len) }.inspect_err(|_| {
+    unsafe { soft::engine_range(chan, addr, len) }.inspect_err(|_| {
         dev_err!(
             chan.dev(),
             "chan {}: DMA address {addr:#x} (+{len}) is not RAM the engine can reach\n",
@@ -625,7 +639,6 @@ impl platform::Driver for DmaDriver {
         let cfg = Config::from_params()?;
         let reg = Registration::<SoftDma>::new(
             dev,
-            NAME,
             // No DMA_SLAVE: there is no `prep_slave_sg`.  Cyclic transfers
             // still take a slave configuration.
             &[Cap::Memcpy, Cap::Memset, Cap::Cyclic],
@@ -638,12 +651,12 @@ impl platform::Driver for DmaDriver {
                         started: None,
                         slave: SlaveConfig::default(),
                     },
-                    ChanCtl {
+                    SoftChan::new(ChanCtl {
                         cfg,
                         attention: AtomicBool::new(false),
                         progress: AtomicUsize::new(0),
                         sample: AtomicU32::new(0),
-                    },
+                    }),
                 ))
             },
         )

@@ -103,11 +103,6 @@ void rde_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
 	init_irq_work(work, func);
 }
 
-struct workqueue_struct *rde_alloc_workqueue(const char *name)
-{
-	return alloc_workqueue("%s", WQ_UNBOUND, 0, name);
-}
-
 void rde_init_completion(struct completion *x)
 {
 	init_completion(x);

@@ -28,7 +28,6 @@ void rde_dev_set_dma_coherent(struct device *dev);
 void rde_tasklet_schedule(struct tasklet_struct *t);
 void rde_init_irq_work(struct irq_work *work,
 		       void (*func)(struct irq_work *));
-struct workqueue_struct *rde_alloc_workqueue(const char *name);
 
 /* Completion: what kernel::sync::Completion lacks. */
 void rde_init_completion(struct completion *x);

@@ -8,7 +8,6 @@ use super::{
         tx_submit,
         Desc, //
     },
-    EngineRange,
     Provider,
     VirtChanRef, //
 };
@@ -26,7 +25,6 @@ use crate::dmaengine::{
         Tasklet,
         TaskletHandler, //
     },
-    DmaAddress, //
 };
 use core::{
     marker::PhantomPinned,
@@ -47,17 +45,10 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
-        Arc,
         ArcBorrow,
         SpinLockIrq, //
     },
-    types::Opaque,
-    workqueue::{
-        self,
-        impl_has_work,
-        Work,
-        WorkItem, //
-    },
+    types::Opaque, //
 };
 
 /// The state of a channel that the channel lock protects.
@@ -73,6 +64,12 @@ pub struct Inner<P: Provider> {
 }
 
 impl<P: Provider> Inner<P> {
+    /// Whether the device is going away: a driver must not start anything
+    /// new (queue work, program hardware) on a dead channel.
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
     /// Records that a cyclic period elapsed: its callback is due.  Call
     /// [`VirtChan::schedule_callbacks`] afterwards.
     pub fn period_elapsed(&mut self) {
@@ -89,8 +86,6 @@ impl<P: Provider> Inner<P> {
 /// - A `VirtChan` lives in an `Arc`, created by [`Registration::new`](super::Registration::new), which
 ///   keeps one reference until after it unregistered the device and
 ///   quiesced the channel.
-/// - `wq` is a live workqueue until the `Registration` destroys it, after
-///   which no engine work is queued.
 /// - `stopped` is not done while the engine may access memory of a
 ///   descriptor that `terminate_all` took away (see
 ///   [`VirtChan::engine_stopping`]).
@@ -103,42 +98,28 @@ pub struct VirtChan<P: Provider> {
     #[pin]
     pub(super) bh: Tasklet<VirtChan<P>>,
     #[pin]
-    pub(super) irq: Opaque<bindings::irq_work>,
-    #[pin]
-    pub(super) work: Work<VirtChan<P>>,
-    #[pin]
     pub(super) stopped: ReusableCompletion,
     /// A snapshot of the queue's cookies, written under the lock when they
     /// change (submit) and before callbacks run, so that `tx_status` can
     /// answer "complete" without the lock, as `dma_cookie_status()` does in
     /// C.  It may lag; then `tx_status` takes the lock.
     pub(super) cookies_seen: AtomicU64,
-    pub(super) wq: *mut bindings::workqueue_struct,
     pub(super) dev: ARef<device::Device>,
     pub(super) index: u32,
+    /// The driver's per-channel data, pinned: it may embed kernel objects
+    /// (work items, timers) that find their channel again with
+    /// [`VirtChan::data_container_of`].
+    #[pin]
     pub(super) data: P::ChanData,
     #[pin]
     _pin: PhantomPinned,
 }
 
 // SAFETY: Everything mutable is behind the lock or internally synchronised
-// (tasklet, irq_work, work, completion); `wq` is only used to queue work,
-// which is thread-safe.
+// (tasklet, completion, atomics); `P::ChanData` is `Send + Sync`.
 unsafe impl<P: Provider> Send for VirtChan<P> {}
 // SAFETY: As above.
 unsafe impl<P: Provider> Sync for VirtChan<P> {}
-
-impl_has_work! {
-    impl{P: Provider} HasWork<VirtChan<P>> for VirtChan<P> { self.work }
-}
-
-impl<P: Provider> WorkItem for VirtChan<P> {
-    type Pointer = Arc<VirtChan<P>>;
-
-    fn run(this: Arc<VirtChan<P>>) {
-        P::engine_run(this.as_arc_borrow());
-    }
-}
 
 impl_has_tasklet! {
     // SAFETY: The drop rule: `VirtChan`'s `PinnedDrop` kills the tasklet
@@ -190,10 +171,9 @@ impl<P: Provider> TaskletHandler for VirtChan<P> {
 impl<P: Provider> VirtChan<P> {
     pub(super) fn new(
         index: u32,
-        wq: *mut bindings::workqueue_struct,
         dev: ARef<device::Device>,
         engine: P::Engine,
-        data: P::ChanData,
+        data: impl PinInit<P::ChanData, Error>,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             chan: Opaque::zeroed(),
@@ -202,19 +182,12 @@ impl<P: Provider> VirtChan<P> {
                 "rust_dmaengine::VirtChan::inner"
             ),
             bh <- Tasklet::new(),
-            // SAFETY: `slot` is valid for writes; `init_irq_work` initialises
-            // it completely.
-            irq <- Opaque::ffi_init(|slot| unsafe {
-                bindings::rde_init_irq_work(slot, Some(Self::irq_trampoline))
-            }),
-            work <- kernel::new_work!("rust_dmaengine::VirtChan::work"),
             // The engine starts stopped.
             stopped <- ReusableCompletion::new_done(),
             cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
-            wq,
             dev,
             index,
-            data,
+            data <- data,
             _pin: PhantomPinned,
         })
     }
@@ -229,17 +202,27 @@ impl<P: Provider> VirtChan<P> {
         unsafe { ArcBorrow::from_raw(c.cast::<u8>().sub(offset_of!(Self, chan)).cast::<Self>()) }
     }
 
+    /// The `data` field of `*ptr`, for drivers that embed kernel objects
+    /// in it (e.g. to implement `HasWork` for the channel).
+    ///
     /// # Safety
     ///
-    /// Called by the irq_work core with the `irq` field of a live `VirtChan<P>`.
-    unsafe extern "C" fn irq_trampoline(w: *mut bindings::irq_work) {
-        // SAFETY: `w` is the `irq` field of a `VirtChan<P>`, which is alive:
-        // `quiesce` syncs the irq_work before the `Registration` drops its
-        // reference.
-        let chan = unsafe {
-            ArcBorrow::<Self>::from_raw(w.cast::<u8>().sub(offset_of!(Self, irq)).cast::<Self>())
-        };
-        P::irq(chan);
+    /// `ptr` must point at a valid `VirtChan<P>`.
+    pub unsafe fn raw_data(ptr: *const Self) -> *const P::ChanData {
+        // SAFETY: The caller promises that `ptr` is valid.
+        unsafe { ptr::addr_of!((*ptr).data) }
+    }
+
+    /// The channel whose `data` field `ptr` is.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point at the `data` field of a valid `VirtChan<P>` (as
+    /// obtained from [`VirtChan::data`] or [`VirtChan::raw_data`]).
+    pub unsafe fn data_container_of(ptr: *const P::ChanData) -> *const Self {
+        // SAFETY: The caller promises that `ptr` is the `data` field of a
+        // `VirtChan<P>`.
+        unsafe { kernel::container_of!(ptr.cast_mut(), Self, data).cast_const() }
     }
 
     /// The channel's index within its device.
@@ -282,9 +265,9 @@ impl<P: Provider> VirtChan<P> {
     /// # Safety
     ///
     /// The engine will not access the memory of any descriptor that
-    /// `terminate_all` took away, nor any [`EngineRange`] made for one,
-    /// after this call (hardware: the channel is stopped and its last
-    /// memory transaction has finished).
+    /// `terminate_all` took away, nor any view of it that the driver made
+    /// (such as `soft::EngineRange`), after this call (hardware: the channel
+    /// is stopped and its last memory transaction has finished).
     pub unsafe fn engine_stopped(&self) {
         // INVARIANT: the caller guarantees the engine stopped.
         self.stopped.complete_all();
@@ -293,29 +276,6 @@ impl<P: Provider> VirtChan<P> {
     /// Schedules callback dispatch (any context).
     pub fn schedule_callbacks(&self) {
         self.schedule_tasklet();
-    }
-
-    /// Raises the engine's "interrupt": [`Provider::irq`] runs soon in hard
-    /// IRQ context.
-    pub fn raise_irq(&self) {
-        // SAFETY: `irq` was initialised by `init_irq_work` in `new`.
-        unsafe { bindings::irq_work_queue(self.irq.get()) };
-    }
-
-    /// Queues the engine's work ([`Provider::engine_run`]).  A kick while it
-    /// is already queued is absorbed.  `inner` is the proof that the
-    /// channel lock is held; once the device is going away, nothing is
-    /// queued.
-    pub fn kick(this: VirtChanRef<'_, P>, inner: &Inner<P>) {
-        if inner.dead {
-            return;
-        }
-        // SAFETY: By the type invariant `wq` is live until the
-        // `Registration` destroys it, which it does only after setting
-        // `dead` under the channel lock, which we hold (`inner`).
-        let q = unsafe { workqueue::Queue::from_raw(this.wq) };
-        let arc: Arc<Self> = this.into();
-        let _ = q.enqueue(arc);
     }
 
     /// `device_terminate_all`: the driver stops its engine, then every
@@ -328,10 +288,11 @@ impl<P: Provider> VirtChan<P> {
         r
     }
 
-    /// `device_synchronize`: the driver's part, then the wait for the
-    /// engine's acknowledgement, then what virt-dma's `vchan_synchronize`
-    /// does: waits for a running interrupt handler and callback, makes sure
-    /// none is scheduled, and frees the terminated descriptors.  Sleeps.
+    /// `device_synchronize`: the driver's part (its interrupt handler is
+    /// done), then the wait for the engine's acknowledgement, then what
+    /// virt-dma's `vchan_synchronize` does: waits for a running callback,
+    /// makes sure none is scheduled, and frees the terminated descriptors.
+    /// Sleeps.
     pub(super) fn synchronize(this: VirtChanRef<'_, P>) {
         P::synchronize(this);
         this.stopped.wait();
@@ -340,48 +301,9 @@ impl<P: Provider> VirtChan<P> {
         drop(terminated);
     }
 
+    /// No callback runs or is scheduled after this.  Sleeps.
     pub(super) fn quiesce(&self) {
-        // SAFETY: `irq` was initialised by `init_irq_work` in `new`.
-        unsafe { bindings::irq_work_sync(self.irq.get()) };
         self.kill_tasklet();
-    }
-
-    /// Software-engine access to the DMA range `[addr, addr + len)` of this
-    /// device, as a DMA controller would have it: a window that the engine
-    /// copies into and out of, like bus addresses.
-    ///
-    /// Translated and checked (it must lie in the linear map) once, so
-    /// that the bursts of a descriptor cost a bounds check each rather than
-    /// an address lookup.  Fails with `EFAULT` for an address the CPU
-    /// cannot reach.
-    ///
-    /// # Safety
-    ///
-    /// - `addr` and `len` come from a descriptor that a client prepared on
-    ///   this channel (the arguments of a `prep_*` call): the DMA-engine
-    ///   contract then lets the engine use the memory until that
-    ///   descriptor completes, or, once it is terminated, until
-    ///   `synchronize` returns.
-    /// - The returned range (and every copy of it) is accessed only while
-    ///   its descriptor is submitted and not yet completed or terminated;
-    ///   after `terminate_all` took it away, only until the driver calls
-    ///   [`VirtChan::engine_stopped`], having called [`VirtChan::engine_stopping`]
-    ///   in `terminate_all` if an access could still come.
-    pub unsafe fn engine_range(&self, addr: DmaAddress, len: usize) -> Result<EngineRange> {
-        let dev = ptr::from_ref(&*self.dev)
-            .cast_mut()
-            .cast::<bindings::device>();
-        // SAFETY: `dev` is a live device (we hold a reference).
-        let p = unsafe { bindings::rde_dma_range_to_virt(dev, addr, len) };
-        if p.is_null() {
-            return Err(EFAULT);
-        }
-        // INVARIANT: `rde_dma_range_to_virt` checked that all `len` bytes
-        // at `p` are in the linear map.
-        Ok(EngineRange {
-            base: p.cast(),
-            len,
-        })
     }
 
     pub(super) fn new_desc(

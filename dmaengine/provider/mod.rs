@@ -14,9 +14,9 @@
 //! - a [`Tasklet`](super::tasklet::Tasklet) that invokes completion callbacks, one descriptor at a
 //!   time and *without* the channel lock, so that a callback may call
 //!   `dmaengine_terminate_async()` on its own channel;
-//! - an `irq_work`, the "interrupt" of a software engine ([`Provider::irq`]),
-//!   and a work item on the device's own workqueue, its "hardware"
-//!   ([`Provider::engine_run`]);
+//! - the driver's per-channel data, pinned, so that it may embed the kernel
+//!   objects its hardware needs (work items, timers), which find their
+//!   channel again through [`VirtChan::data_container_of`];
 //! - a [`ReusableCompletion`](super::completion::ReusableCompletion) that the driver re-arms in `terminate_all` while its
 //!   engine may still touch memory ([`VirtChan::engine_stopping`]) and completes
 //!   when the engine has really stopped ([`VirtChan::engine_stopped`], `unsafe`:
@@ -31,10 +31,11 @@
 //! | `prep_*`, `tx_submit`, `issue_pending`, `tx_status`, `pause`, `resume`, `terminate_all` | any, incl. hard IRQ and callbacks | no |
 //! | `slave_config` | any | no |
 //! | `synchronize`, `alloc/free_chan_resources` | process | yes |
-//! | [`Provider::irq`] | hard IRQ (irq_work) | no |
 //! | callbacks (tasklet) | softirq, channel lock *not* held | no |
-//! | [`Provider::engine_run`] | process (workqueue) | yes |
 //!
+//! The framework knows nothing of the driver's hardware: its interrupt
+//! handler, its registers, or, for the software engine of
+//! `rust_dmaengine.rs`, its worker and its simulated interrupt (`soft/`).
 //! Lock order: channel lock, then the completion's internal lock.  No other
 //! lock is taken under the channel lock, and callbacks run with no lock of
 //! ours held.
@@ -56,7 +57,6 @@ use kernel::{
 
 mod chan;
 mod desc;
-mod engine;
 mod ops;
 mod registration;
 
@@ -65,7 +65,6 @@ pub use chan::{
     VirtChan, //
 };
 pub use desc::Desc;
-pub use engine::EngineRange;
 pub use registration::Registration;
 
 /// A borrowed reference to a channel that lives in an [`Arc`](kernel::sync::Arc).
@@ -108,7 +107,8 @@ pub trait Provider: Sized + Send + Sync + 'static {
     type Desc: Send + Sync;
     /// Engine state, kept under the channel lock together with the queue.
     type Engine: Send + Unpin;
-    /// Per-channel data outside the lock (configuration).
+    /// Per-channel data outside the lock (configuration, the channel's
+    /// hardware), pinned inside the channel.
     type ChanData: Send + Sync;
 
     /// Prepares a memory-to-memory copy.
@@ -177,10 +177,11 @@ pub trait Provider: Sized + Send + Sync + 'static {
     fn terminate_all(chan: &VirtChan<Self>, inner: &mut Inner<Self>) -> Result;
 
     /// The driver's part of `device_synchronize`, called first, in process
-    /// context (may sleep), e.g. to wait for a hardware thread to report
-    /// that it stopped.  The framework then waits for
-    /// [`VirtChan::engine_stopped`], for the interrupt handler and the callbacks,
-    /// and frees the terminated descriptors; none of that can be skipped.
+    /// context (may sleep): wait until its interrupt handler is not running
+    /// (`synchronize_irq()` in a C driver) and whatever else its hardware
+    /// needs.  The framework then waits for [`VirtChan::engine_stopped`]
+    /// and for the callbacks, and frees the terminated descriptors; none of
+    /// that can be skipped.
     fn synchronize(_chan: VirtChanRef<'_, Self>) {}
 
     /// Called when a client takes the channel.
@@ -191,12 +192,4 @@ pub trait Provider: Sized + Send + Sync + 'static {
     /// Called when the client releases the channel, after the abstraction
     /// has terminated, synchronized and freed every descriptor.
     fn free_chan_resources(_chan: VirtChanRef<'_, Self>) {}
-
-    /// The engine's "hardware": runs in process context on the device's
-    /// workqueue after [`VirtChan::kick`].
-    fn engine_run(_chan: VirtChanRef<'_, Self>) {}
-
-    /// The engine's "interrupt handler": runs in hard IRQ context after
-    /// [`VirtChan::raise_irq`].
-    fn irq(_chan: VirtChanRef<'_, Self>) {}
 }

@@ -62,13 +62,12 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
 ///
 /// # Invariants
 ///
-/// `dd` is registered with dmaengine (if `registered`); `wq` is a live
-/// workqueue; `chans` hold the channels linked into `dd`.
+/// `dd` is registered with dmaengine (if `registered`); `chans` hold the
+/// channels linked into `dd`.
 pub struct Registration<P: Provider> {
     /// Freed by `drop`, unless a client still holds the device.
     dd: ManuallyDrop<Pin<KBox<DmaDevice>>>,
     chans: KVec<Arc<VirtChan<P>>>,
-    wq: *mut bindings::workqueue_struct,
     registered: bool,
 }
 
@@ -79,14 +78,13 @@ unsafe impl<P: Provider> Sync for Registration<P> {}
 
 impl<P: Provider> Registration<P> {
     /// Creates `nr_chans` channels on `dev` and registers them with
-    /// dmaengine.  `chan_init(i)` makes the engine state and data of
-    /// channel `i`.
-    pub fn new(
+    /// dmaengine.  `chan_init(i)` makes the engine state of channel `i` and
+    /// the initialiser of its (pinned) data.
+    pub fn new<I: PinInit<P::ChanData, Error>>(
         dev: &device::Device<device::Bound>,
-        name: &'static CStr,
         caps: &[Cap],
         nr_chans: u32,
-        chan_init: impl Fn(u32) -> Result<(P::Engine, P::ChanData)>,
+        chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
     ) -> Result<Self> {
         let normal: &device::Device = dev;
         let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();
@@ -99,26 +97,17 @@ impl<P: Provider> Registration<P> {
             GFP_KERNEL,
         )?;
         let d = dd.dd.get();
-        // SAFETY: `name` is a valid NUL-terminated string.
-        let wq = unsafe { bindings::rde_alloc_workqueue(name.as_char_ptr()) };
-        if wq.is_null() {
-            return Err(ENOMEM);
-        }
         let mut chans = KVec::new();
         let mut reg = Self {
             dd: ManuallyDrop::new(dd),
             chans: KVec::new(),
-            wq,
             registered: false,
         };
         // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
         unsafe { bindings::rde_dma_device_init_channels(d) };
         for i in 0..nr_chans {
             let (engine, data) = chan_init(i)?;
-            let c = Arc::pin_init(
-                VirtChan::new(i, wq, normal.into(), engine, data),
-                GFP_KERNEL,
-            )?;
+            let c = Arc::pin_init(VirtChan::new(i, normal.into(), engine, data), GFP_KERNEL)?;
             // SAFETY: `d` is being set up; the channel lives until `reg` drops.
             unsafe { bindings::rde_dma_chan_add(d, c.chan.get()) };
             chans.push(c, GFP_KERNEL)?;
@@ -202,11 +191,12 @@ impl<P: Provider> Drop for Registration<P> {
         for c in self.chans.iter() {
             c.inner.lock().dead = true;
         }
-        // 3. The engine's work is no longer queued (`dead`): wait for a
-        //    running one to return, then for what it raised.
-        // SAFETY: `wq` is live (type invariant) and destroyed only here.
-        unsafe { bindings::destroy_workqueue(self.wq) };
+        // 3. Once more, now that nothing new can start: the driver waits for
+        //    its hardware and interrupt handler, then no callback runs.
+        //    After this no code of the driver runs for this device, so its
+        //    module may go.
         for c in self.chans.iter() {
+            P::synchronize(c.as_arc_borrow());
             c.quiesce();
         }
         if self.registered {

@@ -8,10 +8,11 @@
 
 #[path = "../../dmaengine/mod.rs"]
 pub mod dmaengine;
+#[path = "../../soft/mod.rs"]
+pub mod soft;
 
 use dmaengine::{
     provider::{
-        EngineRange,
         Inner,
         Provider,
         TxStatus, //
@@ -35,6 +36,7 @@ use kernel::{
     },
     prelude::*,
 };
+use soft::EngineRange;
 
 module! {
     type: Misuse,
@@ -65,9 +67,9 @@ impl Provider for Engine {
     ) -> Result<Copy1> {
         // SAFETY: The arguments of this prep call; the engine of this
         // example never runs.
-        let dst = unsafe { chan.engine_range(dst, len) }?;
+        let dst = unsafe { soft::engine_range(chan, dst, len) }?;
         // SAFETY: As above.
-        let src = unsafe { chan.engine_range(src, len) }?;
+        let src = unsafe { soft::engine_range(chan, src, len) }?;
         // MISUSE-PREP
         Ok(Copy1 { dst, src })
     }

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The hardware model of a software DMA engine: what `rust_dmaengine.rs`
+//! has instead of registers and an interrupt line.
+//!
+//! None of this is part of the DMA-engine framework (`dmaengine/`), which a
+//! driver for real hardware uses alone.  Per channel, a [`SoftChan`] (the
+//! driver's [`Provider::ChanData`]) holds:
+//!
+//! - a work item on the system's unbound workqueue, the engine's "hardware"
+//!   that moves the data ([`SoftEngine::engine_run`], queued by [`kick`]);
+//! - an `irq_work`, its "interrupt line" ([`SoftEngine::irq`], hard IRQ
+//!   context, raised by [`raise_irq`]);
+//! - the driver's own per-channel state ([`SoftChan::ctl`]).
+//!
+//! and [`EngineRange`] is the engine's window on a client's DMA memory, as
+//! a controller's descriptor holds bus addresses.
+//!
+//! A driver's `device_synchronize` part is [`synchronize`]: the work and
+//! the interrupt are done, as `synchronize_irq()` would say of a real line.
+//! The framework calls it again after the device is dead, so nothing of the
+//! driver runs after its `Registration` is gone.
+//!
+//! C header: [`include/linux/irq_work.h`](srctree/include/linux/irq_work.h)
+
+use crate::dmaengine::{
+    bindings,
+    provider::{
+        Inner,
+        Provider,
+        VirtChan,
+        VirtChanRef, //
+    },
+    DmaAddress, //
+};
+use core::ptr;
+use kernel::{
+    prelude::*,
+    sync::{
+        Arc,
+        ArcBorrow, //
+    },
+    types::Opaque,
+    workqueue::{
+        self,
+        HasWork,
+        Work,
+        WorkItem, //
+    },
+};
+
+/// A software engine: a [`Provider`] whose per-channel data is a
+/// [`SoftChan`], with the two handlers of its simulated hardware.
+pub trait SoftEngine: Provider<ChanData = SoftChan<Self, Self::Ctl>> {
+    /// The driver's per-channel state outside the lock.
+    type Ctl: Send + Sync;
+
+    /// The engine's "hardware": runs in process context on the system's
+    /// unbound workqueue after [`kick`].
+    fn engine_run(chan: VirtChanRef<'_, Self>);
+
+    /// The engine's "interrupt handler": runs in hard IRQ context after
+    /// [`raise_irq`].
+    fn irq(chan: VirtChanRef<'_, Self>);
+}
+
+/// The per-channel data of a [`SoftEngine`]: its work item, its interrupt
+/// and the driver's state.
+///
+/// # Invariants
+///
+/// `irq` was set up by `init_irq_work` with `irq_trampoline::<P>`; a
+/// `SoftChan<P, _>` only ever lives as the `data` of a `VirtChan<P>` (it is
+/// made by [`SoftChan::new`], whose initialiser the framework runs in place).
+#[pin_data(PinnedDrop)]
+pub struct SoftChan<P: SoftEngine, C> {
+    #[pin]
+    work: Work<VirtChan<P>>,
+    #[pin]
+    irq: Opaque<bindings::irq_work>,
+    /// The driver's per-channel state.
+    pub ctl: C,
+}
+
+// SAFETY: The work item and the irq_work are internally synchronised;
+// `C` is `Send`.
+unsafe impl<P: SoftEngine, C: Send> Send for SoftChan<P, C> {}
+// SAFETY: As above; `C` is `Sync`.
+unsafe impl<P: SoftEngine, C: Sync> Sync for SoftChan<P, C> {}
+
+impl<P: SoftEngine> SoftChan<P, P::Ctl> {
+    /// The initialiser of a channel's data, to return from the
+    /// `chan_init` of `Registration::new`.
+    pub fn new(ctl: P::Ctl) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            work <- kernel::new_work!("rust_dmaengine::SoftChan::work"),
+            // SAFETY: `slot` is valid for writes; `init_irq_work` initialises
+            // it completely.
+            irq <- Opaque::ffi_init(|slot| unsafe {
+                bindings::rde_init_irq_work(slot, Some(irq_trampoline::<P>))
+            }),
+            ctl,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<P: SoftEngine, C> PinnedDrop for SoftChan<P, C> {
+    fn drop(self: Pin<&mut Self>) {
+        // The work item holds a reference to the channel while queued, so
+        // it is not queued now; the interrupt has no reference: wait for it.
+        // SAFETY: `irq` was set up in `new` (type invariant).
+        unsafe { bindings::irq_work_sync(self.irq.get()) };
+    }
+}
+
+// SAFETY: `raw_get_work` and `work_container_of` go from a channel to the
+// `work` field of its `SoftChan` data and back: `VirtChan::raw_data` and
+// `VirtChan::data_container_of` are inverses, and so are the field
+// projection and `container_of!` on `work`.
+unsafe impl<P: SoftEngine> HasWork<VirtChan<P>> for VirtChan<P> {
+    /// # Safety
+    ///
+    /// As for [`HasWork::raw_get_work`].
+    unsafe fn raw_get_work(ptr: *mut Self) -> *mut Work<VirtChan<P>> {
+        // SAFETY: The caller promises that `ptr` is a valid channel; its
+        // data is a `SoftChan` (`SoftEngine` bound).
+        unsafe { ptr::addr_of!((*VirtChan::raw_data(ptr)).work).cast_mut() }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`HasWork::work_container_of`].
+    unsafe fn work_container_of(ptr: *mut Work<VirtChan<P>>) -> *mut Self {
+        // SAFETY: The caller promises that `ptr` is the `work` field of the
+        // `SoftChan` data of a channel.
+        unsafe {
+            let data = kernel::container_of!(ptr, SoftChan<P, P::Ctl>, work);
+            VirtChan::data_container_of(data).cast_mut()
+        }
+    }
+}
+
+impl<P: SoftEngine> WorkItem for VirtChan<P> {
+    type Pointer = Arc<VirtChan<P>>;
+
+    fn run(this: Arc<VirtChan<P>>) {
+        P::engine_run(this.as_arc_borrow());
+    }
+}
+
+/// The irq_work handler: the engine's "interrupt".
+///
+/// # Safety
+///
+/// Called by the irq_work core with the `irq` of a `SoftChan<P, _>`.
+unsafe extern "C" fn irq_trampoline<P: SoftEngine>(w: *mut bindings::irq_work) {
+    // CAST: `Opaque<T>` is `repr(transparent)` over `T`.
+    let w = w.cast::<Opaque<bindings::irq_work>>();
+    // SAFETY: `w` is the `irq` of the `SoftChan` data of a channel (type
+    // invariant), which is alive: the `SoftChan`'s drop syncs the irq_work
+    // before the channel's memory goes.
+    let chan = unsafe {
+        let data = kernel::container_of!(w, SoftChan<P, P::Ctl>, irq);
+        ArcBorrow::from_raw(VirtChan::data_container_of(data))
+    };
+    P::irq(chan);
+}
+
+/// Queues the engine's work ([`SoftEngine::engine_run`]).  A kick while it
+/// is already queued is absorbed.  `inner` is the proof that the channel
+/// lock is held; on a dead channel (its device is going away) nothing is
+/// queued.
+pub fn kick<P: SoftEngine>(chan: VirtChanRef<'_, P>, inner: &Inner<P>) {
+    if inner.is_dead() {
+        return;
+    }
+    let arc: Arc<VirtChan<P>> = chan.into();
+    let _ = workqueue::system_unbound().enqueue(arc);
+}
+
+/// Raises the engine's "interrupt": [`SoftEngine::irq`] runs soon in hard
+/// IRQ context.  Any context.
+pub fn raise_irq<P: SoftEngine>(chan: &VirtChan<P>) {
+    // SAFETY: `irq` was set up in `SoftChan::new` (type invariant).
+    unsafe { bindings::irq_work_queue(chan.data().irq.get()) };
+}
+
+/// The driver's part of `device_synchronize`: the engine's work has
+/// returned and its interrupt handler is not running.  Sleeps.
+pub fn synchronize<P: SoftEngine>(chan: &VirtChan<P>) {
+    // SAFETY: `work` was set up in `SoftChan::new`.
+    unsafe { bindings::flush_work(Work::raw_get(&chan.data().work)) };
+    // SAFETY: `irq` was set up in `SoftChan::new` (type invariant).
+    unsafe { bindings::irq_work_sync(chan.data().irq.get()) };
+}
+
+/// Software-engine access to the DMA range `[addr, addr + len)` of a
+/// channel's device, as a DMA controller would have it: a window that the
+/// engine copies into and out of, like bus addresses.
+///
+/// Translated and checked (it must lie in the linear map) once, so that
+/// the bursts of a descriptor cost a bounds check each rather than an
+/// address lookup.  Fails with `EFAULT` for an address the CPU cannot
+/// reach.
+///
+/// # Safety
+///
+/// - `addr` and `len` come from a descriptor that a client prepared on
+///   `chan` (the arguments of a `prep_*` call): the DMA-engine contract then
+///   lets the engine use the memory until that descriptor completes, or,
+///   once it is terminated, until `synchronize` returns.
+/// - The returned range (and every copy of it) is accessed only while its
+///   descriptor is submitted and not yet completed or terminated; after
+///   `terminate_all` took it away, only until the driver calls
+///   [`VirtChan::engine_stopped`], having called
+///   [`VirtChan::engine_stopping`] in `terminate_all` if an access could
+///   still come.
+pub unsafe fn engine_range<P: Provider>(
+    chan: &VirtChan<P>,
+    addr: DmaAddress,
+    len: usize,
+) -> Result<EngineRange> {
+    let dev = ptr::from_ref(chan.dev())
+        .cast_mut()
+        .cast::<bindings::device>();
+    // SAFETY: `dev` is a live device (the channel holds a reference).
+    let p = unsafe { bindings::rde_dma_range_to_virt(dev, addr, len) };
+    if p.is_null() {
+        return Err(EFAULT);
+    }
+    // INVARIANT: `rde_dma_range_to_virt` checked that all `len` bytes at `p`
+    // are in the linear map; the caller keeps to the time they may be used.
+    Ok(EngineRange {
+        base: p.cast(),
+        len,
+    })
+}
+
+/// A DMA range of a channel's device as the software engine sees it; see
+/// [`engine_range`].  Made when a descriptor is prepared and kept in
+/// it, like the bus addresses a DMA controller's descriptor holds.
+///
+/// # Invariants
+///
+/// `base` is the linear-map address of `len` bytes of RAM that a client
+/// handed to the channel for DMA, and accesses happen only within the time
+/// that [`engine_range`]'s `# Safety` allows.
+#[derive(Clone, Copy)]
+pub struct EngineRange {
+    base: *mut u8,
+    len: usize,
+}
+
+// SAFETY: An `EngineRange` is an address range, as a `DmaAddress` is; access
+// goes through the bounds-checked methods, from whichever thread runs the
+// engine.
+unsafe impl Send for EngineRange {}
+// SAFETY: As above.
+unsafe impl Sync for EngineRange {}
+
+impl EngineRange {
+    /// The range's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A pointer to `n` bytes at `off`, or `EINVAL` if they are not all in
+    /// the range.
+    fn at(&self, off: usize, n: usize) -> Result<*mut u8> {
+        match off.checked_add(n) {
+            Some(end) if end <= self.len => {
+                // SAFETY: `off + n <= len`: in bounds of the range (type
+                // invariant).
+                Ok(unsafe { self.base.add(off) })
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Copies `n` bytes at `src_off` of `src` to `off` of this range.
+    pub fn copy_from(&self, off: usize, src: &EngineRange, src_off: usize, n: usize) -> Result {
+        let d = self.at(off, n)?;
+        let s = src.at(src_off, n)?;
+        // SAFETY: Both are in bounds of ranges a client handed over for DMA,
+        // accessed while it allows (type invariant, `VirtChan::engine_range`).  `copy` (memmove), not
+        // `copy_nonoverlapping`: dmaengine forbids overlapping memcpy, but
+        // soundness must not rest on every C client obeying that.
+        unsafe { ptr::copy(s.cast_const(), d, n) };
+        Ok(())
+    }
+
+    /// Fills `n` bytes at `off` with `value`.
+    pub fn fill(&self, off: usize, value: u8, n: usize) -> Result {
+        let d = self.at(off, n)?;
+        // SAFETY: As for `copy_from`.
+        unsafe { ptr::write_bytes(d, value, n) };
+        Ok(())
+    }
+
+    /// Writes `bytes` at `off`.
+    pub fn write(&self, off: usize, bytes: &[u8]) -> Result {
+        let d = self.at(off, bytes.len())?;
+        // SAFETY: As for `copy_from`; `bytes` is a distinct Rust slice.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), d, bytes.len()) };
+        Ok(())
+    }
+}
