@@ -53,10 +53,11 @@ help:
 	@echo 'make bench [REPS=5]                 Rust vs C twin vs memcpy, latency, instruction counts'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
-	@echo 'make setup                          install the toolchain (idempotent)'
+	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
 
+# SETUP_ARGS=--dry-run: print what setup would do, change nothing.
 setup:
-	@scripts/setup
+	@scripts/setup $(SETUP_ARGS)
 
 kernel:
 ifdef KDIR_AUTO
