@@ -9,7 +9,6 @@
 # an already-present provider is used (e.g. the PL330 on zynq) and only the
 # memcpy scenarios run.
 DIR=$(dirname "$0")
-. "$DIR/ktap_helpers.sh"
 . "$DIR/lib.sh"
 
 prefix=${1:-}

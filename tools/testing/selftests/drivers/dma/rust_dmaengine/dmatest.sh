@@ -7,7 +7,6 @@
 # CHANNEL-PREFIX (all channels when empty) and reports one KTAP case per
 # dmatest thread: ok when its summary line shows 0 failures.
 DIR=$(dirname "$0")
-. "$DIR/ktap_helpers.sh"
 . "$DIR/lib.sh"
 
 op=${1:-memcpy}

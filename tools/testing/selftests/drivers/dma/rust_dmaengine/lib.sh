@@ -1,15 +1,27 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers shared by the rust_dmaengine kselftests.  They work in a minimal
-# busybox guest and on a full distribution alike.
+# busybox guest and on a full distribution alike.  Sourced by each test
+# after it sets DIR to its own directory.
 
-# Where our modules are: the guest's /lib/modules/extra, or the directory of
-# the tests (a user with a real board copies the .ko files there), or modprobe.
-if [ -z "${MODDIR:-}" ]; then
-	if [ -d /lib/modules/extra ]; then
-		MODDIR=/lib/modules/extra
+# The kernel's KTAP helpers: in a kernel tree and in an installed kselftest
+# tree they are in kselftest/, three levels up; a copy of this directory
+# alone (the rig's /selftests) carries its own.
+if ! command -v ktap_print_header >/dev/null; then
+	if [ -f "$DIR/../../../kselftest/ktap_helpers.sh" ]; then
+		. "$DIR/../../../kselftest/ktap_helpers.sh"
 	else
-		MODDIR=$(dirname "$0")/test_modules
+		. "$DIR/ktap_helpers.sh"
+	fi
+fi
+
+# Where our modules are: test_modules/ next to the tests (where the kselftest
+# install puts them), else the rig's /lib/modules/extra, else modprobe.
+if [ -z "${MODDIR:-}" ]; then
+	if [ -f "$DIR/test_modules/rust_dmaengine.ko" ]; then
+		MODDIR=$DIR/test_modules
+	else
+		MODDIR=/lib/modules/extra
 	fi
 fi
 

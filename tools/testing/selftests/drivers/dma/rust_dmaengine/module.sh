@@ -8,7 +8,6 @@
 #   /sys/kernel/debug/dmaengine/summary;
 # - rmmod is refused while a client holds a channel, and works when idle.
 DIR=$(dirname "$0")
-. "$DIR/ktap_helpers.sh"
 . "$DIR/lib.sh"
 
 ktap_print_header
