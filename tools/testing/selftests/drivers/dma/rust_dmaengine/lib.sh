@@ -30,6 +30,11 @@ dma_channels() {
 	ls /sys/class/dma 2>/dev/null | grep "^${1:-}" | sort -V
 }
 
+# rde_dev: the DMA device (dmaN) that rust_dmaengine registered, if any.
+rde_dev() {
+	sed -n 's/^\(dma[0-9]*\) (rust_dmaengine):.*/\1/p' /sys/kernel/debug/dmaengine/summary
+}
+
 # load_mod NAME [PARAMS...]: insmod from MODDIR, else modprobe.
 load_mod() {
 	local m=$1
