@@ -4,6 +4,9 @@
 #
 # Inside the kernel's build (make -C $(KDIR) M=...) only Kbuild is read.
 
+# BOARD picks the architecture and names the build directory out/BOARD.  An
+# ARCH given on the command line wins; then BOARD only names the directory
+# (the kselftest build's test_modules/Makefile does that on a real board).
 BOARD ?= virt
 ARCH_virt := arm64
 ARCH_zynq := arm
