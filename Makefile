@@ -42,7 +42,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19 RUST_LIB_SRC=$(KRUST_LI
 SOURCES = Kbuild $(wildcard *.rs) dmaengine soft
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
-	rust-analyzer clippy fmt gates bench stress
+	rust-analyzer clippy fmt gates bench stress kselftest-install
 
 all: modules
 
@@ -53,6 +53,7 @@ help:
 	@echo 'make kdir BOARD=...                 print (and build if needed) the kernel tree'
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
+	@echo 'make kselftest-install BOARD=...    kselftests installed by the kernel selftests make (/kselftest)'
 	@echo 'make bench [REPS=5]                 Rust vs C twin vs memcpy, latency, instruction counts'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
@@ -97,6 +98,11 @@ fmt:
 
 run: modules
 	@scripts/run $(BOARD)
+
+# Our kselftests installed by the kernel's selftests make (which builds the
+# modules), into out/kselftest/BOARD/: the guest's /kselftest.
+kselftest-install: kernel
+	@scripts/kselftest-install $(BOARD)
 
 check:
 	@scripts/check $(BOARDS)
