@@ -115,10 +115,10 @@ bench:
 stress:
 	@scripts/stress $(CYCLES) $(SEED)
 
-guest: modules
+guest: modules kselftest-install
 	@scripts/guest $(BOARD) '$(CMD)' $(FILES)
 
-shell: modules
+shell: modules kselftest-install
 	@scripts/shell $(BOARD)
 
 clean:

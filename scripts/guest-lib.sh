@@ -17,6 +17,22 @@ rde_run() {
 	return $rc
 }
 
+# rde_kselftest NAME [OPTIONS...]: run the installed kselftests (/kselftest)
+# through the kernel's runner, run_kselftest.sh OPTIONS (e.g. -t
+# drivers/dma/rust_dmaengine:dmatest.sh).  Its KTAP has one result per test
+# program, each program's own KTAP nested in it behind "# ".  Arguments
+# reach a program as the runner passes them, in the environment:
+#   KSELFTEST_DMATEST_SH_ARGS="memset dma0" rde_kselftest NAME -t ...
+rde_kselftest() {
+	local name=$1 rc
+	shift
+	echo "RDE-KTAP-BEGIN $name"
+	/kselftest/run_kselftest.sh "$@"
+	rc=$?
+	echo "RDE-KTAP-END $name rc=$rc"
+	return $rc
+}
+
 # rde_kunit MODULE.ko: load a module whose KUnit suites run at load time,
 # print their KTAP from the kernel log, then unload it.
 rde_kunit() {
