@@ -7,7 +7,8 @@
 # With PROVIDER=rust_dmaengine (the default) the provider is loaded with a
 # per-burst delay so that terminates land mid-transfer.  With PROVIDER=none
 # an already-present provider is used (e.g. the PL330 on zynq) and only the
-# memcpy scenarios run.
+# memcpy scenarios run.  The kselftest runner passes these arguments in
+# KSELFTEST_CONTRACT_SH_ARGS, e.g. "dma0chan none".
 DIR=$(dirname "$0")
 . "$DIR/lib.sh"
 
