@@ -33,6 +33,18 @@ rde_kselftest() {
 	return $rc
 }
 
+# rde_channels: a line per registered DMA device, for the host's summary
+# (scripts/run-summary): "RDE-CHANNELS dma0 (rust_dmaengine): dma0chan0 ...".
+rde_channels() {
+	local dev name
+	sed -n 's/^\(dma[0-9]*\) (\(.*\)): number of channels.*/\1 \2/p' \
+		/sys/kernel/debug/dmaengine/summary |
+		while read -r dev name; do
+			# shellcheck disable=SC2010,SC2046 # one word per channel
+			echo "RDE-CHANNELS $dev ($name):" $(ls /sys/class/dma | grep "^${dev}chan" | sort -V)
+		done
+}
+
 # rde_kunit MODULE.ko: load a module whose KUnit suites run at load time,
 # print their KTAP from the kernel log, then unload it.
 rde_kunit() {

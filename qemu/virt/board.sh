@@ -13,12 +13,12 @@ qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 		-no-reboot -kernel "$1" -initrd "$2" \
 		-append "\"console=ttyAMA0 panic=-1 $CHECKER_ARGS kunit.enable=1 kunit.autorun=1 $3\""
 }
-# make run: load the provider and the client, show the channels, a dmatest
-# run and the seed scenario.
-RUN_CMD='insmod /lib/modules/extra/rust_dmaengine.ko burst_delay_us=50 && dmesg | grep "rust_dmaengine"
-echo "== /sys/kernel/debug/dmaengine/summary:"; cat /sys/kernel/debug/dmaengine/summary
+# make run: load the provider and the client, list the channels, run
+# dmatest and the seed scenario.  scripts/run-summary reads the console.
+RUN_CMD='insmod /lib/modules/extra/rust_dmaengine.ko burst_delay_us=50 || exit 1
+rde_channels
 echo "== upstream dmatest memcpy, 50 iterations on every channel:"
-rde_run dmatest.sh memcpy dma0 50 1 16384 | grep "^#"
+rde_run dmatest.sh memcpy dma0 50 1 16384
 echo "== rust_dmaengine_client: async_in_callback (terminate_async in callback k, synchronize, check), 10 iterations:"
 insmod /lib/modules/extra/rust_dmaengine_client.ko
 D=/sys/kernel/debug/rust_dmaengine_client; echo 10 >$D/iterations; echo 1 >$D/run; cat $D/results
