@@ -78,21 +78,23 @@ impl Channel {
     ///
     /// The channel's provider must implement `device_terminate_all` and
     /// `device_synchronize`: everything this API promises rests on
-    /// `dmaengine_synchronize()` waiting.  A channel without them is
-    /// released again and the request fails with `EOPNOTSUPP`.
+    /// `dmaengine_synchronize()` waiting.  Channels of providers that do are
+    /// preferred; if only others match, the request fails with
+    /// `EOPNOTSUPP` and a message.
     pub fn request(cap: Cap, chan_name: Option<&CStr>, dev_name: Option<&CStr>) -> Result<Self> {
-        let ch = Self::request_any(cap, chan_name, dev_name)?;
-        // SAFETY: By the type invariant the channel is held.
-        if !unsafe { bindings::rde_dma_chan_can_synchronize(ch.raw()) } {
-            pr_err!(
-                "{}: the provider has no device_synchronize (or no device_terminate_all): \
-                 dmaengine_synchronize() would not wait for its callbacks; refusing the \
-                 channel (see Channel::request_unsynchronized)\n",
-                ch.name()
-            );
-            return Err(EOPNOTSUPP);
+        // A channel that can synchronize, if there is one ...
+        if let Ok(ch) = Self::request_raw(cap, chan_name, dev_name, true) {
+            return Ok(ch);
         }
-        Ok(ch)
+        // ... else say why one that matches is not good enough.
+        let ch = Self::request_raw(cap, chan_name, dev_name, false)?;
+        pr_err!(
+            "{}: the provider has no device_synchronize (or no device_terminate_all): \
+             dmaengine_synchronize() would not wait for its callbacks; refusing the \
+             channel (see Channel::request_unsynchronized)\n",
+            ch.name()
+        );
+        Err(EOPNOTSUPP)
     }
 
     /// Like [`Channel::request`], but also takes a channel whose provider
@@ -114,14 +116,20 @@ impl Channel {
         chan_name: Option<&CStr>,
         dev_name: Option<&CStr>,
     ) -> Result<Self> {
-        Self::request_any(cap, chan_name, dev_name)
+        Self::request_raw(cap, chan_name, dev_name, true)
+            .or_else(|_| Self::request_raw(cap, chan_name, dev_name, false))
     }
 
-    fn request_any(cap: Cap, chan_name: Option<&CStr>, dev_name: Option<&CStr>) -> Result<Self> {
+    fn request_raw(
+        cap: Cap,
+        chan_name: Option<&CStr>,
+        dev_name: Option<&CStr>,
+        need_sync: bool,
+    ) -> Result<Self> {
         let c = chan_name.map_or(ptr::null(), |s| s.as_char_ptr());
         let d = dev_name.map_or(ptr::null(), |s| s.as_char_ptr());
         // SAFETY: The strings are valid or null for the duration of the call.
-        let p = unsafe { bindings::rde_dma_request_chan_by_mask(cap.to_raw(), c, d) };
+        let p = unsafe { bindings::rde_dma_request_chan_by_mask(cap.to_raw(), c, d, need_sync) };
         // INVARIANT: A non-null result is a channel we now hold.
         NonNull::new(p).map(|chan| Self { chan }).ok_or(ENODEV)
     }

@@ -121,6 +121,7 @@ bool rde_completion_done(struct completion *x)
 struct rde_chan_filter {
 	const char *chan_name;
 	const char *dev_name;
+	bool need_sync;
 };
 
 static bool rde_chan_filter_fn(struct dma_chan *chan, void *param)
@@ -133,14 +134,26 @@ static bool rde_chan_filter_fn(struct dma_chan *chan, void *param)
 	if (f->dev_name && *f->dev_name &&
 	    strcmp(dev_name(chan->device->dev), f->dev_name))
 		return false;
+	if (f->need_sync && !rde_dma_chan_can_synchronize(chan))
+		return false;
 	return true;
 }
 
+/*
+ * A free channel with @cap, named @chan_name and on device @dev_name if
+ * given; with @need_sync only one whose provider implements
+ * device_synchronize (and device_terminate_all).
+ */
 struct dma_chan *rde_dma_request_chan_by_mask(enum dma_transaction_type cap,
 					      const char *chan_name,
-					      const char *dev_name)
+					      const char *dev_name,
+					      bool need_sync)
 {
-	struct rde_chan_filter f = { .chan_name = chan_name, .dev_name = dev_name };
+	struct rde_chan_filter f = {
+		.chan_name = chan_name,
+		.dev_name = dev_name,
+		.need_sync = need_sync,
+	};
 	dma_cap_mask_t mask;
 
 	dma_cap_zero(mask);

@@ -37,7 +37,8 @@ bool rde_completion_done(struct completion *x);
 /* Client side. */
 struct dma_chan *rde_dma_request_chan_by_mask(enum dma_transaction_type cap,
 					      const char *chan_name,
-					      const char *dev_name);
+					      const char *dev_name,
+					      bool need_sync);
 struct dma_async_tx_descriptor *
 rde_prep_dma_memcpy(struct dma_chan *chan, dma_addr_t dst, dma_addr_t src,
 		    size_t len, unsigned long flags);
