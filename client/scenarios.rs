@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a run does and checks (debugfs `scenario`).
+//!
+//! - `async_in_callback`: the reference path of the crate root: a chain of
+//!   memcpy descriptors; the callback of descriptor k calls
+//!   `terminate_async`; process context synchronizes, checks that no later
+//!   descriptor called back and that the completed ones copied correctly,
+//!   frees, and repeats.
+//! - `sync_inflight`: `terminate_sync` from process context while the chain
+//!   is in flight.
+//! - `cyclic_stop`: a cyclic capture stopped from its own period callback
+//!   (skipped on channels without DMA_CYCLIC).
+//! - `stress`: like `async_in_callback`, with the terminating descriptor and
+//!   the terminating side (callback or process context) drawn from a
+//!   xorshift sequence seeded by the `seed` file, so a failure can be
+//!   replayed.  Allocation failures (fault injection) are counted apart.
+//! - `pause_resume`: pauses the chain while a descriptor runs, checks that
+//!   its residue does not move and that every transfer not yet complete
+//!   reports paused, resumes, and checks that the chain completes with the
+//!   right data.
+//! - `latency`: the benchmark mode of `make bench` (see [`crate::latency`]).
+//! - `negative_skip_sync`: like the first, but frees before synchronizing,
+//!   through the API's explicit `unsafe` escape hatch.  KASAN must catch it.
+
+use crate::{
+    dmaengine::{
+        client::{
+            Callback,
+            CallbackCtl,
+            Channel,
+            DmaBuf,
+            Finished,
+            InFlight,
+            Op, //
+        },
+        completion::ReusableCompletion,
+        Cap,
+        Direction,
+        Status, //
+    },
+    latency,
+    request_channel,
+    terminate_in_callback,
+    ChainState,
+    CHAIN,
+    TIMEOUT_MS, //
+};
+use core::sync::atomic::{
+    AtomicU32,
+    Ordering, //
+};
+use kernel::{
+    prelude::*,
+    str::CString,
+    sync::Arc,
+    time::{
+        delay::udelay,
+        Delta, //
+    },
+};
+
+/// Bytes per descriptor.
+pub(crate) const CHUNK: usize = 4096;
+
+/// How long the stopping callback keeps running after it woke process
+/// context, so that synchronize has a running callback to wait for
+/// (debugfs `callback_hold_us`; 0 turns this check and the write-after-sync
+/// check off).
+pub(crate) const CALLBACK_HOLD_US: u32 = 5000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scenario {
+    AsyncInCallback,
+    SyncInflight,
+    CyclicStop,
+    NegativeSkipSync,
+    Stress,
+    PauseResume,
+    Latency,
+}
+
+impl Scenario {
+    /// Every scenario, in the order the `scenario` file lists them.
+    pub(crate) const ALL: &[Scenario] = &[
+        Scenario::AsyncInCallback,
+        Scenario::SyncInflight,
+        Scenario::CyclicStop,
+        Scenario::NegativeSkipSync,
+        Scenario::Stress,
+        Scenario::PauseResume,
+        Scenario::Latency,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Scenario::AsyncInCallback => "async_in_callback",
+            Scenario::SyncInflight => "sync_inflight",
+            Scenario::CyclicStop => "cyclic_stop",
+            Scenario::NegativeSkipSync => "negative_skip_sync",
+            Scenario::Stress => "stress",
+            Scenario::PauseResume => "pause_resume",
+            Scenario::Latency => "latency",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|x| x.name() == s)
+            .ok_or(EINVAL)
+    }
+}
+
+/// A channel name filter (empty: any channel).
+#[derive(Clone, Copy)]
+pub(crate) struct ChanName {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl ChanName {
+    /// No filter: any channel.
+    pub(crate) const ANY: Self = Self {
+        buf: [0; 32],
+        len: 0,
+    };
+
+    /// A filter for the channel named `s`: up to 31 letters, digits, `_`
+    /// and `-`.
+    pub(crate) fn new(s: &str) -> Result<Self> {
+        if s.len() > 31
+            || !s
+                .bytes()
+                .all(|x| x.is_ascii_alphanumeric() || x == b'_' || x == b'-')
+        {
+            return Err(EINVAL);
+        }
+        let mut n = Self {
+            buf: [0; 32],
+            len: s.len(),
+        };
+        n.buf[..s.len()].copy_from_slice(s.as_bytes());
+        Ok(n)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+/// The settings of a run (the debugfs files).
+#[derive(Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) scenario: Scenario,
+    pub(crate) iterations: u32,
+    pub(crate) channel: ChanName,
+    pub(crate) seed: u32,
+    pub(crate) hold_us: u32,
+}
+
+/// Counters of one run, shown in `results`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Results {
+    pub(crate) iterations: u32,
+    pub(crate) transfers: u32,
+    pub(crate) completed: u32,
+    pub(crate) aborted: u32,
+    /// u32, not u64: `core::fmt` of a u64 on 32-bit arm reaches a
+    /// floating-point builtin that the kernel traps (seen on zynq).
+    pub(crate) verified_bytes: u32,
+    pub(crate) late_callbacks: u32,
+    /// Callbacks still running when synchronize returned.
+    pub(crate) callback_running: u32,
+    /// Buffers that changed after synchronize returned.
+    pub(crate) late_writes: u32,
+    /// Pauses seen to hold the residue still.
+    pub(crate) paused_checks: u32,
+    /// Iterations that failed cleanly with ENOMEM (fault injection).
+    pub(crate) alloc_failures: u32,
+    /// The stress scenario's seed.
+    pub(crate) seed: u32,
+    /// `latency`: p50 and p99 in nanoseconds of each measurement.
+    pub(crate) latency: latency::Percentiles,
+    pub(crate) errors: u32,
+    pub(crate) skipped: bool,
+}
+
+/// What the callbacks of a chain record for the checks.
+pub(crate) struct Probe {
+    called: [AtomicU32; CHAIN],
+    late: AtomicU32,
+    /// Callbacks currently running: must be 0 once synchronize returned.
+    running: AtomicU32,
+    /// How long the notifying callback keeps running after waking process
+    /// context (0: not at all).
+    hold_us: u32,
+}
+
+/// A callback of a chain, between [`Probe::enter`] and its drop.
+pub(crate) struct Running<'a>(&'a AtomicU32);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Probe {
+    pub(crate) fn new(hold_us: u32) -> Self {
+        Self {
+            called: Default::default(),
+            late: AtomicU32::new(0),
+            running: AtomicU32::new(0),
+            hold_us,
+        }
+    }
+
+    /// The callback of descriptor `index` starts; it ends when the result
+    /// is dropped.
+    pub(crate) fn enter(&self, index: usize) -> Running<'_> {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        if let Some(c) = self.called.get(index) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        Running(&self.running)
+    }
+
+    /// A callback came after the one that stopped the chain.
+    pub(crate) fn late(&self) {
+        self.late.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `terminate_async` failed in the callback: counted as late callbacks,
+    /// so the check fails.
+    pub(crate) fn terminate_failed(&self) {
+        self.late.fetch_add(1000, Ordering::Relaxed);
+    }
+
+    /// Keeps the callback running (without sleeping: this is softirq
+    /// context) while process context calls synchronize, which must wait
+    /// for it.
+    pub(crate) fn hold(&self) {
+        for _ in 0..self.hold_us / 100 {
+            udelay(Delta::from_micros(100));
+        }
+    }
+}
+
+/// Cyclic capture: stop after `stop_after` periods, from the callback.
+struct CyclicState {
+    stop_after: u32,
+    periods: AtomicU32,
+    late: AtomicU32,
+    stopped: Arc<ReusableCompletion>,
+}
+
+impl Callback for CyclicState {
+    fn done(&self, _index: usize, ctl: &CallbackCtl<'_>) {
+        let n = self.periods.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == self.stop_after {
+            if let Err(e) = ctl.terminate_async() {
+                pr_err!("cyclic: terminate_async in the callback failed: {e:?}\n");
+                // Counted as late callbacks: the check then fails.
+                self.late.fetch_add(1000, Ordering::Relaxed);
+            }
+            self.stopped.complete_all();
+        } else if n > self.stop_after {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+pub(crate) fn pattern(iter: u32, i: usize) -> u8 {
+    (i as u32)
+        .wrapping_mul(31)
+        .wrapping_add(iter.wrapping_mul(7)) as u8
+        | 1
+}
+
+/// A source and a destination buffer per descriptor: buffers 2k and 2k+1.
+///
+/// Separate small buffers come from the slab, where KASAN quarantines freed
+/// objects, so a stray engine write after a free is reported rather than
+/// landing in a reallocation.
+pub(crate) fn chain_bufs(iter: u32) -> Result<KVec<DmaBuf>> {
+    let mut v = KVec::with_capacity(2 * CHAIN, GFP_KERNEL)?;
+    for k in 0..CHAIN {
+        let mut src = DmaBuf::new(CHUNK)?;
+        for (i, b) in src.as_mut_slice().iter_mut().enumerate() {
+            *b = pattern(iter, k * CHUNK + i);
+        }
+        v.push(src, GFP_KERNEL)?;
+        v.push(DmaBuf::new(CHUNK)?, GFP_KERNEL)?;
+    }
+    Ok(v)
+}
+
+/// Descriptor k copies buffer 2k to buffer 2k+1.
+pub(crate) fn chain_ops() -> [Op; CHAIN] {
+    core::array::from_fn(|k| Op::Memcpy {
+        dst: 2 * k + 1,
+        src: 2 * k,
+        offset: 0,
+        len: CHUNK,
+    })
+}
+
+/// The state of a chain stopped by the callback of `stop_at` (`None`: by
+/// process context), whose callback of `notify_at` wakes process context.
+pub(crate) fn chain_state(
+    stop_at: Option<usize>,
+    notify_at: usize,
+    hold_us: u32,
+) -> Result<ChainState> {
+    Ok(ChainState {
+        stop_at,
+        notify_at,
+        stopped: Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?,
+        probe: Probe::new(hold_us),
+    })
+}
+
+/// Checks a finished chain: descriptors up to `last_done` called back once
+/// and copied right.
+pub(crate) fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Results) {
+    let probe = &f.state.probe;
+    for k in 0..CHAIN {
+        let (Some(src), Some(dst)) = (f.bufs.get(2 * k), f.bufs.get(2 * k + 1)) else {
+            r.errors += 1;
+            return;
+        };
+        let calls = probe.called[k].load(Ordering::Relaxed);
+        if k <= last_done {
+            if calls != 1 || src.as_slice() != dst.as_slice() {
+                pr_err!("chunk {k}: {calls} callbacks or wrong data\n");
+                r.errors += 1;
+            } else {
+                r.completed += 1;
+                r.verified_bytes = r.verified_bytes.saturating_add(CHUNK as u32);
+            }
+        } else if calls == 0 {
+            r.aborted += 1;
+        }
+    }
+    r.late_callbacks += probe.late.load(Ordering::Relaxed);
+    if probe.running.load(Ordering::SeqCst) != 0 {
+        pr_err!("synchronize returned while a callback was still running\n");
+        r.callback_running += 1;
+    }
+    if probe.hold_us == 0 {
+        return;
+    }
+    // No engine write after synchronize: the buffers must stay as they are.
+    let before = match snapshot(f) {
+        Ok(v) => v,
+        Err(_) => {
+            r.alloc_failures += 1;
+            return;
+        }
+    };
+    sleep_ms(2);
+    if snapshot(f).map_or(true, |after| after != before) {
+        pr_err!("a buffer changed after synchronize returned\n");
+        r.late_writes += 1;
+    }
+}
+
+/// Sleeps about `ms` milliseconds on a jiffies-based wait.
+///
+/// Not `fsleep()`: on the zynq guest (HZ_PERIODIC, no high-resolution
+/// timers) an `fsleep` of 2 ms from this module never returned.
+pub(crate) fn sleep_ms(ms: u32) {
+    if let Ok(c) = KBox::pin_init(ReusableCompletion::new(), GFP_KERNEL) {
+        c.wait_timeout_ms(ms);
+    }
+}
+
+/// A copy of every destination buffer.
+///
+/// A plain copy (memcpy) compared with `==` (memcmp), not a checksum loop:
+/// on 32-bit arm the compiler vectorised a checksum fold into code that hung
+/// the zynq guest.
+fn snapshot(f: &Finished<ChainState>) -> Result<KVec<u8>> {
+    let mut v = KVec::with_capacity(CHAIN * CHUNK, GFP_KERNEL)?;
+    for k in 0..CHAIN {
+        if let Some(b) = f.bufs.get(2 * k + 1) {
+            v.extend_from_slice(b.as_slice(), GFP_KERNEL)?;
+        }
+    }
+    Ok(v)
+}
+
+/// After a stop from process context: completions are in order, so a
+/// prefix of the chain completed and the rest was aborted.  The index of the
+/// last completed descriptor (0 when none did: `check_chain` then reports
+/// descriptor 0).
+fn last_completed(f: &Finished<ChainState>) -> usize {
+    f.state
+        .probe
+        .called
+        .iter()
+        .take_while(|c| c.load(Ordering::Relaxed) == 1)
+        .count()
+        .saturating_sub(1)
+}
+
+/// xorshift32: the stress scenario's reproducible randomness.
+fn xorshift(mut x: u32) -> u32 {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    x
+}
+
+/// One iteration of a chain scenario.
+fn run_chain(
+    ch: &mut Channel,
+    iter: u32,
+    scenario: Scenario,
+    rng: u32,
+    hold: u32,
+    r: &mut Results,
+) -> Result {
+    let stress = scenario == Scenario::Stress;
+    // Stress: a random descriptor, and a random side (callback or process
+    // context) that terminates.
+    let stop_at = if stress {
+        rng as usize % CHAIN
+    } else {
+        (iter as usize) % (CHAIN - 1)
+    };
+    let from_process = scenario == Scenario::SyncInflight
+        || scenario == Scenario::PauseResume
+        || (stress && rng & 0x100 != 0);
+    let state = chain_state(
+        (!from_process).then_some(stop_at),
+        if matches!(scenario, Scenario::SyncInflight | Scenario::PauseResume) {
+            0
+        } else {
+            stop_at
+        },
+        // Stress keeps cycles short: the slow checks run every 16th cycle.
+        if stress && iter % 16 != 0 { 0 } else { hold },
+    )?;
+    if !from_process {
+        // The reference path (the crate root).
+        let f = terminate_in_callback(ch, chain_bufs(iter)?, state, r)?;
+        r.transfers += CHAIN as u32;
+        check_chain(&f, stop_at, r);
+        return Ok(());
+    }
+    let stopped = state.stopped.clone();
+    let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
+    r.transfers += CHAIN as u32;
+    // Wait for the first completion (stress: descriptor `stop_at`), then
+    // stop the rest in flight.
+    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+        r.errors += 1;
+    }
+    if scenario == Scenario::PauseResume {
+        return pause_resume(flight, r);
+    }
+    let f = stop(flight)?;
+    check_chain(&f, last_completed(&f), r);
+    Ok(())
+}
+
+/// The rest of `pause_resume`, once descriptor 0 completed: pause while
+/// another runs, check that nothing moves until resume, resume, and check
+/// that the chain completes.
+fn pause_resume(flight: InFlight<'_, ChainState>, r: &mut Results) -> Result {
+    flight.pause()?;
+    // The pause lands at the next burst boundary: wait until a descriptor
+    // reports DMA_PAUSED, or the chain is already done.
+    let mut paused = None;
+    for _ in 0..200 {
+        paused = (0..CHAIN).find(|&i| matches!(flight.residue(i), Some((Status::Paused, _))));
+        let all_done = (0..CHAIN).all(|i| matches!(flight.residue(i), Some((Status::Complete, _))));
+        if paused.is_some() || all_done {
+            break;
+        }
+        sleep_ms(1);
+    }
+    if let Some(i) = paused {
+        let before = flight.residue(i);
+        sleep_ms(20);
+        let after = flight.residue(i);
+        match (before, after) {
+            (Some((Status::Paused, a)), Some((Status::Paused, b))) if a == b && a > 0 => {
+                r.paused_checks += 1;
+            }
+            _ => {
+                pr_err!("pause: descriptor {i} moved while paused\n");
+                r.errors += 1;
+            }
+        }
+    }
+    flight.resume()?;
+    // After resume the chain runs to its end.
+    let mut waited = 0;
+    let mut last = flight.residue(CHAIN - 1).map(|(s, _)| s);
+    while last != Some(Status::Complete) && waited < TIMEOUT_MS {
+        sleep_ms(10);
+        waited += 10;
+        last = flight.residue(CHAIN - 1).map(|(s, _)| s);
+    }
+    if last != Some(Status::Complete) {
+        pr_err!("resume: the chain did not finish\n");
+        r.errors += 1;
+    }
+    let f = stop(flight)?;
+    check_chain(&f, CHAIN - 1, r);
+    Ok(())
+}
+
+/// `negative_skip_sync`: one iteration of the first scenario that frees
+/// without synchronizing.
+fn skip_sync(ch: &mut Channel, iter: u32, hold: u32, r: &mut Results) -> Result {
+    let stop_at = (iter as usize) % (CHAIN - 1);
+    let state = chain_state(Some(stop_at), stop_at, hold)?;
+    let stopped = state.stopped.clone();
+    let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
+    r.transfers += CHAIN as u32;
+    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+        r.errors += 1;
+    }
+    let t = flight.terminate_async().map_err(|(e, _)| e)?;
+    // SAFETY: NOT SAFE, on purpose: this is the negative control.  The
+    // buffers are freed while the engine may still write them; KASAN must
+    // report it.
+    let f = unsafe { t.finish_without_synchronize() };
+    drop(f);
+    // Give the engine time to write into the freed buffers while KASAN
+    // still has them in quarantine.
+    sleep_ms(200);
+    Ok(())
+}
+
+/// `terminate_sync`, with a failure to terminate reported as an error (the
+/// batch's drop then tries once more, and leaks it if that fails too).
+pub(crate) fn stop<S: Callback>(flight: InFlight<'_, S>) -> Result<Finished<S>> {
+    flight.terminate_sync().map_err(|(e, flight)| {
+        pr_err!("{}: terminate failed: {e:?}\n", flight.channel_name());
+        e
+    })
+}
+
+fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
+    const PERIOD: usize = 1024;
+    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let state = CyclicState {
+        stop_after: 3 + iter % 5,
+        periods: AtomicU32::new(0),
+        late: AtomicU32::new(0),
+        stopped: stopped.clone(),
+    };
+    let mut bufs = KVec::new();
+    bufs.push(DmaBuf::new(4 * PERIOD)?, GFP_KERNEL)?;
+    let op = Op::Cyclic {
+        buf: 0,
+        period: PERIOD,
+        dir: Direction::DevToMem,
+    };
+    let flight = ch.submit(bufs, &[op], state)?;
+    r.transfers += 1;
+    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+        r.errors += 1;
+    }
+    let f = stop(flight)?;
+    r.late_callbacks += f.state.late.load(Ordering::Relaxed);
+    // The first period holds consecutive samples of the simulated FIFO.
+    if let Some(b) = f.bufs.first() {
+        let mut words = b.as_slice()[..PERIOD]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let first = words.next().unwrap_or(0);
+        let consecutive = words
+            .try_fold(first, |prev, w| (w == prev.wrapping_add(1)).then_some(w))
+            .is_some();
+        if consecutive {
+            r.completed += f.state.periods.load(Ordering::Relaxed);
+            r.verified_bytes = r.verified_bytes.saturating_add(PERIOD as u32);
+        } else {
+            pr_err!("cyclic: samples are not consecutive\n");
+            r.errors += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `s.scenario` `s.iterations` times on one channel and counts what
+/// happened.  `Ok` with `skipped` set when there is no channel for it.
+pub(crate) fn run(s: &Settings) -> Result<Results> {
+    let filter = s.channel.as_str();
+    let cname = CString::try_from_fmt(fmt!("{filter}"))?;
+    let cap = if s.scenario == Scenario::CyclicStop {
+        Cap::Cyclic
+    } else {
+        Cap::Memcpy
+    };
+    let mut rng = s.seed.max(1);
+    let mut r = Results {
+        seed: s.seed,
+        ..Results::default()
+    };
+    let mut ch = match request_channel(cap, (!filter.is_empty()).then_some(&*cname)) {
+        Ok(c) => c,
+        Err(e) if e == ENODEV && s.scenario == Scenario::CyclicStop => {
+            pr_info!("cyclic_stop: SKIP: no free channel with DMA_CYCLIC\n");
+            r.skipped = true;
+            return Ok(r);
+        }
+        Err(e) => {
+            pr_err!(
+                "{}: no free channel matching '{filter}': load a DMA provider first\n",
+                s.scenario.name()
+            );
+            return Err(e);
+        }
+    };
+    let mut samples = latency::Samples::new();
+    if s.scenario == Scenario::Latency {
+        samples.reserve(s.iterations)?;
+    }
+    for iter in 0..s.iterations {
+        rng = xorshift(rng);
+        let res = match s.scenario {
+            Scenario::CyclicStop => run_cyclic(&mut ch, iter, &mut r),
+            Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
+            Scenario::NegativeSkipSync => skip_sync(&mut ch, iter, s.hold_us, &mut r),
+            _ => run_chain(&mut ch, iter, s.scenario, rng, s.hold_us, &mut r),
+        };
+        match res {
+            Ok(()) => {}
+            // A clean allocation failure (fault injection): counted,
+            // nothing leaked, nothing left running.
+            Err(e) if e == ENOMEM => r.alloc_failures += 1,
+            Err(e) => {
+                pr_err!("{}: iteration {iter}: {e:?}\n", s.scenario.name());
+                r.errors += 1;
+            }
+        }
+        r.iterations += 1;
+    }
+    r.latency = samples.percentiles();
+    if s.scenario == Scenario::Latency {
+        latency::report(ch.name(), &r, samples.len());
+    }
+    pr_info!(
+        "{} on {} (seed {}): {} iterations, {} transfers, {} completed, {} aborted, {} bytes verified, {} late callbacks, {} callbacks running after sync, {} writes after sync, {} allocation failures, {} errors\n",
+        s.scenario.name(),
+        ch.name(),
+        r.seed,
+        r.iterations,
+        r.transfers,
+        r.completed,
+        r.aborted,
+        r.verified_bytes,
+        r.late_callbacks,
+        r.callback_running,
+        r.late_writes,
+        r.alloc_failures,
+        r.errors
+    );
+    Ok(r)
+}
