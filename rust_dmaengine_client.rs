@@ -12,9 +12,12 @@
 //! The rest is test harness, in modules under `client/`: the scenarios and
 //! their checks (`scenarios.rs`), the benchmark mode of `make bench`
 //! (`latency.rs`) and the files in `/sys/kernel/debug/rust_dmaengine_client/`
-//! (`debugfs.rs`).  The one `unsafe` besides `unsynchronized=1` is the
-//! negative control `negative_skip_sync`, which breaks the protocol on
-//! purpose.
+//! (`debugfs.rs`).
+//!
+//! Built with `--cfg rde_negative` (Kbuild:
+//! `rust_dmaengine_client_negative.ko`, test only) it also has the negative
+//! controls of `client/negative.rs`, which break the protocol on purpose.
+//! The product module has no such scenario, and no knob to reach one.
 
 use dmaengine::{
     client::{
@@ -100,16 +103,41 @@ pub mod dmaengine;
 mod debugfs;
 #[path = "client/latency.rs"]
 mod latency;
+#[cfg(rde_negative)]
+#[path = "client/negative.rs"]
+mod negative;
 #[path = "client/scenarios.rs"]
 mod scenarios;
 
 use dmaengine::Cap;
 
+#[cfg(not(rde_negative))]
 module! {
     type: RustDmaengineClient,
     name: "rust_dmaengine_client",
     authors: ["rust-dmaengine developers"],
     description: "DMA-engine client exercising terminate_async + synchronize",
+    license: "GPL",
+    params: {
+        clients: u32 {
+            default: 1,
+            description: "Independent clients (1-4): the first in rust_dmaengine_client/, the others in rust_dmaengine_client/clientN/",
+        },
+        unsynchronized: u32 {
+            default: 0,
+            description: "1 = also use channels without device_synchronize (e.g. upstream pl330); refused unless the kernel has a single CPU",
+        },
+    },
+}
+
+// The negative controls: the same client, plus scenarios that break the
+// protocol on purpose (see `client/negative.rs`).  Never a product module.
+#[cfg(rde_negative)]
+module! {
+    type: RustDmaengineClient,
+    name: "rust_dmaengine_client_negative",
+    authors: ["rust-dmaengine developers"],
+    description: "TEST ONLY: rust_dmaengine_client with scenarios that break the termination protocol (negative controls)",
     license: "GPL",
     params: {
         clients: u32 {

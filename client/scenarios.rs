@@ -20,8 +20,9 @@
 //!   reports paused, resumes, and checks that the chain completes with the
 //!   right data.
 //! - `latency`: the benchmark mode of `make bench` (see [`crate::latency`]).
-//! - `negative_skip_sync`: like the first, but frees before synchronizing,
-//!   through the API's explicit `unsafe` escape hatch.  KASAN must catch it.
+//!
+//! The test-only build (`--cfg rde_negative`) adds the negative controls of
+//! `client/negative.rs`.
 
 use crate::{
     dmaengine::{
@@ -74,6 +75,7 @@ pub(crate) enum Scenario {
     AsyncInCallback,
     SyncInflight,
     CyclicStop,
+    #[cfg(rde_negative)]
     NegativeSkipSync,
     Stress,
     PauseResume,
@@ -86,6 +88,7 @@ impl Scenario {
         Scenario::AsyncInCallback,
         Scenario::SyncInflight,
         Scenario::CyclicStop,
+        #[cfg(rde_negative)]
         Scenario::NegativeSkipSync,
         Scenario::Stress,
         Scenario::PauseResume,
@@ -97,6 +100,7 @@ impl Scenario {
             Scenario::AsyncInCallback => "async_in_callback",
             Scenario::SyncInflight => "sync_inflight",
             Scenario::CyclicStop => "cyclic_stop",
+            #[cfg(rde_negative)]
             Scenario::NegativeSkipSync => "negative_skip_sync",
             Scenario::Stress => "stress",
             Scenario::PauseResume => "pause_resume",
@@ -515,29 +519,6 @@ fn pause_resume(flight: InFlight<'_, ChainState>, r: &mut Results) -> Result {
     Ok(())
 }
 
-/// `negative_skip_sync`: one iteration of the first scenario that frees
-/// without synchronizing.
-fn skip_sync(ch: &mut Channel, iter: u32, hold: u32, r: &mut Results) -> Result {
-    let stop_at = (iter as usize) % (CHAIN - 1);
-    let state = chain_state(Some(stop_at), stop_at, hold)?;
-    let stopped = state.stopped.clone();
-    let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
-    r.transfers += CHAIN as u32;
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
-        r.errors += 1;
-    }
-    let t = flight.terminate_async().map_err(|(e, _)| e)?;
-    // SAFETY: NOT SAFE, on purpose: this is the negative control.  The
-    // buffers are freed while the engine may still write them; KASAN must
-    // report it.
-    let f = unsafe { t.finish_without_synchronize() };
-    drop(f);
-    // Give the engine time to write into the freed buffers while KASAN
-    // still has them in quarantine.
-    sleep_ms(200);
-    Ok(())
-}
-
 /// `terminate_sync`, with a failure to terminate reported as an error (the
 /// batch's drop then tries once more, and leaks it if that fails too).
 pub(crate) fn stop<S: Callback>(flight: InFlight<'_, S>) -> Result<Finished<S>> {
@@ -629,7 +610,10 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
         let res = match s.scenario {
             Scenario::CyclicStop => run_cyclic(&mut ch, iter, &mut r),
             Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
-            Scenario::NegativeSkipSync => skip_sync(&mut ch, iter, s.hold_us, &mut r),
+            #[cfg(rde_negative)]
+            Scenario::NegativeSkipSync => {
+                crate::negative::skip_sync(&mut ch, iter, s.hold_us, &mut r)
+            }
             _ => run_chain(&mut ch, iter, s.scenario, rng, s.hold_us, &mut r),
         };
         match res {
