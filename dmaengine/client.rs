@@ -228,8 +228,7 @@ impl Drop for Channel {
 /// context (e.g. a callback), and freeing without waiting would be a
 /// use-after-free: leaking is the only safe choice left.
 fn may_sleep(what: &str) -> bool {
-    // SAFETY: No preconditions.
-    if unsafe { bindings::rde_may_sleep() } {
+    if can_sleep() {
         return true;
     }
     pr_err!(
@@ -238,6 +237,14 @@ fn may_sleep(what: &str) -> bool {
          context.\n"
     );
     false
+}
+
+/// Whether the caller may sleep: not in interrupt or softirq context (where
+/// DMA callbacks run), interrupts on, and, where the kernel counts it
+/// (`CONFIG_PREEMPT_COUNT`), no spinlock held.
+fn can_sleep() -> bool {
+    // SAFETY: No preconditions.
+    unsafe { bindings::rde_may_sleep() }
 }
 
 /// A CPU buffer owned by the client; [`Channel::submit`] moves it into the
@@ -686,4 +693,52 @@ pub struct Finished<S> {
     pub bufs: KVec<DmaBuf>,
     /// The callback state.
     pub state: S,
+}
+
+#[kunit_tests(rust_dmaengine_client_api)]
+mod tests {
+    use super::*;
+    use kernel::sync::{
+        new_spinlock,
+        new_spinlock_irq, //
+    };
+
+    // Hole 7: the drops that wait for DMA must see where they cannot.
+    #[test]
+    fn may_sleep_in_process_context() {
+        assert!(can_sleep());
+        // Returns at once, without the leak message.
+        assert!(may_sleep("test object"));
+    }
+
+    #[test]
+    fn may_not_sleep_under_a_spinlock() -> Result {
+        let lock = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
+        let guard = lock.lock();
+        // A plain spinlock disables preemption, which only a kernel with
+        // CONFIG_PREEMPT_COUNT (e.g. DEBUG_ATOMIC_SLEEP) can see.
+        if cfg!(CONFIG_PREEMPT_COUNT) {
+            assert!(!can_sleep());
+        }
+        drop(guard);
+        assert!(can_sleep());
+        Ok(())
+    }
+
+    #[test]
+    fn may_not_sleep_with_interrupts_off() -> Result {
+        let lock = KBox::pin_init(new_spinlock_irq!(()), GFP_KERNEL)?;
+        let guard = lock.lock();
+        assert!(!can_sleep());
+        drop(guard);
+        assert!(can_sleep());
+        Ok(())
+    }
+
+    // Hole 8: an empty buffer would map a dangling pointer.
+    #[test]
+    fn dma_buf_of_zero_bytes_is_einval() {
+        assert!(matches!(DmaBuf::new(0), Err(e) if e == EINVAL));
+        assert!(DmaBuf::new(1).is_ok_and(|b| b.len() == 1));
+    }
 }
