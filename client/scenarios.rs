@@ -80,6 +80,8 @@ pub(crate) enum Scenario {
     Stress,
     PauseResume,
     Latency,
+    #[cfg(rde_negative)]
+    DropInCallback,
 }
 
 impl Scenario {
@@ -93,6 +95,8 @@ impl Scenario {
         Scenario::Stress,
         Scenario::PauseResume,
         Scenario::Latency,
+        #[cfg(rde_negative)]
+        Scenario::DropInCallback,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -105,6 +109,8 @@ impl Scenario {
             Scenario::Stress => "stress",
             Scenario::PauseResume => "pause_resume",
             Scenario::Latency => "latency",
+            #[cfg(rde_negative)]
+            Scenario::DropInCallback => "drop_in_callback",
         }
     }
 
@@ -614,6 +620,8 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
             Scenario::NegativeSkipSync => {
                 crate::negative::skip_sync(&mut ch, iter, s.hold_us, &mut r)
             }
+            #[cfg(rde_negative)]
+            Scenario::DropInCallback => crate::negative::drop_in_callback(&mut ch, iter, &mut r),
             _ => run_chain(&mut ch, iter, s.scenario, rng, s.hold_us, &mut r),
         };
         match res {
