@@ -478,8 +478,9 @@ fn run_chain(
 }
 
 /// The rest of `pause_resume`, once descriptor 0 completed: pause while
-/// another runs, check that nothing moves until resume, resume, and check
-/// that the chain completes.
+/// another runs, check that nothing moves until resume and that every
+/// transfer not complete reports paused, resume, and check that the chain
+/// completes.
 fn pause_resume(flight: InFlight<'_, ChainState>, r: &mut Results) -> Result {
     flight.pause()?;
     // The pause lands at the next burst boundary: wait until a descriptor
@@ -504,6 +505,17 @@ fn pause_resume(flight: InFlight<'_, ChainState>, r: &mut Results) -> Result {
             _ => {
                 pr_err!("pause: descriptor {i} moved while paused\n");
                 r.errors += 1;
+            }
+        }
+        // A paused channel pauses every transfer on it that is not
+        // complete, not only the one that runs.
+        for j in 0..CHAIN {
+            match flight.status(j) {
+                Some(Status::Complete | Status::Paused) => {}
+                s => {
+                    pr_err!("pause: descriptor {j} reports {s:?} on a paused channel\n");
+                    r.errors += 1;
+                }
             }
         }
     }
