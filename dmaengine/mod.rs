@@ -9,11 +9,17 @@
 //! `device_synchronize` returns is it safe to free what the transfer used.
 //! On the provider side, [`provider`] gives drivers a virtual channel with a
 //! [`queue::DescQueue`], callback dispatch from a [`tasklet::Tasklet`] and a
-//! [`completion::ReusableCompletion`] to wait for the engine to stop.  On the client
-//! side, [`client`] makes freeing before `synchronize` a compile error.
+//! [`completion::ReusableCompletion`] to wait for the engine to stop.  On the
+//! client side, [`client`] makes freeing before `synchronize` a compile
+//! error.
 //!
-//! Everything `unsafe` about the C API lives below this directory; the
-//! modules `rust_dmaengine.rs` and `rust_dmaengine_client.rs` contain none.
+//! Every call of the C API lives below this directory.  What is left
+//! `unsafe` outside it is a claim only its caller can make: a provider's
+//! word about its hardware ([`provider::VirtChan::engine_stopped`], and the
+//! software engine's window on client memory in `soft/`), and a client's
+//! opt-in to a provider without `device_synchronize`
+//! ([`client::Channel::request_unsynchronized`]).  The negative controls
+//! are test builds whose broken `unsafe` is in plain sight.
 //!
 //! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
 //!
