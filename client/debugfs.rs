@@ -21,7 +21,8 @@ use crate::{
         Results,
         Scenario,
         Settings,
-        CALLBACK_HOLD_US, //
+        CALLBACK_HOLD_US,
+        CAP_NAMES, //
     },
 };
 use core::{
@@ -171,6 +172,13 @@ fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "alloc_failures: {}", r.alloc_failures)?;
     writeln!(f, "paused_checks: {}", r.paused_checks)?;
     writeln!(f, "seed: {}", r.seed)?;
+    write!(f, "caps:")?;
+    for (bit, (_, name)) in CAP_NAMES.iter().enumerate() {
+        if r.caps & (1 << bit) != 0 {
+            write!(f, " {name}")?;
+        }
+    }
+    writeln!(f)?;
     if scenario == Scenario::Latency {
         latency::show(f, &r)?;
     }

@@ -195,7 +195,19 @@ pub(crate) struct Results {
     pub(crate) latency: latency::Percentiles,
     pub(crate) errors: u32,
     pub(crate) skipped: bool,
+    /// The capabilities of the channel the run used, a bit per
+    /// [`CAP_NAMES`] entry.
+    pub(crate) caps: u32,
 }
+
+/// The capabilities that `results` shows, in its `caps:` line.
+pub(crate) const CAP_NAMES: [(Cap, &str); 5] = [
+    (Cap::Memcpy, "memcpy"),
+    (Cap::Memset, "memset"),
+    (Cap::Slave, "slave"),
+    (Cap::Cyclic, "cyclic"),
+    (Cap::Private, "private"),
+];
 
 /// What the callbacks of a chain record for the checks.
 pub(crate) struct Probe {
@@ -619,6 +631,11 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
             return Err(e);
         }
     };
+    for (bit, (cap, _)) in CAP_NAMES.iter().enumerate() {
+        if ch.has_cap(*cap) {
+            r.caps |= 1 << bit;
+        }
+    }
     let mut samples = latency::Samples::new();
     if s.scenario == Scenario::Latency {
         samples.reserve(s.iterations)?;

@@ -20,7 +20,7 @@ ktap_print_header
 if [ "$provider" = none ]; then
 	ktap_set_plan 3
 else
-	ktap_set_plan 15
+	ktap_set_plan 16
 fi
 
 # result KEY: a value from the last run's results.
@@ -110,6 +110,15 @@ fi
 [ "$(result writes_after_sync)" = 0 ] &&
 	ktap_test_pass "no engine writes after synchronize" ||
 	ktap_test_fail "no engine writes after synchronize"
+# The provider's channels are private (no async_tx or dmaengine_get()
+# user may take them: it ignores DMA_CTRL_ACK reuse and dependency
+# chains) and claim no DMA_SLAVE (there is no prep_slave_sg).
+caps=$(result caps)
+case " $caps " in
+*" private "*" slave "* | *" slave "*) ktap_test_fail "capabilities: private, no slave (got:$caps)" ;;
+*" private "*) ktap_test_pass "capabilities: private, no slave ($caps)" ;;
+*) ktap_test_fail "capabilities: private, no slave (got:$caps)" ;;
+esac
 aborted=$(result aborted)
 if [ "${aborted:-0}" -gt 0 ]; then
 	ktap_test_pass "terminate from a callback aborted $aborted later descriptors, none called back"
