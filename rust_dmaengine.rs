@@ -78,53 +78,47 @@ use dmaengine::{
     Status, //
 };
 
-#[cfg(not(rde_broken_sync))]
-module! {
-    type: RustDmaengine,
-    name: "rust_dmaengine",
-    authors: ["rust-dmaengine developers"],
-    description: "Software DMA engine keeping the dmaengine termination contract",
-    license: "GPL",
-    params: {
-        channels: u32 {
-            default: 4,
-            description: "Number of DMA channels (1-32)",
-        },
-        burst_size: u32 {
-            default: 4096,
-            description: "Bytes the engine moves per burst (64-1048576)",
-        },
-        burst_delay_us: u32 {
-            default: 0,
-            description: "Extra delay per burst in microseconds, models slow hardware (0-100000)",
-        },
-    },
+/// `module!` with this module's parameters: the product module and its
+/// test build differ only in name and description.
+macro_rules! this_module {
+    ($name:tt, $description:tt) => {
+        module! {
+            type: RustDmaengine,
+            name: $name,
+            authors: ["rust-dmaengine developers"],
+            description: $description,
+            license: "GPL",
+            params: {
+                channels: u32 {
+                    default: 4,
+                    description: "Number of DMA channels (1-32)",
+                },
+                burst_size: u32 {
+                    default: 4096,
+                    description: "Bytes the engine moves per burst (64-1048576)",
+                },
+                burst_delay_us: u32 {
+                    default: 0,
+                    description: "Extra delay per burst in microseconds, models slow hardware (0-100000)",
+                },
+            },
+        }
+    };
 }
+
+#[cfg(not(rde_broken_sync))]
+this_module!(
+    "rust_dmaengine",
+    "Software DMA engine keeping the dmaengine termination contract"
+);
 
 // The negative control: the same engine with a broken stop (see the crate
 // documentation).
 #[cfg(rde_broken_sync)]
-module! {
-    type: RustDmaengine,
-    name: "rust_dmaengine_broken_sync",
-    authors: ["rust-dmaengine developers"],
-    description: "TEST ONLY: rust_dmaengine whose synchronize does not wait (negative control)",
-    license: "GPL",
-    params: {
-        channels: u32 {
-            default: 4,
-            description: "Number of DMA channels (1-32)",
-        },
-        burst_size: u32 {
-            default: 4096,
-            description: "Bytes the engine moves per burst (64-1048576)",
-        },
-        burst_delay_us: u32 {
-            default: 0,
-            description: "Extra delay per burst in microseconds, models slow hardware (0-100000)",
-        },
-    },
-}
+this_module!(
+    "rust_dmaengine_broken_sync",
+    "TEST ONLY: rust_dmaengine whose synchronize does not wait (negative control)"
+);
 
 #[cfg(not(rde_broken_sync))]
 const NAME: &CStr = c"rust_dmaengine";

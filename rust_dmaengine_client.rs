@@ -111,45 +111,43 @@ mod scenarios;
 
 use dmaengine::Cap;
 
-#[cfg(not(rde_negative))]
-module! {
-    type: RustDmaengineClient,
-    name: "rust_dmaengine_client",
-    authors: ["rust-dmaengine developers"],
-    description: "DMA-engine client exercising terminate_async + synchronize",
-    license: "GPL",
-    params: {
-        clients: u32 {
-            default: 1,
-            description: "Independent clients (1-4): the first in rust_dmaengine_client/, the others in rust_dmaengine_client/clientN/",
-        },
-        unsynchronized: u32 {
-            default: 0,
-            description: "1 = also use channels without device_synchronize (e.g. upstream pl330); refused unless the kernel has a single CPU",
-        },
-    },
+/// `module!` with this module's parameters: the product module and its
+/// test build differ only in name and description.
+macro_rules! this_module {
+    ($name:tt, $description:tt) => {
+        module! {
+            type: RustDmaengineClient,
+            name: $name,
+            authors: ["rust-dmaengine developers"],
+            description: $description,
+            license: "GPL",
+            params: {
+                clients: u32 {
+                    default: 1,
+                    description: "Independent clients (1-4): the first in rust_dmaengine_client/, the others in rust_dmaengine_client/clientN/",
+                },
+                unsynchronized: u32 {
+                    default: 0,
+                    description: "1 = also use channels without device_synchronize (e.g. upstream pl330); refused unless the kernel has a single CPU",
+                },
+            },
+        }
+    };
 }
+
+#[cfg(not(rde_negative))]
+this_module!(
+    "rust_dmaengine_client",
+    "DMA-engine client exercising terminate_async + synchronize"
+);
 
 // The negative controls: the same client, plus scenarios that break the
 // protocol on purpose (see `client/negative.rs`).  Never a product module.
 #[cfg(rde_negative)]
-module! {
-    type: RustDmaengineClient,
-    name: "rust_dmaengine_client_negative",
-    authors: ["rust-dmaengine developers"],
-    description: "TEST ONLY: rust_dmaengine_client with scenarios that break the termination protocol (negative controls)",
-    license: "GPL",
-    params: {
-        clients: u32 {
-            default: 1,
-            description: "Independent clients (1-4): the first in rust_dmaengine_client/, the others in rust_dmaengine_client/clientN/",
-        },
-        unsynchronized: u32 {
-            default: 0,
-            description: "1 = also use channels without device_synchronize (e.g. upstream pl330); refused unless the kernel has a single CPU",
-        },
-    },
-}
+this_module!(
+    "rust_dmaengine_client_negative",
+    "TEST ONLY: rust_dmaengine_client with scenarios that break the termination protocol (negative controls)"
+);
 
 /// Descriptors per memcpy chain.
 const CHAIN: usize = 8;
