@@ -129,6 +129,14 @@ const DBG_POLL: u32 = 100_000;
 /// Reads of a channel's CSR while it finishes `DMAEND` or `DMAKILL`.
 const STOP_POLL: u32 = 100_000;
 
+/// `v` as a 32-bit bus address or length, which is all the PL330 has.
+///
+/// Generic because `dma_addr_t` and `usize` are 32-bit on arm and 64-bit on
+/// arm64, where a direct `u32::try_from` would be a no-op on one of them.
+fn bus32<T: TryInto<u32>>(v: T) -> Option<u32> {
+    v.try_into().ok()
+}
+
 /// The instruction set (DDI 0424, chapter 4): the encodings this driver
 /// emits, into a microcode buffer.
 struct Mc<'a> {
@@ -351,9 +359,8 @@ impl Hw {
 
     /// The bus address of channel `ch`'s microcode slot.
     fn mc_addr(&self, ch: u32) -> u32 {
-        // CAST: The PL330 addresses 32 bits; `probe` checked the buffer
-        // lies below 4 GiB.
-        self.mcode.dma_address() as u32 + ch * MC_SLOT as u32
+        // `probe` checked that the buffer lies below 4 GiB.
+        bus32(self.mcode.dma_address()).unwrap_or(0) + ch * MC_SLOT as u32
     }
 
     /// Writes `prog` into the microcode slot of channel `ch`, whose thread
@@ -504,9 +511,7 @@ impl Provider for Pl330 {
     type ChanData = Chan;
 
     fn prep_memcpy(chan: &Pl330Chan, dst: DmaAddress, src: DmaAddress, len: usize) -> Result<Xfer> {
-        let (Ok(dst), Ok(src), Ok(len)) =
-            (u32::try_from(dst), u32::try_from(src), u32::try_from(len))
-        else {
+        let (Some(dst), Some(src), Some(len)) = (bus32(dst), bus32(src), bus32(len)) else {
             return Err(EINVAL);
         };
         if len == 0 || src.checked_add(len).is_none() || dst.checked_add(len).is_none() {
@@ -753,7 +758,8 @@ impl amba::Driver for Pl330Driver {
             return Err(ENODEV);
         }
         let mcode = Coherent::<u8>::zeroed_slice(dev, chans as usize * MC_SLOT, GFP_KERNEL)?;
-        if u32::try_from(mcode.dma_address() + mcode.size() as DmaAddress).is_err() {
+        let end = bus32(mcode.dma_address()).and_then(|a| a.checked_add(bus32(mcode.size())?));
+        if end.is_none() {
             dev_err!(dev, "microcode buffer above 4 GiB\n");
             return Err(ENOMEM);
         }
