@@ -24,6 +24,10 @@
 //! See Documentation/pl330.rst.  Reference: ARM DDI 0424 (CoreLink DMA-330
 //! TRM), QEMU `hw/dma/pl330.c`; C driver: `drivers/dma/pl330.c`.
 
+use core::sync::atomic::{
+    AtomicU32,
+    Ordering, //
+};
 use kernel::{
     dma::Coherent,
     driver, fmt,
@@ -64,6 +68,7 @@ use dmaengine::{
     TxResult, //
 };
 
+#[cfg(not(rde_pl330_fault_test))]
 module! {
     type: RustPl330,
     name: "rust_pl330",
@@ -71,6 +76,29 @@ module! {
     description: "ARM PL330 DMA controller, keeping the dmaengine termination contract",
     license: "GPL",
 }
+
+// The fault test: the same driver, with a fault injected into every 4th
+// descriptor of a channel (see `FAULT_TEST`).
+#[cfg(rde_pl330_fault_test)]
+module! {
+    type: RustPl330,
+    name: "rust_pl330_fault_test",
+    authors: ["rust-dmaengine developers"],
+    description: "TEST ONLY: rust_pl330 whose every 4th descriptor faults",
+    license: "GPL",
+}
+
+#[cfg(not(rde_pl330_fault_test))]
+const NAME: &CStr = c"rust_pl330";
+#[cfg(rde_pl330_fault_test)]
+const NAME: &CStr = c"rust_pl330_fault_test";
+
+/// Whether this is the fault-test build (Kbuild: `rust_pl330_fault_test.ko`):
+/// every 4th descriptor prepared on a channel starts with an undefined
+/// instruction, so that its thread faults, and the fault path (message,
+/// error result, thread reset, next descriptor) runs on QEMU, whose model
+/// raises no bus errors.
+const FAULT_TEST: bool = cfg!(rde_pl330_fault_test);
 
 /// Register offsets (DDI 0424, 3.2).
 mod reg {
@@ -405,6 +433,8 @@ struct Engine {
 /// Per-channel data outside the lock.
 struct Chan {
     hw: Arc<Hw>,
+    /// Descriptors prepared (counted in the fault-test build only).
+    prepared: AtomicU32,
 }
 
 /// A memcpy descriptor: its addresses and its program.
@@ -517,13 +547,19 @@ impl Provider for Pl330 {
         if len == 0 || src.checked_add(len).is_none() || dst.checked_add(len).is_none() {
             return Err(EINVAL);
         }
-        Xfer::memcpy(&chan.data().hw, chan.index(), dst, src, len).inspect_err(|_| {
-            dev_err!(
-                chan.dev(),
-                "chan {}: a copy of {len} bytes needs more than {MC_SLOT} bytes of microcode\n",
-                chan.index()
-            )
-        })
+        let mut x =
+            Xfer::memcpy(&chan.data().hw, chan.index(), dst, src, len).inspect_err(|_| {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: a copy of {len} bytes needs more than {MC_SLOT} bytes of microcode\n",
+                    chan.index()
+                )
+            })?;
+        if FAULT_TEST && chan.data().prepared.fetch_add(1, Ordering::Relaxed) % 4 == 3 {
+            // 0xff is no instruction: the thread faults at its first fetch.
+            x.mc[0] = 0xff;
+        }
+        Ok(x)
     }
 
     fn issue_pending(chan: VirtChanRef<'_, Self>) {
@@ -791,7 +827,10 @@ impl amba::Driver for Pl330Driver {
         let reg = Registration::<Pl330>::new(dev, &[Cap::Memcpy], chans, |_| {
             Ok((
                 Engine { state: State::Idle },
-                Ok::<_, Error>(Chan { hw: hw.clone() }),
+                Ok::<_, Error>(Chan {
+                    hw: hw.clone(),
+                    prepared: AtomicU32::new(0),
+                }),
             ))
         })
         .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
@@ -809,7 +848,7 @@ impl amba::Driver for Pl330Driver {
             // SAFETY: The registration goes into `Pl330Driver`, which is
             // dropped when the device is unbound, before the module can go.
             let r = KBox::pin_init(
-                unsafe { IrqRegistration::new(*l, c"rust_pl330", Ok::<_, Error>(handler)) },
+                unsafe { IrqRegistration::new(*l, NAME, Ok::<_, Error>(handler)) },
                 GFP_KERNEL,
             )
             .inspect_err(|e| dev_err!(dev, "cannot request IRQ {}: {e:?}\n", l.number()))?;
@@ -840,7 +879,7 @@ struct RustPl330 {
 
 impl kernel::Module for RustPl330 {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let driver = KBox::pin_init(driver::Registration::new(c"rust_pl330", module), GFP_KERNEL)?;
+        let driver = KBox::pin_init(driver::Registration::new(NAME, module), GFP_KERNEL)?;
         Ok(Self { _driver: driver })
     }
 }
