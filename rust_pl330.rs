@@ -139,9 +139,9 @@ mod reg {
     pub(crate) const fn cpc(ch: u32) -> usize {
         0x104 + 8 * ch as usize
     }
-    /// Channel source address.
-    pub(crate) const fn sar(ch: u32) -> usize {
-        0x400 + 0x20 * ch as usize
+    /// Channel destination address.
+    pub(crate) const fn dar(ch: u32) -> usize {
+        0x404 + 0x20 * ch as usize
     }
 }
 
@@ -439,7 +439,7 @@ struct Chan {
 
 /// A memcpy descriptor: its addresses and its program.
 struct Xfer {
-    src: u32,
+    dst: u32,
     len: u32,
     mc: [u8; MC_SLOT],
     mc_len: usize,
@@ -474,7 +474,7 @@ impl Xfer {
         };
         let burst = bsize * blen;
         let mut x = Self {
-            src,
+            dst,
             len,
             mc: [0; MC_SLOT],
             mc_len: 0,
@@ -573,10 +573,13 @@ impl Provider for Pl330 {
     fn tx_status(chan: &Pl330Chan, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let residue = match (g.queue.active(), g.queue.find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie && g.engine.state == State::Running => {
-                // The source address register advances with each burst.
-                let sar = chan.data().hw.read(reg::sar(chan.index()));
-                let done = sar.wrapping_sub(d.data.src);
-                d.data.len - done.min(d.data.len)
+                // The destination address register advances with each
+                // burst written; before the program's `DMAMOV DAR` it may
+                // hold anything: then nothing is done.
+                let dar = chan.data().hw.read(reg::dar(chan.index()));
+                let x = &d.data;
+                let done = dar.wrapping_sub(x.dst);
+                x.len - if done <= x.len { done } else { 0 }
             }
             (_, Some(d)) => d.data.len,
             (_, None) => 0,
@@ -593,7 +596,9 @@ impl Provider for Pl330 {
         }
         let hw = &chan.data().hw;
         let ch = chan.index();
-        let r = hw.kill(ch);
+        // A thread that ended its program (its event is pending) needs no
+        // kill.
+        let r = if hw.stopped(ch) { Ok(()) } else { hw.kill(ch) };
         // Its event, if it came, belongs to a descriptor being aborted; the
         // interrupt handler looks at the event again under this lock.
         hw.write(1 << ch, reg::INTCLR);
@@ -711,11 +716,34 @@ impl Irq {
     }
 }
 
+impl Irq {
+    /// After a manager fault: if channel `c` is Running but its thread is
+    /// Stopped with no event, the manager's `DMAGO` for it faulted and the
+    /// program never ran: the descriptor is aborted, the next one starts.
+    fn not_started(&self, c: &Pl330Chan) {
+        let ch = c.index();
+        let mut g = c.lock();
+        if g.engine.state == State::Running
+            && self.hw.stopped(ch)
+            && self.hw.read(reg::INT_EVENT_RIS) & (1 << ch) == 0
+            && self.hw.read(reg::FSRC) & (1 << ch) == 0
+        {
+            dev_err!(c.dev(), "chan {ch}: DMAGO faulted; transfer aborted\n");
+            g.engine.state = State::Idle;
+            g.complete_active_with(TxResult::Aborted);
+            start_next(c, &mut g);
+            drop(g);
+            c.schedule_callbacks();
+        }
+    }
+}
+
 impl Handler for Irq {
     fn handle(&self) -> IrqReturn {
         let hw = &self.hw;
         let mut handled = false;
-        if hw.read(reg::FSRD) & 1 != 0 {
+        let mgr_fault = hw.read(reg::FSRD) & 1 != 0;
+        if mgr_fault {
             let ftrd = hw.read(reg::FTRD);
             if let Some(c) = self.chans.first() {
                 dev_err!(
@@ -737,6 +765,9 @@ impl Handler for Irq {
             } else if events & bit != 0 {
                 self.event(c);
                 handled = true;
+            } else if mgr_fault {
+                // A DMAGO that did not start?
+                self.not_started(c);
             }
         }
         if handled {
@@ -750,16 +781,26 @@ impl Handler for Irq {
 /// The bound driver: the DMA device, then the interrupt handlers, then the
 /// controller (dropped in that order).
 struct Pl330Driver {
-    _reg: Registration<Pl330>,
+    /// `None` only while dropping.
+    reg: Option<Registration<Pl330>>,
     _irqs: KVec<Pin<KBox<IrqRegistration<Irq>>>>,
     hw: Arc<Hw>,
 }
 
 impl Drop for Pl330Driver {
     fn drop(&mut self) {
-        // `_reg` (dropped next) stops and synchronizes every channel; then
-        // no interrupt is wanted any more.
+        // Unregister: every channel is stopped and synchronized, and no
+        // new descriptor can start (the channels are dead).
+        drop(self.reg.take());
+        // Then no event should interrupt, and no thread run; the handlers
+        // are freed next (field order), the registers unmapped last.
         self.hw.write(0, reg::INTEN);
+        for ch in 0..self.hw.nchan {
+            if !self.hw.stopped(ch) {
+                let _ = self.hw.kill(ch);
+                self.hw.wait_stopped(ch);
+            }
+        }
     }
 }
 
@@ -865,7 +906,7 @@ impl amba::Driver for Pl330Driver {
             if hw.ns { ", non-secure" } else { "" }
         );
         Ok(Self {
-            _reg: reg,
+            reg: Some(reg),
             _irqs: irq_regs,
             hw,
         })
