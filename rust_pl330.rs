@@ -291,6 +291,20 @@ impl fmt::Display for FaultNames {
     }
 }
 
+/// What the microcode depends on: the controller's configuration.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    /// Channel threads in use.
+    nchan: u32,
+    /// The manager thread is non-secure (CR0): DMAGO and the channels
+    /// must be non-secure too.
+    ns: bool,
+    /// Data bus width in bytes.
+    bus_bytes: u32,
+    /// MFIFO depth in bus-width lines.
+    buf_dep: u32,
+}
+
 /// The controller, shared by its channels and its interrupt handlers.
 #[pin_data]
 struct Hw {
@@ -302,14 +316,7 @@ struct Hw {
     dbg: SpinLockIrq<()>,
     /// `MC_SLOT` bytes of microcode per channel.
     mcode: Coherent<[u8]>,
-    nchan: u32,
-    /// The manager thread is non-secure (CR0): DMAGO and the channels
-    /// must be non-secure too.
-    ns: bool,
-    /// Data bus width in bytes.
-    bus_bytes: u32,
-    /// MFIFO depth in bus-width lines.
-    buf_dep: u32,
+    geo: Geometry,
     irqs: KVec<IrqLine>,
 }
 
@@ -357,7 +364,7 @@ impl Hw {
         let a = addr.to_le_bytes();
         // CAST: `ch < 8`.
         let insn = [
-            0xa0 | (u8::from(self.ns) << 1),
+            0xa0 | (u8::from(self.geo.ns) << 1),
             ch as u8,
             a[0],
             a[1],
@@ -395,7 +402,7 @@ impl Hw {
     /// is Stopped.  Only under the channel's lock (`start_next`).
     fn load_mc(&self, ch: u32, prog: &[u8]) {
         let n = prog.len().min(MC_SLOT);
-        let off = (ch as usize).min(self.nchan as usize - 1) * MC_SLOT;
+        let off = (ch as usize).min(self.geo.nchan as usize - 1) * MC_SLOT;
         // SAFETY: `off + n` is within the allocation (`nchan * MC_SLOT`
         // bytes).  The controller reads a slot only while its thread runs,
         // and the caller starts the thread only after this write (`DMAGO`
@@ -451,7 +458,7 @@ type Pl330Chan = VirtChan<Pl330>;
 
 impl Xfer {
     /// Generates the program of a copy of `len` bytes on channel `ch`.
-    fn memcpy(hw: &Hw, ch: u32, dst: u32, src: u32, len: u32) -> Result<Self> {
+    fn memcpy(hw: &Geometry, ch: u32, dst: u32, src: u32, len: u32) -> Result<Self> {
         // Beat size: the widest that divides both addresses and the
         // length, up to the bus width.
         let mut bsize = hw.bus_bytes;
@@ -548,7 +555,7 @@ impl Provider for Pl330 {
             return Err(EINVAL);
         }
         let mut x =
-            Xfer::memcpy(&chan.data().hw, chan.index(), dst, src, len).inspect_err(|_| {
+            Xfer::memcpy(&chan.data().hw.geo, chan.index(), dst, src, len).inspect_err(|_| {
                 dev_err!(
                     chan.dev(),
                     "chan {}: a copy of {len} bytes needs more than {MC_SLOT} bytes of microcode\n",
@@ -795,7 +802,7 @@ impl Drop for Pl330Driver {
         // Then no event should interrupt, and no thread run; the handlers
         // are freed next (field order), the registers unmapped last.
         self.hw.write(0, reg::INTEN);
-        for ch in 0..self.hw.nchan {
+        for ch in 0..self.hw.geo.nchan {
             if !self.hw.stopped(ch) {
                 let _ = self.hw.kill(ch);
                 self.hw.wait_stopped(ch);
@@ -845,10 +852,12 @@ impl amba::Driver for Pl330Driver {
                 io,
                 dbg <- new_spinlock_irq!((), "rust_pl330::Hw::dbg"),
                 mcode,
-                nchan: chans,
-                ns: cr0 & (1 << 2) != 0,
-                bus_bytes,
-                buf_dep,
+                geo: Geometry {
+                    nchan: chans,
+                    ns: cr0 & (1 << 2) != 0,
+                    bus_bytes,
+                    buf_dep,
+                },
                 irqs,
             }),
             GFP_KERNEL,
@@ -903,7 +912,7 @@ impl amba::Driver for Pl330Driver {
             (periphid >> 20) & 0xf,
             bus_bytes * 8,
             irq_regs.len(),
-            if hw.ns { ", non-secure" } else { "" }
+            if hw.geo.ns { ", non-secure" } else { "" }
         );
         Ok(Self {
             reg: Some(reg),
@@ -922,5 +931,166 @@ impl kernel::Module for RustPl330 {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let driver = KBox::pin_init(driver::Registration::new(NAME, module), GFP_KERNEL)?;
         Ok(Self { _driver: driver })
+    }
+}
+
+#[kunit_tests(rust_pl330_microcode)]
+mod tests {
+    use super::*;
+
+    /// Zynq's PL330 as QEMU models it.
+    const ZYNQ: Geometry = Geometry {
+        nchan: 8,
+        ns: false,
+        bus_bytes: 8,
+        buf_dep: 256,
+    };
+
+    /// What a program did, by a small interpreter of the instructions the
+    /// driver emits (DDI 0424 semantics: `DMALP` loads n - 1, `DMALPEND`
+    /// jumps back while the counter is not zero, decrementing it).
+    struct Run {
+        sar: u32,
+        dar: u32,
+        loaded: u64,
+        stored: u64,
+        event: u32,
+    }
+
+    fn burst_bytes(ccr: u32, shift: u32) -> u64 {
+        let size = 1u64 << ((ccr >> (shift + 1)) & 0x7);
+        let len = u64::from((ccr >> (shift + 4)) & 0xf) + 1;
+        size * len
+    }
+
+    fn run(prog: &[u8]) -> Result<Run> {
+        let (mut pc, mut ccr, mut steps) = (0usize, 0u32, 0u32);
+        let mut lc = [0u32; 2];
+        let mut r = Run {
+            sar: 0,
+            dar: 0,
+            loaded: 0,
+            stored: 0,
+            event: u32::MAX,
+        };
+        let at = |i: usize| prog.get(i).copied().ok_or(EINVAL);
+        loop {
+            steps += 1;
+            if steps > 20_000_000 {
+                return Err(ELOOP);
+            }
+            match at(pc)? {
+                0xbc => {
+                    let v =
+                        u32::from_le_bytes([at(pc + 2)?, at(pc + 3)?, at(pc + 4)?, at(pc + 5)?]);
+                    match at(pc + 1)? {
+                        0 => r.sar = v,
+                        1 => ccr = v,
+                        2 => r.dar = v,
+                        _ => return Err(EINVAL),
+                    }
+                    pc += 6;
+                }
+                op @ (0x20 | 0x22) => {
+                    lc[usize::from((op >> 1) & 1)] = u32::from(at(pc + 1)?);
+                    pc += 2;
+                }
+                op @ (0x38 | 0x3c) => {
+                    let l = usize::from((op >> 2) & 1);
+                    if lc[l] != 0 {
+                        lc[l] -= 1;
+                        pc -= usize::from(at(pc + 1)?);
+                    } else {
+                        pc += 2;
+                    }
+                }
+                0x04 => {
+                    // CAST: a burst is at most 16 x 128 bytes.
+                    let n = burst_bytes(ccr, 0);
+                    r.sar = r.sar.wrapping_add(n as u32);
+                    r.loaded += n;
+                    pc += 1;
+                }
+                0x08 => {
+                    let n = burst_bytes(ccr, 14);
+                    r.dar = r.dar.wrapping_add(n as u32);
+                    r.stored += n;
+                    if r.stored > r.loaded {
+                        // The MFIFO would run dry.
+                        return Err(EIO);
+                    }
+                    pc += 1;
+                }
+                0x13 => pc += 1,
+                0x34 => {
+                    r.event = u32::from(at(pc + 1)? >> 3);
+                    pc += 2;
+                }
+                0x00 => return Ok(r),
+                _ => return Err(EINVAL),
+            }
+        }
+    }
+
+    fn check(geo: &Geometry, ch: u32, dst: u32, src: u32, len: u32) -> Result {
+        let x = Xfer::memcpy(geo, ch, dst, src, len)?;
+        assert!(x.mc_len <= MC_SLOT);
+        let r = run(&x.mc[..x.mc_len])?;
+        assert_eq!(r.loaded, u64::from(len));
+        assert_eq!(r.stored, u64::from(len));
+        assert_eq!(r.sar, src + len);
+        assert_eq!(r.dar, dst + len);
+        assert_eq!(r.event, ch);
+        assert_eq!(x.dst, dst);
+        assert_eq!(x.len, len);
+        Ok(())
+    }
+
+    #[test]
+    fn memcpy_programs_copy_exactly_len_bytes() -> Result {
+        let lens = [
+            1u32,
+            3,
+            8,
+            128,
+            129,
+            255,
+            256 * 128,
+            4096,
+            16383,
+            16384,
+            65536 * 3 + 5,
+            1 << 20,
+            (1 << 20) + 1,
+        ];
+        for (i, len) in lens.into_iter().enumerate() {
+            // CAST: `i` < 16.
+            let ch = i as u32 % 8;
+            // Aligned, and both unaligned ways.
+            check(&ZYNQ, ch, 0x1000_0000, 0x2000_0000, len)?;
+            check(&ZYNQ, ch, 0x1000_0001, 0x2000_0000, len)?;
+            check(&ZYNQ, ch, 0x1000_0000, 0x2000_0006, len)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn memcpy_on_a_narrow_bus_and_one_channel() -> Result {
+        let geo = Geometry {
+            nchan: 1,
+            ns: true,
+            bus_bytes: 4,
+            buf_dep: 16,
+        };
+        for len in [4u32, 60, 64, 68, 1000, 1 << 16] {
+            check(&geo, 0, 0x4000_0000, 0x5000_0000, len)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_program_that_does_not_fit_is_refused() {
+        // 64 MiB in 1-byte bursts needs 1024 loop nests: more than a slot.
+        assert!(Xfer::memcpy(&ZYNQ, 0, 0x1000_0001, 0x2000_0000, 64 << 20).is_err());
     }
 }
