@@ -31,6 +31,7 @@ use core::sync::atomic::{
 use kernel::{
     dma::Coherent,
     driver, fmt,
+    io::Io,
     irq::{
         Handler,
         IrqReturn, //
@@ -314,8 +315,6 @@ struct Hw {
     /// (under a channel lock).
     #[pin]
     dbg: SpinLockIrq<()>,
-    /// `MC_SLOT` bytes of microcode per channel.
-    mcode: Coherent<[u8]>,
     geo: Geometry,
     irqs: KVec<IrqLine>,
 }
@@ -391,33 +390,6 @@ impl Hw {
         }
         false
     }
-
-    /// The bus address of channel `ch`'s microcode slot.
-    fn mc_addr(&self, ch: u32) -> u32 {
-        // `probe` checked that the buffer lies below 4 GiB.
-        bus32(self.mcode.dma_address()).unwrap_or(0) + ch * MC_SLOT as u32
-    }
-
-    /// Writes `prog` into the microcode slot of channel `ch`, whose thread
-    /// is Stopped.  Only under the channel's lock (`start_next`).
-    fn load_mc(&self, ch: u32, prog: &[u8]) {
-        let n = prog.len().min(MC_SLOT);
-        let off = (ch as usize).min(self.geo.nchan as usize - 1) * MC_SLOT;
-        // SAFETY: `off + n` is within the allocation (`nchan * MC_SLOT`
-        // bytes).  The controller reads a slot only while its thread runs,
-        // and the caller starts the thread only after this write (`DMAGO`
-        // is an MMIO write, ordered after it by `writel`'s barrier); only
-        // this channel writes its slot, under its channel lock, so there
-        // is no concurrent access.  Raw pointer writes: no reference to the
-        // shared buffer is made.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                prog.as_ptr(),
-                self.mcode.as_mut_ptr().cast::<u8>().add(off),
-                n,
-            )
-        };
-    }
 }
 
 /// What a channel thread is doing.
@@ -440,6 +412,11 @@ struct Engine {
 /// Per-channel data outside the lock.
 struct Chan {
     hw: Arc<Hw>,
+    /// The channel's microcode slot: the active descriptor's program,
+    /// written only while the thread is Stopped, under the channel lock.
+    mc: Coherent<[u8; MC_SLOT]>,
+    /// Its bus address (checked below 4 GiB at probe).
+    mc_addr: u32,
     /// Descriptors prepared (counted in the fault-test build only).
     prepared: AtomicU32,
 }
@@ -508,13 +485,15 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     if g.is_dead() || g.engine.state != State::Idle {
         return;
     }
-    let hw = &chan.data().hw;
+    let data = chan.data();
     let ch = chan.index();
     match g.queue.start_next() {
-        Some(d) => hw.load_mc(ch, &d.data.mc[..d.data.mc_len]),
+        // The thread is Stopped (`Idle`): it does not read its microcode
+        // until the `DMAGO` below, an MMIO write ordered after this one.
+        Some(d) => (&data.mc).copy_write(d.data.mc),
         None => return,
     }
-    match hw.go(ch, hw.mc_addr(ch)) {
+    match data.hw.go(ch, data.mc_addr) {
         Ok(()) => g.engine.state = State::Running,
         Err(e) => {
             dev_err!(
@@ -841,17 +820,10 @@ impl amba::Driver for Pl330Driver {
             dev_err!(dev, "no interrupt line\n");
             return Err(ENODEV);
         }
-        let mcode = Coherent::<u8>::zeroed_slice(dev, chans as usize * MC_SLOT, GFP_KERNEL)?;
-        let end = bus32(mcode.dma_address()).and_then(|a| a.checked_add(bus32(mcode.size())?));
-        if end.is_none() {
-            dev_err!(dev, "microcode buffer above 4 GiB\n");
-            return Err(ENOMEM);
-        }
         let hw = Arc::pin_init(
             try_pin_init!(Hw {
                 io,
                 dbg <- new_spinlock_irq!((), "rust_pl330::Hw::dbg"),
-                mcode,
                 geo: Geometry {
                     nchan: chans,
                     ns: cr0 & (1 << 2) != 0,
@@ -875,10 +847,19 @@ impl amba::Driver for Pl330Driver {
         hw.write(mask, reg::INTEN);
 
         let reg = Registration::<Pl330>::new(dev, &[Cap::Memcpy], chans, |_| {
+            let mc = Coherent::<[u8; MC_SLOT]>::zeroed(dev, GFP_KERNEL)?;
+            let Some(mc_addr) =
+                bus32(mc.dma_address()).filter(|a| a.checked_add(MC_SLOT as u32).is_some())
+            else {
+                dev_err!(dev, "microcode buffer above 4 GiB\n");
+                return Err(ENOMEM);
+            };
             Ok((
                 Engine { state: State::Idle },
                 Ok::<_, Error>(Chan {
                     hw: hw.clone(),
+                    mc,
+                    mc_addr,
                     prepared: AtomicU32::new(0),
                 }),
             ))
