@@ -798,7 +798,7 @@ impl amba::Driver for Pl330Driver {
 
     fn probe(adev: &amba::Device<'_>) -> impl PinInit<Self, Error> {
         let dev = adev.dev();
-        let io = adev.ioremap()?;
+        let io = adev.ioremap(NAME)?;
         let cr0 = io.read32(reg::CR0);
         let crd = io.read32(reg::CRD);
         let nchan = ((cr0 >> 4) & 0x7) + 1;

@@ -212,18 +212,16 @@ impl<'a> Device<'a> {
         irqs.into_iter().take_while(|&i| i != 0).map(IrqLine)
     }
 
-    /// Maps the device's register window (`adev->res`), claiming it for
-    /// this driver.
-    pub fn ioremap(&self) -> Result<IoMem> {
+    /// Maps the device's register window (`adev->res`), claiming it under
+    /// `name` (static: the claim may outlive the device's own name).
+    pub fn ioremap(&self, name: &'static CStr) -> Result<IoMem> {
         // SAFETY: Valid device (type invariant); `res` is set when the
         // device is added.
         let (start, end) = unsafe { ((*self.adev).res.start, (*self.adev).res.end) };
         let size = usize::try_from(end - start + 1)?;
-        // SAFETY: The name is the device's, which outlives the mapping (the
-        // mapping is dropped before the device goes, see `IoMem`).
-        let name = unsafe { bindings::dev_name(&raw mut (*self.adev).dev) };
-        // SAFETY: Any range may be requested; failure is a null return.
-        let region = unsafe { rde::rde_request_mem_region(start, size, name) };
+        // SAFETY: Any range may be requested; failure is a false return.
+        // The name is static: the resource tree keeps a pointer to it.
+        let region = unsafe { rde::rde_request_mem_region(start, size, name.as_char_ptr()) };
         if !region {
             return Err(EBUSY);
         }
