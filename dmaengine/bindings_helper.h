@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Input of the build-time bindgen run for the dmaengine abstraction (see
- * Kbuild): the DMA-engine API, its provider-private cookie helpers, and the
- * prototypes of our C helpers in helpers.c.
+ * Kbuild): the DMA-engine API, the AMBA bus's driver registration, the
+ * provider-private cookie helpers, and the prototypes of our C helpers in
+ * helpers.c.
  */
+#include <linux/amba/bus.h>
 #include <linux/dmaengine.h>
 #include <linux/platform_device.h>
 #include <linux/irq_work.h>

@@ -93,6 +93,17 @@ void rde_dev_set_dma_coherent(struct device *dev)
 	dev_set_dma_coherent(dev);
 }
 
+/* A driver's claim on its register window (amba.rs). */
+bool rde_request_mem_region(resource_size_t start, size_t n, const char *name)
+{
+	return !!request_mem_region(start, n, name);
+}
+
+void rde_release_mem_region(resource_size_t start, size_t n)
+{
+	release_mem_region(start, n);
+}
+
 void rde_tasklet_schedule(struct tasklet_struct *t)
 {
 	tasklet_schedule(t);

@@ -7,9 +7,11 @@
 #ifndef RUST_DMAENGINE_HELPERS_H
 #define RUST_DMAENGINE_HELPERS_H
 
+#include <linux/amba/bus.h>
 #include <linux/completion.h>
 #include <linux/dmaengine.h>
 #include <linux/interrupt.h>
+#include <linux/ioport.h>
 #include <linux/irq_work.h>
 #include <linux/platform_device.h>
 #include <linux/workqueue.h>
@@ -23,6 +25,10 @@ void rde_desc_callback_invoke(struct dma_async_tx_descriptor *tx,
 bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx);
 void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len);
 void rde_dev_set_dma_coherent(struct device *dev);
+
+/* Bus glue (amba.rs). */
+bool rde_request_mem_region(resource_size_t start, size_t n, const char *name);
+void rde_release_mem_region(resource_size_t start, size_t n);
 
 /* Deferred work. */
 void rde_tasklet_schedule(struct tasklet_struct *t);

@@ -26,6 +26,8 @@
 //! Reference: <https://docs.kernel.org/driver-api/dmaengine/provider.html>
 //! and <https://docs.kernel.org/driver-api/dmaengine/client.html>
 
+#[cfg(CONFIG_ARM_AMBA)]
+pub mod amba;
 pub mod bindings;
 pub mod client;
 pub mod completion;
@@ -67,6 +69,31 @@ impl Status {
             bindings::dma_status_DMA_IN_PROGRESS => Status::InProgress,
             bindings::dma_status_DMA_PAUSED => Status::Paused,
             _ => Status::Error,
+        }
+    }
+}
+
+/// How a transaction ended, as its callback is told
+/// (`enum dmaengine_tx_result`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxResult {
+    /// The transfer completed.
+    NoError,
+    /// The engine could not read the source.
+    ReadFailed,
+    /// The engine could not write the destination.
+    WriteFailed,
+    /// The transfer was aborted.
+    Aborted,
+}
+
+impl TxResult {
+    fn to_raw(self) -> bindings::dmaengine_tx_result {
+        match self {
+            TxResult::NoError => bindings::dmaengine_tx_result_DMA_TRANS_NOERROR,
+            TxResult::ReadFailed => bindings::dmaengine_tx_result_DMA_TRANS_READ_FAILED,
+            TxResult::WriteFailed => bindings::dmaengine_tx_result_DMA_TRANS_WRITE_FAILED,
+            TxResult::Aborted => bindings::dmaengine_tx_result_DMA_TRANS_ABORTED,
         }
     }
 }

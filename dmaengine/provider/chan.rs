@@ -25,12 +25,14 @@ use crate::dmaengine::{
         Tasklet,
         TaskletHandler, //
     },
+    TxResult,
 };
 use core::{
     marker::PhantomPinned,
     mem::offset_of,
     ptr,
     sync::atomic::{
+        AtomicU32,
         AtomicU64,
         Ordering, //
     },
@@ -68,6 +70,17 @@ impl<P: Provider> Inner<P> {
     /// new (queue work, program hardware) on a dead channel.
     pub fn is_dead(&self) -> bool {
         self.dead
+    }
+
+    /// The active descriptor ended with `result` (an error of the engine,
+    /// such as a bus fault): its cookie completes and its callback is told
+    /// `result`.  Returns whether there was one.  Call
+    /// [`VirtChan::schedule_callbacks`] afterwards.
+    pub fn complete_active_with(&mut self, result: TxResult) -> bool {
+        if let Some(d) = self.queue.active() {
+            d.result.store(result.to_raw(), Ordering::Relaxed);
+        }
+        self.queue.complete_active()
     }
 
     /// Records that a cyclic period elapsed: its callback is due.  Call
@@ -154,7 +167,7 @@ impl<P: Provider> TaskletHandler for VirtChan<P> {
                 (done, cyclic, more)
             };
             if let Some(d) = done {
-                d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
+                d.invoke_callback(d.result(), 0);
                 // `d` is dropped here: the descriptor is freed.
             } else if let Some(d) = cyclic {
                 d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
@@ -323,6 +336,7 @@ impl<P: Provider> VirtChan<P> {
                 st: ItemState::new(),
                 cyclic,
                 len,
+                result: AtomicU32::new(TxResult::NoError.to_raw()),
                 data,
             }),
             GFP_NOWAIT,

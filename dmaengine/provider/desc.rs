@@ -16,7 +16,10 @@ use crate::dmaengine::{
 };
 use core::{
     mem::offset_of,
-    sync::atomic::Ordering, //
+    sync::atomic::{
+        AtomicU32,
+        Ordering, //
+    },
 };
 use kernel::{
     list::{
@@ -46,6 +49,9 @@ pub struct Desc<P: Provider> {
     pub(super) st: ItemState,
     pub(super) cyclic: bool,
     pub(super) len: usize,
+    /// How it ended (`TxResult` as `dmaengine_tx_result`): written under
+    /// the channel lock when it completes, read by callback dispatch.
+    pub(super) result: AtomicU32,
     /// The driver's part.
     pub data: P::Desc,
 }
@@ -91,6 +97,11 @@ impl<P: Provider> Desc<P> {
     /// Whether the transfer is empty.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// How the transaction ended (set when it completed).
+    pub(super) fn result(&self) -> bindings::dmaengine_tx_result {
+        self.result.load(Ordering::Relaxed)
     }
 
     /// Invokes the client's callback, if it set one.

@@ -19,11 +19,13 @@ qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
 		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
 }
-# make run: the PL330's channels, an upstream dmatest run on them and the
+# make run: upstream pl330.ko (a module: loaded first), the PL330's
+# channels, an upstream dmatest run on them and the
 # client's seed scenario against the PL330 (which has no device_synchronize:
 # the client's single-CPU opt-in unsynchronized=1, and no callback hold, as
 # in contract.sh).  scripts/run-summary reads the console.
-RUN_CMD='rde_channels
+RUN_CMD='insmod /lib/modules/pl330.ko || exit 1
+rde_channels
 echo "== upstream dmatest memcpy, 100 iterations on every PL330 channel:"
 rde_run dmatest.sh memcpy dma0chan 100 1 16384
 echo "== rust_dmaengine_client: async_in_callback on the PL330, 10 iterations:"

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! AMBA primecell drivers that userspace cannot unbind, with the pieces a
+//! DMA controller's driver needs: its registers and its interrupt lines.
+//!
+//! The kernel crate has no AMBA bus abstraction, and the constructors of
+//! its `IoRequest` and `IrqRequest` are private to it, so a driver outside
+//! the tree cannot reach `kernel::io::mem` or `kernel::irq::Registration`
+//! from an `amba_device`.  This module is the smallest sound replacement:
+//!
+//! - [`Adapter`] registers an `amba_driver` for one [`DeviceId`], in the
+//!   style of `kernel::platform::Adapter`, for `driver::Registration`.  Like
+//!   [`NoUnbind`](super::platform::NoUnbind) it sets `suppress_bind_attrs`:
+//!   a DMA provider must not be unbound while a client holds one of its
+//!   channels, and the client's module reference does not stop sysfs.
+//! - [`Driver::probe`] gets a [`Device`]: the bound `struct device` (for
+//!   `Registration::new` and the DMA API), the MMIO resource (`adev->res`,
+//!   mapped by [`Device::ioremap`]) and the interrupt lines (`adev->irq[]`,
+//!   as [`IrqLine`]s for [`IrqRegistration`]).
+//! - The driver's data is dropped in the bus's `remove`, while the bus still
+//!   keeps the primecell's clock on and the device runtime-active (the AMBA
+//!   bus turns both off when `remove` returns), so the driver may stop its
+//!   hardware from `Drop`.
+//!
+//! It is not specific to dmaengine; it lives here, beside `platform.rs`,
+//! because it is the bus glue of this project's providers.
+//!
+//! C header: [`include/linux/amba/bus.h`](srctree/include/linux/amba/bus.h)
+
+use super::bindings as rde;
+use core::{
+    marker::{
+        PhantomData,
+        PhantomPinned, //
+    },
+    mem::offset_of,
+    ptr,
+};
+use kernel::{
+    bindings,
+    device::{
+        self,
+        Bound,
+        CoreInternal, //
+    },
+    driver,
+    error::{
+        from_result,
+        to_result, //
+    },
+    irq::Handler,
+    prelude::*,
+    types::{
+        ForeignOwnable,
+        Opaque, //
+    },
+    ThisModule, //
+};
+
+/// A primecell id and the mask of its bits that must match
+/// (`struct amba_id`), e.g. `0x0004_1330`, `0x000f_ffff` for the PL330.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceId {
+    /// The peripheral id.
+    pub id: u32,
+    /// The bits of `id` that are compared.
+    pub mask: u32,
+}
+
+/// An AMBA driver.
+pub trait Driver: Send + Sized + 'static {
+    /// The primecell this driver binds to.
+    const ID: DeviceId;
+
+    /// Binds the driver to `adev`.  The returned data lives until the
+    /// device is unbound (with suppressed bind attributes: until the driver
+    /// is unregistered).
+    fn probe(adev: &Device<'_>) -> impl PinInit<Self, Error>;
+}
+
+/// `struct amba_driver` with its id table (the matching entry and the
+/// terminating zero), so that both live, pinned, in the
+/// `driver::Registration`.
+#[repr(C)]
+#[derive(Default)]
+pub struct AmbaDriver {
+    drv: rde::amba_driver,
+    ids: [rde::amba_id; 2],
+}
+
+/// The registration adapter of an AMBA driver `D`, for
+/// `driver::Registration<Adapter<D>>`.
+pub struct Adapter<D: Driver>(PhantomData<D>);
+
+// SAFETY: `AmbaDriver` is `repr(C)` and embeds a `struct device_driver` at
+// `DEVICE_DRIVER_OFFSET`; the driver's data stored by `probe_callback` is a
+// `Pin<KBox<D>>`.
+unsafe impl<D: Driver> driver::DriverLayout for Adapter<D> {
+    type DriverType = AmbaDriver;
+    type DriverData<'bound> = D;
+    const DEVICE_DRIVER_OFFSET: usize =
+        offset_of!(AmbaDriver, drv) + offset_of!(rde::amba_driver, drv);
+}
+
+// SAFETY: `unregister` unregisters what a successful `register` registered.
+unsafe impl<D: Driver> driver::RegistrationOps for Adapter<D> {
+    /// # Safety
+    ///
+    /// As for [`driver::RegistrationOps::register`].
+    unsafe fn register(
+        reg: &Opaque<Self::DriverType>,
+        name: &'static CStr,
+        module: &'static ThisModule,
+    ) -> Result {
+        let r = reg.get();
+        // SAFETY: `reg` is being initialised, not registered yet, and stays
+        // pinned until `unregister` (the caller's promise): the id table may
+        // point into it.
+        unsafe {
+            (*r).ids[0].id = D::ID.id;
+            (*r).ids[0].mask = D::ID.mask;
+            (*r).drv.id_table = (*r).ids.as_ptr();
+            (*r).drv.drv.name = name.as_char_ptr();
+            (*r).drv.drv.suppress_bind_attrs = true;
+            (*r).drv.probe = Some(Self::probe_callback);
+            (*r).drv.remove = Some(Self::remove_callback);
+            to_result(rde::__amba_driver_register(
+                &raw mut (*r).drv,
+                module.as_ptr(),
+            ))
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`driver::RegistrationOps::unregister`].
+    unsafe fn unregister(reg: &Opaque<Self::DriverType>) {
+        // SAFETY: Registered by `register` (the caller's promise).
+        unsafe { rde::amba_driver_unregister(&raw mut (*reg.get()).drv) };
+    }
+}
+
+impl<D: Driver> Adapter<D> {
+    extern "C" fn probe_callback(
+        adev: *mut rde::amba_device,
+        _id: *const rde::amba_id,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: The AMBA bus calls probe with a valid device, which is
+        // being bound to this driver for the duration of the call.
+        let dev = unsafe { &*(&raw mut (*adev).dev).cast::<device::Device<CoreInternal<'_>>>() };
+        let adev = Device {
+            adev,
+            _p: PhantomData,
+        };
+        from_result(|| {
+            dev.set_drvdata(D::probe(&adev))?;
+            Ok(0)
+        })
+    }
+
+    extern "C" fn remove_callback(adev: *mut rde::amba_device) {
+        // SAFETY: The AMBA bus calls remove with a valid device bound to
+        // this driver.
+        let dev = unsafe { &raw mut (*adev).dev };
+        // SAFETY: `dev` is valid (above).
+        let data = unsafe { bindings::dev_get_drvdata(dev) };
+        if data.is_null() {
+            return;
+        }
+        // The driver core's post-unbind step finds no data and drops
+        // nothing: the data goes here, while the clock is still on.
+        // SAFETY: `dev` is valid (above).
+        unsafe { bindings::dev_set_drvdata(dev, ptr::null_mut()) };
+        // SAFETY: `probe_callback` stored a `Pin<KBox<D>>` with
+        // `set_drvdata` (`into_foreign`), and it was not taken since (the
+        // pointer was still set).
+        drop(unsafe { Pin::<KBox<D>>::from_foreign(data) });
+    }
+}
+
+/// An AMBA device during its driver's probe.
+///
+/// # Invariants
+///
+/// `adev` is a valid `struct amba_device` that is being bound to the driver
+/// while `'a` lasts.
+pub struct Device<'a> {
+    adev: *mut rde::amba_device,
+    _p: PhantomData<&'a ()>,
+}
+
+impl<'a> Device<'a> {
+    /// The bound `struct device`.
+    pub fn dev(&self) -> &'a device::Device<Bound> {
+        // SAFETY: The device is valid and bound while `'a` lasts (type
+        // invariant).
+        unsafe { device::Device::<device::Normal>::from_raw(&raw mut (*self.adev).dev).as_bound() }
+    }
+
+    /// The primecell's peripheral id (`adev->periphid`).
+    pub fn periphid(&self) -> u32 {
+        // SAFETY: Valid device (type invariant); set before any probe.
+        unsafe { (*self.adev).periphid }
+    }
+
+    /// The interrupt lines of the device (`adev->irq[]`, up to the first
+    /// zero).
+    pub fn irqs(&self) -> impl Iterator<Item = IrqLine> + 'a {
+        // SAFETY: Valid device (type invariant); `irq[]` is set before any
+        // probe and not changed while the device is bound.
+        let irqs = unsafe { (*self.adev).irq };
+        irqs.into_iter().take_while(|&i| i != 0).map(IrqLine)
+    }
+
+    /// Maps the device's register window (`adev->res`), claiming it under
+    /// `name` (static: the claim may outlive the device's own name).
+    pub fn ioremap(&self, name: &'static CStr) -> Result<IoMem> {
+        // SAFETY: Valid device (type invariant); `res` is set when the
+        // device is added.
+        let (start, end) = unsafe { ((*self.adev).res.start, (*self.adev).res.end) };
+        let size = usize::try_from(end - start + 1)?;
+        // SAFETY: Any range may be requested; failure is a false return.
+        // The name is static: the resource tree keeps a pointer to it.
+        let region = unsafe { rde::rde_request_mem_region(start, size, name.as_char_ptr()) };
+        if !region {
+            return Err(EBUSY);
+        }
+        // SAFETY: A claimed MMIO range of `size` bytes.
+        let base = unsafe { bindings::ioremap(start, size) };
+        if base.is_null() {
+            // SAFETY: Claimed just above.
+            unsafe { rde::rde_release_mem_region(start, size) };
+            return Err(ENOMEM);
+        }
+        // INVARIANT: mapped and claimed above.
+        Ok(IoMem {
+            base: base.cast(),
+            start,
+            size,
+        })
+    }
+}
+
+/// A device's register window, mapped and claimed; unmapped and released
+/// on drop.  Register accesses are 32-bit and bounds-checked: an access
+/// outside the window or unaligned reads as zero and writes nothing.
+///
+/// # Invariants
+///
+/// `base` maps `size` bytes of MMIO at physical `start`, claimed with
+/// `request_mem_region`, until drop.
+pub struct IoMem {
+    base: *mut u8,
+    start: bindings::resource_size_t,
+    size: usize,
+}
+
+// SAFETY: MMIO accesses may come from any thread; `IoMem` has no other
+// state.
+unsafe impl Send for IoMem {}
+// SAFETY: As above; every access is a single `readl`/`writel`.
+unsafe impl Sync for IoMem {}
+
+impl IoMem {
+    fn at(&self, off: usize) -> Option<*mut kernel::ffi::c_void> {
+        if off % 4 != 0 || off.checked_add(4)? > self.size {
+            return None;
+        }
+        // SAFETY: `off + 4 <= size`: within the mapping (type invariant).
+        Some(unsafe { self.base.add(off) }.cast())
+    }
+
+    /// Reads the 32-bit register at `off`.
+    pub fn read32(&self, off: usize) -> u32 {
+        match self.at(off) {
+            // SAFETY: An aligned register inside the mapping.
+            Some(p) => unsafe { bindings::readl(p) },
+            None => 0,
+        }
+    }
+
+    /// Writes `val` to the 32-bit register at `off`.
+    pub fn write32(&self, val: u32, off: usize) {
+        if let Some(p) = self.at(off) {
+            // SAFETY: An aligned register inside the mapping.
+            unsafe { bindings::writel(val, p) };
+        }
+    }
+}
+
+impl Drop for IoMem {
+    fn drop(&mut self) {
+        // SAFETY: Mapped and claimed (type invariant), dropped once.
+        unsafe {
+            bindings::iounmap(self.base.cast());
+            rde::rde_release_mem_region(self.start, self.size);
+        }
+    }
+}
+
+/// An interrupt line of an AMBA device (from [`Device::irqs`]).
+#[derive(Clone, Copy, Debug)]
+pub struct IrqLine(u32);
+
+impl IrqLine {
+    /// The Linux interrupt number.
+    pub fn number(self) -> u32 {
+        self.0
+    }
+
+    /// Waits until no handler of this line is running
+    /// (`synchronize_irq()`).  Sleeps.
+    pub fn synchronize(self) {
+        // SAFETY: Any number may be passed; one without a descriptor
+        // returns at once.
+        unsafe { bindings::synchronize_irq(self.0) };
+    }
+}
+
+/// An interrupt handler registered on an [`IrqLine`]; freed (after the
+/// running handler returned) on drop.
+///
+/// The kernel crate's `irq::Registration` does the same but can only be
+/// made from a platform or PCI device; this one takes the line of an AMBA
+/// device and uses the crate's [`Handler`] trait.
+///
+/// # Invariants
+///
+/// `request_irq` registered `handle_irq::<T>` on `irq` with a pointer to
+/// this (pinned) registration as its cookie, until drop.
+#[pin_data(PinnedDrop)]
+pub struct IrqRegistration<T: Handler + 'static> {
+    irq: u32,
+    #[pin]
+    handler: T,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+impl<T: Handler + 'static> IrqRegistration<T> {
+    /// Registers `handler` on `line` (not shared).
+    ///
+    /// # Safety
+    ///
+    /// The registration must be dropped, not leaked (`mem::forget`), as for
+    /// `kernel::irq::Registration::new`: the handler's code and data must
+    /// not outlive it.
+    pub unsafe fn new(
+        line: IrqLine,
+        name: &'static CStr,
+        handler: impl PinInit<T, Error>,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(&this in Self {
+            handler <- handler,
+            irq: line.0,
+            _pin: PhantomPinned,
+            _: {
+                // SAFETY: `handle_irq::<T>` takes the cookie as a pointer to
+                // `Self`, which is fully initialised here and pinned; drop
+                // frees the line before the memory goes.
+                to_result(unsafe {
+                    bindings::request_irq(
+                        line.0,
+                        Some(handle_irq::<T>),
+                        0,
+                        name.as_char_ptr(),
+                        this.as_ptr().cast(),
+                    )
+                })?;
+            },
+        })
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &T {
+        &self.handler
+    }
+
+    /// Waits until the handler is not running on any CPU.  Sleeps.
+    pub fn synchronize(&self) {
+        IrqLine(self.irq).synchronize();
+    }
+}
+
+#[pinned_drop]
+impl<T: Handler + 'static> PinnedDrop for IrqRegistration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: Registered with this cookie (type invariant); `free_irq`
+        // waits for a running handler before it returns.
+        unsafe { bindings::free_irq(self.irq, ptr::from_mut(self.get_unchecked_mut()).cast()) };
+    }
+}
+
+/// The C handler of an [`IrqRegistration<T>`].
+///
+/// # Safety
+///
+/// Registered by `IrqRegistration::<T>::new` with a pointer to the
+/// registration as `ptr`.
+unsafe extern "C" fn handle_irq<T: Handler + 'static>(
+    _irq: kernel::ffi::c_int,
+    ptr: *mut kernel::ffi::c_void,
+) -> bindings::irqreturn_t {
+    // SAFETY: `ptr` is the pinned registration, alive until `free_irq`.
+    let reg = unsafe { &*ptr.cast::<IrqRegistration<T>>() };
+    let r = reg.handler.handle();
+    bindings::irqreturn_t(r as u32)
+}

@@ -1,0 +1,1077 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A driver for the ARM PL330 DMA controller (DMA-330) that keeps the
+//! DMA-engine termination contract.
+//!
+//! The PL330 runs a small program per channel thread: this driver writes,
+//! for each memcpy descriptor, a program of `DMAMOV CCR/SAR/DAR`, loops of
+//! `DMALD`/`DMAST` bursts, `DMAWMB`, `DMASEV <channel>` and `DMAEND` into
+//! the channel's microcode slot (coherent DMA memory), and starts it with
+//! `DMAGO` through the debug-instruction registers.  The event raises the
+//! channel's interrupt; the handler completes the descriptor and starts
+//! the next.  A fault (FSRC/FTR) completes the descriptor with an error and
+//! resets the thread with `DMAKILL`.
+//!
+//! Terminate and synchronize map onto the thread states:
+//!
+//! - `terminate_all` (atomic) issues `DMAKILL` to the thread.  Once its
+//!   state (CSR) reads Stopped, its outstanding bus transactions are done:
+//!   then it is stopped already; otherwise the driver announces the stop
+//!   (`engine_stopping`).
+//! - `synchronize` waits for the interrupt handlers, then for the thread to
+//!   read Stopped, and only then acknowledges (`engine_stopped`).
+//!
+//! See Documentation/pl330.rst.  Reference: ARM DDI 0424 (CoreLink DMA-330
+//! TRM), QEMU `hw/dma/pl330.c`; C driver: `drivers/dma/pl330.c`.
+
+use core::sync::atomic::{
+    AtomicU32,
+    Ordering, //
+};
+use kernel::{
+    dma::Coherent,
+    driver, fmt,
+    io::Io,
+    irq::{
+        Handler,
+        IrqReturn, //
+    },
+    new_spinlock_irq,
+    prelude::*,
+    processor::cpu_relax,
+    sync::{
+        Arc,
+        SpinLockIrq, //
+    },
+};
+
+pub mod dmaengine;
+
+use dmaengine::{
+    amba::{
+        self,
+        IoMem,
+        IrqLine,
+        IrqRegistration, //
+    },
+    provider::{
+        Inner,
+        Provider,
+        Registration,
+        TxStatus,
+        VirtChan,
+        VirtChanRef, //
+    },
+    queue::Cookie,
+    Cap,
+    DmaAddress,
+    Status,
+    TxResult, //
+};
+
+#[cfg(not(rde_pl330_fault_test))]
+module! {
+    type: RustPl330,
+    name: "rust_pl330",
+    authors: ["rust-dmaengine developers"],
+    description: "ARM PL330 DMA controller, keeping the dmaengine termination contract",
+    license: "GPL",
+}
+
+// The fault test: the same driver, with a fault injected into every 4th
+// descriptor of a channel (see `FAULT_TEST`).
+#[cfg(rde_pl330_fault_test)]
+module! {
+    type: RustPl330,
+    name: "rust_pl330_fault_test",
+    authors: ["rust-dmaengine developers"],
+    description: "TEST ONLY: rust_pl330 whose every 4th descriptor faults",
+    license: "GPL",
+}
+
+#[cfg(not(rde_pl330_fault_test))]
+const NAME: &CStr = c"rust_pl330";
+#[cfg(rde_pl330_fault_test)]
+const NAME: &CStr = c"rust_pl330_fault_test";
+
+/// Whether this is the fault-test build (Kbuild: `rust_pl330_fault_test.ko`):
+/// every 4th descriptor prepared on a channel starts with an undefined
+/// instruction, so that its thread faults, and the fault path (message,
+/// error result, thread reset, next descriptor) runs on QEMU, whose model
+/// raises no bus errors.
+const FAULT_TEST: bool = cfg!(rde_pl330_fault_test);
+
+/// Register offsets (DDI 0424, 3.2).
+mod reg {
+    /// Interrupt enable: event `n` raises interrupt `n`.
+    pub(crate) const INTEN: usize = 0x020;
+    /// Event status (raw).
+    pub(crate) const INT_EVENT_RIS: usize = 0x024;
+    /// Interrupt clear (write 1).
+    pub(crate) const INTCLR: usize = 0x02c;
+    /// Manager thread fault status.
+    pub(crate) const FSRD: usize = 0x030;
+    /// Channel thread fault status, one bit per channel.
+    pub(crate) const FSRC: usize = 0x034;
+    /// Manager thread fault type.
+    pub(crate) const FTRD: usize = 0x038;
+    /// Debug status: bit 0, busy.
+    pub(crate) const DBGSTATUS: usize = 0xd00;
+    /// Debug command: write 0 to execute DBGINST0/1.
+    pub(crate) const DBGCMD: usize = 0xd04;
+    /// Debug instruction, bytes 0-1 and the target thread.
+    pub(crate) const DBGINST0: usize = 0xd08;
+    /// Debug instruction, bytes 2-5.
+    pub(crate) const DBGINST1: usize = 0xd0c;
+    /// Configuration 0: channels, events, peripheral requests.
+    pub(crate) const CR0: usize = 0xe00;
+    /// DMA configuration: bus width, MFIFO depth.
+    pub(crate) const CRD: usize = 0xe14;
+
+    /// Channel thread fault type.
+    pub(crate) const fn ftr(ch: u32) -> usize {
+        0x040 + 4 * ch as usize
+    }
+    /// Channel thread status (state in bits 3:0).
+    pub(crate) const fn csr(ch: u32) -> usize {
+        0x100 + 8 * ch as usize
+    }
+    /// Channel thread program counter.
+    pub(crate) const fn cpc(ch: u32) -> usize {
+        0x104 + 8 * ch as usize
+    }
+    /// Channel destination address.
+    pub(crate) const fn dar(ch: u32) -> usize {
+        0x404 + 0x20 * ch as usize
+    }
+}
+
+/// CSR state: Stopped.
+const CS_STOPPED: u32 = 0;
+/// FTR: the fault was an AXI error on a data write.
+const FT_DATA_WRITE_ERR: u32 = 1 << 17;
+
+/// Bytes of microcode per channel; a descriptor's program must fit.
+const MC_SLOT: usize = 256;
+/// Reads of DBGSTATUS before the debug interface counts as hung.
+const DBG_POLL: u32 = 100_000;
+/// Reads of a channel's CSR while it finishes `DMAEND` or `DMAKILL`.
+const STOP_POLL: u32 = 100_000;
+
+/// `v` as a 32-bit bus address or length, which is all the PL330 has.
+///
+/// Generic because `dma_addr_t` and `usize` are 32-bit on arm and 64-bit on
+/// arm64, where a direct `u32::try_from` would be a no-op on one of them.
+fn bus32<T: TryInto<u32>>(v: T) -> Option<u32> {
+    v.try_into().ok()
+}
+
+/// The instruction set (DDI 0424, chapter 4): the encodings this driver
+/// emits, into a microcode buffer.
+struct Mc<'a> {
+    buf: &'a mut [u8],
+    off: usize,
+}
+
+/// `DMAMOV` destination registers.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum MovReg {
+    Sar = 0,
+    Ccr = 1,
+    Dar = 2,
+}
+
+impl<'a> Mc<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        Self { buf, off: 0 }
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> Result {
+        let end = self.off + bytes.len();
+        let slot = self.buf.get_mut(self.off..end).ok_or(E2BIG)?;
+        slot.copy_from_slice(bytes);
+        self.off = end;
+        Ok(())
+    }
+
+    /// `DMAMOV rd, imm32`.
+    fn mov(&mut self, rd: MovReg, v: u32) -> Result {
+        let b = v.to_le_bytes();
+        self.emit(&[0xbc, rd as u8, b[0], b[1], b[2], b[3]])
+    }
+
+    /// `DMALP lc, n` (1 to 256 iterations).
+    fn lp(&mut self, lc: u8, n: u32) -> Result {
+        // CAST: `n - 1` is in 0..=255 (checked by the caller's loop split).
+        self.emit(&[0x20 | (lc << 1), (n - 1) as u8])
+    }
+
+    /// `DMALPEND lc` back to `body`, the offset after the matching `DMALP`.
+    fn lpend(&mut self, lc: u8, body: usize) -> Result {
+        let jump = u8::try_from(self.off - body).map_err(|_| E2BIG)?;
+        // nf (bit 4): not forever; bs = 0: always.
+        self.emit(&[0x38 | (lc << 2), jump])
+    }
+
+    /// `DMALD` then `DMAST`: one burst through the MFIFO.
+    fn burst(&mut self) -> Result {
+        self.emit(&[0x04, 0x08])
+    }
+
+    /// `DMAWMB`, `DMASEV ev`, `DMAEND`: the writes are complete before the
+    /// event, and the event is the last thing the program does.
+    fn finish(&mut self, ev: u32) -> Result {
+        // CAST: events are 0..32; the encoding has 5 bits.
+        self.emit(&[0x13, 0x34, ((ev & 0x1f) << 3) as u8, 0x00])
+    }
+
+    /// `n` bursts, in loops of up to 256 x 256.
+    fn bursts(&mut self, mut n: u32) -> Result {
+        while n > 0 {
+            let (outer, inner) = match n {
+                65536.. => (256, 256),
+                257.. => (n / 256, 256),
+                _ => (1, n),
+            };
+            if inner == 1 {
+                self.burst()?;
+            } else {
+                let o = self.off + 2;
+                if outer > 1 {
+                    self.lp(0, outer)?;
+                }
+                self.lp(1, inner)?;
+                let b = self.off;
+                self.burst()?;
+                self.lpend(1, b)?;
+                if outer > 1 {
+                    self.lpend(0, o)?;
+                }
+            }
+            n -= outer * inner;
+        }
+        Ok(())
+    }
+}
+
+/// The names of the fault bits of an FTR or FTRD value, for `dev_err`.
+struct FaultNames(u32);
+
+impl fmt::Display for FaultNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [(u32, &str); 13] = [
+            (0, "undefined instruction"),
+            (1, "invalid operand"),
+            (4, "DMAGO security"),
+            (5, "event security"),
+            (6, "peripheral security"),
+            (7, "read/write security"),
+            (12, "MFIFO"),
+            (13, "store data unavailable"),
+            (16, "instruction fetch bus error"),
+            (17, "data write bus error"),
+            (18, "data read bus error"),
+            (30, "from a debug instruction"),
+            (31, "lockup"),
+        ];
+        let mut first = true;
+        for (bit, name) in NAMES {
+            if self.0 & (1 << bit) != 0 {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        if first {
+            f.write_str("no fault bit")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the microcode depends on: the controller's configuration.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    /// Channel threads in use.
+    nchan: u32,
+    /// The manager thread is non-secure (CR0): DMAGO and the channels
+    /// must be non-secure too.
+    ns: bool,
+    /// Data bus width in bytes.
+    bus_bytes: u32,
+    /// MFIFO depth in bus-width lines.
+    buf_dep: u32,
+}
+
+/// The controller, shared by its channels and its interrupt handlers.
+#[pin_data]
+struct Hw {
+    io: IoMem,
+    /// The debug-instruction interface (DBGINST0/1, DBGCMD) is one for all
+    /// threads: its three writes go under this lock, taken innermost
+    /// (under a channel lock).
+    #[pin]
+    dbg: SpinLockIrq<()>,
+    geo: Geometry,
+    irqs: KVec<IrqLine>,
+}
+
+impl Hw {
+    fn read(&self, off: usize) -> u32 {
+        self.io.read32(off)
+    }
+
+    fn write(&self, v: u32, off: usize) {
+        self.io.write32(v, off)
+    }
+
+    /// Executes a debug instruction on thread `chan` (a channel) or on the
+    /// manager (`None`).  Any context.
+    fn exec_dbg(&self, insn: [u8; 6], chan: Option<u32>) -> Result {
+        let _g = self.dbg.lock();
+        let mut n = 0;
+        while self.read(reg::DBGSTATUS) & 1 != 0 {
+            n += 1;
+            if n == DBG_POLL {
+                return Err(EBUSY);
+            }
+            cpu_relax();
+        }
+        let mut v0 = (u32::from(insn[0]) << 16) | (u32::from(insn[1]) << 24);
+        if let Some(c) = chan {
+            v0 |= 1 | (c << 8);
+        }
+        self.write(v0, reg::DBGINST0);
+        self.write(
+            u32::from_le_bytes([insn[2], insn[3], insn[4], insn[5]]),
+            reg::DBGINST1,
+        );
+        self.write(0, reg::DBGCMD);
+        Ok(())
+    }
+
+    /// `DMAKILL` on channel thread `ch`.
+    fn kill(&self, ch: u32) -> Result {
+        self.exec_dbg([0x01, 0, 0, 0, 0, 0], Some(ch))
+    }
+
+    /// `DMAGO ch, addr` on the manager thread.
+    fn go(&self, ch: u32, addr: u32) -> Result {
+        let a = addr.to_le_bytes();
+        // CAST: `ch < 8`.
+        let insn = [
+            0xa0 | (u8::from(self.geo.ns) << 1),
+            ch as u8,
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+        ];
+        self.exec_dbg(insn, None)
+    }
+
+    /// Whether channel thread `ch` is Stopped: after `DMAEND`, or after
+    /// `DMAKILL` once its outstanding transactions completed.
+    fn stopped(&self, ch: u32) -> bool {
+        self.read(reg::csr(ch)) & 0xf == CS_STOPPED
+    }
+
+    /// Polls until thread `ch` is Stopped; false if it is not after
+    /// `STOP_POLL` reads.  Any context.
+    fn wait_stopped(&self, ch: u32) -> bool {
+        for _ in 0..STOP_POLL {
+            if self.stopped(ch) {
+                return true;
+            }
+            cpu_relax();
+        }
+        false
+    }
+}
+
+/// What a channel thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Stopped, nothing active.
+    Idle,
+    /// Running the active descriptor's program.
+    Running,
+    /// `DMAKILL` issued by `terminate_all`, the thread not yet Stopped;
+    /// the stop was announced (`engine_stopping`).
+    Stopping,
+}
+
+/// Per-channel state under the channel lock.
+struct Engine {
+    state: State,
+}
+
+/// Per-channel data outside the lock.
+struct Chan {
+    hw: Arc<Hw>,
+    /// The channel's microcode slot: the active descriptor's program,
+    /// written only while the thread is Stopped, under the channel lock.
+    mc: Coherent<[u8; MC_SLOT]>,
+    /// Its bus address (checked below 4 GiB at probe).
+    mc_addr: u32,
+    /// Descriptors prepared (counted in the fault-test build only).
+    prepared: AtomicU32,
+}
+
+/// A memcpy descriptor: its addresses and its program.
+struct Xfer {
+    dst: u32,
+    len: u32,
+    mc: [u8; MC_SLOT],
+    mc_len: usize,
+}
+
+struct Pl330;
+
+type Pl330Chan = VirtChan<Pl330>;
+
+impl Xfer {
+    /// Generates the program of a copy of `len` bytes on channel `ch`.
+    fn memcpy(hw: &Geometry, ch: u32, dst: u32, src: u32, len: u32) -> Result<Self> {
+        // Beat size: the widest that divides both addresses and the
+        // length, up to the bus width.
+        let mut bsize = hw.bus_bytes;
+        while (src | dst | len) & (bsize - 1) != 0 {
+            bsize /= 2;
+        }
+        // Beats per burst: the channel's share of the MFIFO, at most 16;
+        // one beat when the beat is narrower than the bus, so that a burst
+        // never straddles an MFIFO line (as drivers/dma/pl330.c does).
+        let blen = if bsize < hw.bus_bytes {
+            1
+        } else {
+            (hw.bus_bytes * (hw.buf_dep / hw.nchan) / bsize).clamp(1, 16)
+        };
+        let ccr = |blen: u32| {
+            let size = bsize.trailing_zeros();
+            let ns = if hw.ns { (1 << 9) | (1 << 23) } else { 0 };
+            // SRC_INC, DST_INC; sizes and burst lengths; non-secure bits.
+            1 | (1 << 14) | (size << 1) | ((blen - 1) << 4) | (size << 15) | ((blen - 1) << 18) | ns
+        };
+        let burst = bsize * blen;
+        let mut x = Self {
+            dst,
+            len,
+            mc: [0; MC_SLOT],
+            mc_len: 0,
+        };
+        let mut mc = Mc::new(&mut x.mc);
+        mc.mov(MovReg::Ccr, ccr(blen))?;
+        mc.mov(MovReg::Sar, src)?;
+        mc.mov(MovReg::Dar, dst)?;
+        mc.bursts(len / burst)?;
+        let dregs = (len % burst) / bsize;
+        if dregs > 0 {
+            mc.mov(MovReg::Ccr, ccr(dregs))?;
+            mc.burst()?;
+        }
+        mc.finish(ch)?;
+        x.mc_len = mc.off;
+        Ok(x)
+    }
+}
+
+/// Makes the next issued descriptor active and starts the thread on it,
+/// if the thread is idle and the device alive.  Under the channel lock.
+fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
+    if g.is_dead() || g.engine.state != State::Idle {
+        return;
+    }
+    let data = chan.data();
+    let ch = chan.index();
+    match g.queue.start_next() {
+        // The thread is Stopped (`Idle`): it does not read its microcode
+        // until the `DMAGO` below, an MMIO write ordered after this one.
+        Some(d) => (&data.mc).copy_write(d.data.mc),
+        None => return,
+    }
+    match data.hw.go(ch, data.mc_addr) {
+        Ok(()) => g.engine.state = State::Running,
+        Err(e) => {
+            dev_err!(
+                chan.dev(),
+                "chan {ch}: DMAGO failed, the debug interface is busy ({e:?}); transfer aborted\n"
+            );
+            g.complete_active_with(TxResult::Aborted);
+            chan.schedule_callbacks();
+        }
+    }
+}
+
+/// Acknowledges a stop announced by `terminate_all` once the thread is
+/// Stopped.  Under the channel lock.
+fn settle(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
+    if g.engine.state == State::Stopping && chan.data().hw.stopped(chan.index()) {
+        g.engine.state = State::Idle;
+        // SAFETY: The thread reads Stopped after the `DMAKILL` that
+        // `terminate_all` issued: the PL330 enters Stopped from Killing only
+        // once its outstanding bus transactions have completed, and it
+        // fetches no instruction while Stopped; it is started again only by
+        // `start_next`, on a descriptor that is not terminated.
+        unsafe { chan.engine_stopped() };
+    }
+}
+
+#[vtable]
+impl Provider for Pl330 {
+    type Desc = Xfer;
+    type Engine = Engine;
+    type ChanData = Chan;
+
+    fn prep_memcpy(chan: &Pl330Chan, dst: DmaAddress, src: DmaAddress, len: usize) -> Result<Xfer> {
+        let (Some(dst), Some(src), Some(len)) = (bus32(dst), bus32(src), bus32(len)) else {
+            return Err(EINVAL);
+        };
+        if len == 0 || src.checked_add(len).is_none() || dst.checked_add(len).is_none() {
+            return Err(EINVAL);
+        }
+        let mut x =
+            Xfer::memcpy(&chan.data().hw.geo, chan.index(), dst, src, len).inspect_err(|_| {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: a copy of {len} bytes needs more than {MC_SLOT} bytes of microcode\n",
+                    chan.index()
+                )
+            })?;
+        if FAULT_TEST && chan.data().prepared.fetch_add(1, Ordering::Relaxed) % 4 == 3 {
+            // 0xff is no instruction: the thread faults at its first fetch.
+            x.mc[0] = 0xff;
+        }
+        Ok(x)
+    }
+
+    fn issue_pending(chan: VirtChanRef<'_, Self>) {
+        let mut g = chan.lock();
+        if g.queue.issue_pending() {
+            settle(&chan, &mut g);
+            start_next(&chan, &mut g);
+        }
+    }
+
+    fn tx_status(chan: &Pl330Chan, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+        let residue = match (g.queue.active(), g.queue.find(cookie)) {
+            (Some(a), Some(d)) if a.cookie() == cookie && g.engine.state == State::Running => {
+                // The destination address register advances with each
+                // burst written; before the program's `DMAMOV DAR` it may
+                // hold anything: then nothing is done.
+                let dar = chan.data().hw.read(reg::dar(chan.index()));
+                let x = &d.data;
+                let done = dar.wrapping_sub(x.dst);
+                x.len - if done <= x.len { done } else { 0 }
+            }
+            (_, Some(d)) => d.data.len,
+            (_, None) => 0,
+        };
+        TxStatus {
+            status: Status::InProgress,
+            residue,
+        }
+    }
+
+    fn terminate_all(chan: &Pl330Chan, g: &mut Inner<Self>) -> Result {
+        if g.engine.state == State::Idle {
+            return Ok(());
+        }
+        let hw = &chan.data().hw;
+        let ch = chan.index();
+        // A thread that ended its program (its event is pending) needs no
+        // kill.
+        let r = if hw.stopped(ch) { Ok(()) } else { hw.kill(ch) };
+        // Its event, if it came, belongs to a descriptor being aborted; the
+        // interrupt handler looks at the event again under this lock.
+        hw.write(1 << ch, reg::INTCLR);
+        if g.engine.state == State::Running {
+            if hw.stopped(ch) {
+                g.engine.state = State::Idle;
+                return r;
+            }
+            // Killing: outstanding transactions may still complete.
+            chan.engine_stopping();
+            g.engine.state = State::Stopping;
+        }
+        settle(chan, g);
+        r
+    }
+
+    fn synchronize(chan: VirtChanRef<'_, Self>) {
+        let hw = &chan.data().hw;
+        for l in hw.irqs.iter() {
+            l.synchronize();
+        }
+        // A stop announced by `terminate_all`: wait for Stopped.
+        let mut polls: u32 = 0;
+        loop {
+            {
+                let mut g = chan.lock();
+                settle(&chan, &mut g);
+                if g.engine.state != State::Stopping {
+                    start_next(&chan, &mut g);
+                    return;
+                }
+            }
+            polls = polls.wrapping_add(1);
+            if polls % STOP_POLL == 0 {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: thread not stopped after DMAKILL (CSR {:#x}); killing again\n",
+                    chan.index(),
+                    hw.read(reg::csr(chan.index()))
+                );
+                let _ = hw.kill(chan.index());
+            }
+            cpu_relax();
+        }
+    }
+}
+
+/// The interrupt handler of every line of the controller (the abort line
+/// and one per event).
+struct Irq {
+    hw: Arc<Hw>,
+    chans: KVec<Arc<Pl330Chan>>,
+}
+
+impl Irq {
+    /// Channel `c`'s event: its program reached `DMASEV` (after `DMAWMB`:
+    /// every write of the descriptor has completed).
+    fn event(&self, c: &Pl330Chan) {
+        let ch = c.index();
+        let mut g = c.lock();
+        // Still set? `terminate_all` clears it under this lock.
+        if self.hw.read(reg::INT_EVENT_RIS) & (1 << ch) == 0 {
+            return;
+        }
+        self.hw.write(1 << ch, reg::INTCLR);
+        if g.engine.state == State::Running {
+            // Only DMAEND is left.
+            if !self.hw.wait_stopped(ch) {
+                dev_warn!(
+                    c.dev(),
+                    "chan {ch}: thread not stopped after its event; killing it\n"
+                );
+                let _ = self.hw.kill(ch);
+                self.hw.wait_stopped(ch);
+            }
+            g.engine.state = State::Idle;
+            g.queue.complete_active();
+            start_next(c, &mut g);
+        }
+        drop(g);
+        c.schedule_callbacks();
+    }
+
+    /// Channel `c`'s thread faulted: name the fault, kill the thread, fail
+    /// the descriptor, carry on with the next.
+    fn fault(&self, c: &Pl330Chan) {
+        let ch = c.index();
+        let mut g = c.lock();
+        let ftr = self.hw.read(reg::ftr(ch));
+        let pc = self.hw.read(reg::cpc(ch));
+        dev_err!(
+            c.dev(),
+            "chan {ch}: thread fault {ftr:#010x} ({}) at pc {pc:#x}; transfer failed, thread reset\n",
+            FaultNames(ftr)
+        );
+        let _ = self.hw.kill(ch);
+        self.hw.wait_stopped(ch);
+        self.hw.write(1 << ch, reg::INTCLR);
+        match g.engine.state {
+            State::Running => {
+                g.engine.state = State::Idle;
+                let r = if ftr & FT_DATA_WRITE_ERR != 0 {
+                    TxResult::WriteFailed
+                } else {
+                    TxResult::ReadFailed
+                };
+                g.complete_active_with(r);
+                start_next(c, &mut g);
+            }
+            State::Stopping => settle(c, &mut g),
+            State::Idle => {}
+        }
+        drop(g);
+        c.schedule_callbacks();
+    }
+}
+
+impl Irq {
+    /// After a manager fault: if channel `c` is Running but its thread is
+    /// Stopped with no event, the manager's `DMAGO` for it faulted and the
+    /// program never ran: the descriptor is aborted, the next one starts.
+    fn not_started(&self, c: &Pl330Chan) {
+        let ch = c.index();
+        let mut g = c.lock();
+        if g.engine.state == State::Running
+            && self.hw.stopped(ch)
+            && self.hw.read(reg::INT_EVENT_RIS) & (1 << ch) == 0
+            && self.hw.read(reg::FSRC) & (1 << ch) == 0
+        {
+            dev_err!(c.dev(), "chan {ch}: DMAGO faulted; transfer aborted\n");
+            g.engine.state = State::Idle;
+            g.complete_active_with(TxResult::Aborted);
+            start_next(c, &mut g);
+            drop(g);
+            c.schedule_callbacks();
+        }
+    }
+}
+
+impl Handler for Irq {
+    fn handle(&self) -> IrqReturn {
+        let hw = &self.hw;
+        let mut handled = false;
+        let mgr_fault = hw.read(reg::FSRD) & 1 != 0;
+        if mgr_fault {
+            let ftrd = hw.read(reg::FTRD);
+            if let Some(c) = self.chans.first() {
+                dev_err!(
+                    c.dev(),
+                    "manager thread fault {ftrd:#010x} ({}); manager reset\n",
+                    FaultNames(ftrd)
+                );
+            }
+            let _ = hw.exec_dbg([0x01, 0, 0, 0, 0, 0], None);
+            handled = true;
+        }
+        let faults = hw.read(reg::FSRC);
+        let events = hw.read(reg::INT_EVENT_RIS);
+        for c in self.chans.iter() {
+            let bit = 1 << c.index();
+            if faults & bit != 0 {
+                self.fault(c);
+                handled = true;
+            } else if events & bit != 0 {
+                self.event(c);
+                handled = true;
+            } else if mgr_fault {
+                // A DMAGO that did not start?
+                self.not_started(c);
+            }
+        }
+        if handled {
+            IrqReturn::Handled
+        } else {
+            IrqReturn::None
+        }
+    }
+}
+
+/// The bound driver: the DMA device, then the interrupt handlers, then the
+/// controller (dropped in that order).
+struct Pl330Driver {
+    /// `None` only while dropping.
+    reg: Option<Registration<Pl330>>,
+    _irqs: KVec<Pin<KBox<IrqRegistration<Irq>>>>,
+    hw: Arc<Hw>,
+}
+
+impl Drop for Pl330Driver {
+    fn drop(&mut self) {
+        // Unregister: every channel is stopped and synchronized, and no
+        // new descriptor can start (the channels are dead).
+        drop(self.reg.take());
+        // Then no event should interrupt, and no thread run; the handlers
+        // are freed next (field order), the registers unmapped last.
+        self.hw.write(0, reg::INTEN);
+        for ch in 0..self.hw.geo.nchan {
+            if !self.hw.stopped(ch) {
+                let _ = self.hw.kill(ch);
+                self.hw.wait_stopped(ch);
+            }
+        }
+    }
+}
+
+impl amba::Driver for Pl330Driver {
+    const ID: amba::DeviceId = amba::DeviceId {
+        id: 0x0004_1330,
+        mask: 0x000f_ffff,
+    };
+
+    fn probe(adev: &amba::Device<'_>) -> impl PinInit<Self, Error> {
+        let dev = adev.dev();
+        let io = adev.ioremap(NAME)?;
+        let cr0 = io.read32(reg::CR0);
+        let crd = io.read32(reg::CRD);
+        let nchan = ((cr0 >> 4) & 0x7) + 1;
+        let nevents = ((cr0 >> 17) & 0x1f) + 1;
+        let nperiph = if cr0 & 1 != 0 {
+            ((cr0 >> 12) & 0x1f) + 1
+        } else {
+            0
+        };
+        let bus_bytes = 1u32 << (crd & 0x7);
+        let buf_dep = ((crd >> 20) & 0x3ff) + 1;
+        // One event per channel: event `n` is channel `n`'s interrupt.
+        let chans = nchan.min(nevents);
+        let mut irqs = KVec::new();
+        for l in adev.irqs() {
+            irqs.push(l, GFP_KERNEL)?;
+        }
+        if irqs.is_empty() {
+            dev_err!(dev, "no interrupt line\n");
+            return Err(ENODEV);
+        }
+        let hw = Arc::pin_init(
+            try_pin_init!(Hw {
+                io,
+                dbg <- new_spinlock_irq!((), "rust_pl330::Hw::dbg"),
+                geo: Geometry {
+                    nchan: chans,
+                    ns: cr0 & (1 << 2) != 0,
+                    bus_bytes,
+                    buf_dep,
+                },
+                irqs,
+            }),
+            GFP_KERNEL,
+        )?;
+        // A thread left running (by a previous driver, or a boot loader)
+        // is stopped; no stale event remains.
+        for ch in 0..chans {
+            if !hw.stopped(ch) {
+                let _ = hw.kill(ch);
+                hw.wait_stopped(ch);
+            }
+        }
+        let mask = (1u32 << chans) - 1;
+        hw.write(mask, reg::INTCLR);
+        hw.write(mask, reg::INTEN);
+
+        let reg = Registration::<Pl330>::new(dev, &[Cap::Memcpy], chans, |_| {
+            let mc = Coherent::<[u8; MC_SLOT]>::zeroed(dev, GFP_KERNEL)?;
+            let Some(mc_addr) =
+                bus32(mc.dma_address()).filter(|a| a.checked_add(MC_SLOT as u32).is_some())
+            else {
+                dev_err!(dev, "microcode buffer above 4 GiB\n");
+                return Err(ENOMEM);
+            };
+            Ok((
+                Engine { state: State::Idle },
+                Ok::<_, Error>(Chan {
+                    hw: hw.clone(),
+                    mc,
+                    mc_addr,
+                    prepared: AtomicU32::new(0),
+                }),
+            ))
+        })
+        .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
+
+        let mut irq_regs = KVec::new();
+        for l in hw.irqs.iter() {
+            let mut chans_v = KVec::new();
+            for c in reg.chans() {
+                chans_v.push(c.clone(), GFP_KERNEL)?;
+            }
+            let handler = Irq {
+                hw: hw.clone(),
+                chans: chans_v,
+            };
+            // SAFETY: The registration goes into `Pl330Driver`, which is
+            // dropped when the device is unbound, before the module can go.
+            let r = KBox::pin_init(
+                unsafe { IrqRegistration::new(*l, NAME, Ok::<_, Error>(handler)) },
+                GFP_KERNEL,
+            )
+            .inspect_err(|e| dev_err!(dev, "cannot request IRQ {}: {e:?}\n", l.number()))?;
+            irq_regs.push(r, GFP_KERNEL)?;
+        }
+        let periphid = adev.periphid();
+        dev_info!(
+            dev,
+            "PL330 r{}: {chans} channels (of {nchan}), {nevents} events, {nperiph} peripheral \
+             requests, {}-bit bus, {buf_dep}-line MFIFO, {} interrupt lines{}\n",
+            (periphid >> 20) & 0xf,
+            bus_bytes * 8,
+            irq_regs.len(),
+            if hw.geo.ns { ", non-secure" } else { "" }
+        );
+        Ok(Self {
+            reg: Some(reg),
+            _irqs: irq_regs,
+            hw,
+        })
+    }
+}
+
+/// The module: the AMBA driver.
+struct RustPl330 {
+    _driver: Pin<KBox<driver::Registration<amba::Adapter<Pl330Driver>>>>,
+}
+
+impl kernel::Module for RustPl330 {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let driver = KBox::pin_init(driver::Registration::new(NAME, module), GFP_KERNEL)?;
+        Ok(Self { _driver: driver })
+    }
+}
+
+#[kunit_tests(rust_pl330_microcode)]
+mod tests {
+    use super::*;
+
+    /// Zynq's PL330 as QEMU models it.
+    const ZYNQ: Geometry = Geometry {
+        nchan: 8,
+        ns: false,
+        bus_bytes: 8,
+        buf_dep: 256,
+    };
+
+    /// What a program did, by a small interpreter of the instructions the
+    /// driver emits (DDI 0424 semantics: `DMALP` loads n - 1, `DMALPEND`
+    /// jumps back while the counter is not zero, decrementing it).
+    struct Run {
+        sar: u32,
+        dar: u32,
+        loaded: u64,
+        stored: u64,
+        event: u32,
+    }
+
+    fn burst_bytes(ccr: u32, shift: u32) -> u64 {
+        let size = 1u64 << ((ccr >> (shift + 1)) & 0x7);
+        let len = u64::from((ccr >> (shift + 4)) & 0xf) + 1;
+        size * len
+    }
+
+    fn run(prog: &[u8]) -> Result<Run> {
+        let (mut pc, mut ccr, mut steps) = (0usize, 0u32, 0u32);
+        let mut lc = [0u32; 2];
+        let mut r = Run {
+            sar: 0,
+            dar: 0,
+            loaded: 0,
+            stored: 0,
+            event: u32::MAX,
+        };
+        let at = |i: usize| prog.get(i).copied().ok_or(EINVAL);
+        loop {
+            steps += 1;
+            if steps > 20_000_000 {
+                return Err(ELOOP);
+            }
+            match at(pc)? {
+                0xbc => {
+                    let v =
+                        u32::from_le_bytes([at(pc + 2)?, at(pc + 3)?, at(pc + 4)?, at(pc + 5)?]);
+                    match at(pc + 1)? {
+                        0 => r.sar = v,
+                        1 => ccr = v,
+                        2 => r.dar = v,
+                        _ => return Err(EINVAL),
+                    }
+                    pc += 6;
+                }
+                op @ (0x20 | 0x22) => {
+                    lc[usize::from((op >> 1) & 1)] = u32::from(at(pc + 1)?);
+                    pc += 2;
+                }
+                op @ (0x38 | 0x3c) => {
+                    let l = usize::from((op >> 2) & 1);
+                    if lc[l] != 0 {
+                        lc[l] -= 1;
+                        pc -= usize::from(at(pc + 1)?);
+                    } else {
+                        pc += 2;
+                    }
+                }
+                0x04 => {
+                    // CAST: a burst is at most 16 x 128 bytes.
+                    let n = burst_bytes(ccr, 0);
+                    r.sar = r.sar.wrapping_add(n as u32);
+                    r.loaded += n;
+                    pc += 1;
+                }
+                0x08 => {
+                    let n = burst_bytes(ccr, 14);
+                    r.dar = r.dar.wrapping_add(n as u32);
+                    r.stored += n;
+                    if r.stored > r.loaded {
+                        // The MFIFO would run dry.
+                        return Err(EIO);
+                    }
+                    pc += 1;
+                }
+                0x13 => pc += 1,
+                0x34 => {
+                    r.event = u32::from(at(pc + 1)? >> 3);
+                    pc += 2;
+                }
+                0x00 => return Ok(r),
+                _ => return Err(EINVAL),
+            }
+        }
+    }
+
+    fn check(geo: &Geometry, ch: u32, dst: u32, src: u32, len: u32) -> Result {
+        let x = Xfer::memcpy(geo, ch, dst, src, len)?;
+        assert!(x.mc_len <= MC_SLOT);
+        let r = run(&x.mc[..x.mc_len])?;
+        assert_eq!(r.loaded, u64::from(len));
+        assert_eq!(r.stored, u64::from(len));
+        assert_eq!(r.sar, src + len);
+        assert_eq!(r.dar, dst + len);
+        assert_eq!(r.event, ch);
+        assert_eq!(x.dst, dst);
+        assert_eq!(x.len, len);
+        Ok(())
+    }
+
+    #[test]
+    fn memcpy_programs_copy_exactly_len_bytes() -> Result {
+        let lens = [
+            1u32,
+            3,
+            8,
+            128,
+            129,
+            255,
+            256 * 128,
+            4096,
+            16383,
+            16384,
+            65536 * 3 + 5,
+            1 << 20,
+            (1 << 20) + 1,
+        ];
+        for (i, len) in lens.into_iter().enumerate() {
+            // CAST: `i` < 16.
+            let ch = i as u32 % 8;
+            // Aligned, and both unaligned ways.
+            check(&ZYNQ, ch, 0x1000_0000, 0x2000_0000, len)?;
+            check(&ZYNQ, ch, 0x1000_0001, 0x2000_0000, len)?;
+            check(&ZYNQ, ch, 0x1000_0000, 0x2000_0006, len)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn memcpy_on_a_narrow_bus_and_one_channel() -> Result {
+        let geo = Geometry {
+            nchan: 1,
+            ns: true,
+            bus_bytes: 4,
+            buf_dep: 16,
+        };
+        for len in [4u32, 60, 64, 68, 1000, 1 << 16] {
+            check(&geo, 0, 0x4000_0000, 0x5000_0000, len)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_program_that_does_not_fit_is_refused() {
+        // 64 MiB in 1-byte bursts needs 1024 loop nests: more than a slot.
+        assert!(Xfer::memcpy(&ZYNQ, 0, 0x1000_0001, 0x2000_0000, 64 << 20).is_err());
+    }
+}
