@@ -486,14 +486,14 @@ fn start_next(
 ///
 /// Call it only from a `prep_*` callback, with its arguments.
 fn reachable(chan: &VirtChan<SoftDma>, addr: DmaAddress, len: usize) -> Result<EngineRange> {
-    // SAFETY: `addr` and `len` are the arguments of the `prep_*` call that
-    // makes the descriptor this range goes into (only `prep_*` call this).
     // The engine reads a descriptor's ranges only while it is the active
     // one (`start_next`/`engine_run` take `op` from `queue.active()` under
     // the lock, or from `started`, set with it), so never after it
     // completed; a descriptor terminated while the engine runs is announced
     // with `engine_stopping` in `terminate_all` and acknowledged with
     // `engine_stopped` only once the engine is back between bursts.
+    // SAFETY: `addr` and `len` are the arguments of the `prep_*` call that
+    // makes the descriptor (only `prep_*` call this); accesses as above.
     unsafe { soft::engine_range(chan, addr, len) }.inspect_err(|_| {
         dev_err!(
             chan.dev(),

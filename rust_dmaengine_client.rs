@@ -164,13 +164,13 @@ fn request_channel(cap: Cap, name: Option<&CStr>) -> Result<Channel> {
     if module_parameters::unsynchronized.value() != 1 || kernel::cpu::nr_cpu_ids() != 1 {
         return Channel::request(cap, name, None);
     }
+    // Callbacks run in softirq context, which process context cannot
+    // interrupt, so when process context calls `dmaengine_synchronize()` no
+    // callback is running; and the provider this is for, upstream pl330,
+    // stops the channel thread (DMAKILL) in `device_terminate_all` before it
+    // returns and moves the descriptors it terminated off its lists.
     // SAFETY: The kernel has a single CPU (checked just above, and `init`
-    // refuses the parameter otherwise).  Callbacks run in softirq context,
-    // which process context cannot interrupt, so when process context calls
-    // `dmaengine_synchronize()` no callback is running; and the provider
-    // this is for, upstream pl330, stops the channel thread (DMAKILL) in
-    // `device_terminate_all` before it returns and moves the descriptors it
-    // terminated off its lists, so no callback of them runs later.
+    // refuses the parameter otherwise); the rest as explained above.
     let ch = unsafe { Channel::request_unsynchronized(cap, name, None) }?;
     if !ch.can_synchronize() {
         pr_info!(
