@@ -69,7 +69,7 @@ use dmaengine::{
     TxResult, //
 };
 
-#[cfg(not(rde_pl330_fault_test))]
+#[cfg(not(any(rde_pl330_fault_test, rde_sync_returns_early)))]
 module! {
     type: RustPl330,
     name: "rust_pl330",
@@ -89,10 +89,24 @@ module! {
     license: "GPL",
 }
 
-#[cfg(not(rde_pl330_fault_test))]
+// The negative control of the contract on SMP: the same driver, on a
+// framework whose `device_synchronize` returns at once (see
+// `dmaengine/provider/chan.rs`).
+#[cfg(rde_sync_returns_early)]
+module! {
+    type: RustPl330,
+    name: "rust_pl330_broken_sync",
+    authors: ["rust-dmaengine developers"],
+    description: "TEST ONLY: rust_pl330 whose synchronize returns early (negative control)",
+    license: "GPL",
+}
+
+#[cfg(not(any(rde_pl330_fault_test, rde_sync_returns_early)))]
 const NAME: &CStr = c"rust_pl330";
 #[cfg(rde_pl330_fault_test)]
 const NAME: &CStr = c"rust_pl330_fault_test";
+#[cfg(rde_sync_returns_early)]
+const NAME: &CStr = c"rust_pl330_broken_sync";
 
 /// Whether this is the fault-test build (Kbuild: `rust_pl330_fault_test.ko`):
 /// every 4th descriptor prepared on a channel starts with an undefined
@@ -324,13 +338,29 @@ impl Hw {
         self.io.read32(off)
     }
 
-    fn write(&self, v: u32, off: usize) {
-        self.io.write32(v, off)
+    /// Clears the interrupts of the channels in `mask` (INTCLR).
+    fn int_clear(&self, mask: u32) {
+        // SAFETY: INTCLR only clears event and interrupt status bits: no
+        // thread starts or changes what it accesses.
+        unsafe { self.io.write32(mask, reg::INTCLR) }
+    }
+
+    /// Routes the events in `mask` to interrupts, the others to events
+    /// only (INTEN).
+    fn int_enable(&self, mask: u32) {
+        // SAFETY: INTEN selects whether a `DMASEV` raises an interrupt: no
+        // thread starts or changes what it accesses.
+        unsafe { self.io.write32(mask, reg::INTEN) }
     }
 
     /// Executes a debug instruction on thread `chan` (a channel) or on the
     /// manager (`None`).  Any context.
-    fn exec_dbg(&self, insn: [u8; 6], chan: Option<u32>) -> Result {
+    ///
+    /// # Safety
+    ///
+    /// `insn` is `DMAKILL` (always sound: it only stops a thread), or
+    /// `DMAGO` under the contract of [`Hw::go`].
+    unsafe fn exec_dbg(&self, insn: [u8; 6], chan: Option<u32>) -> Result {
         let _g = self.dbg.lock();
         let mut n = 0;
         while self.read(reg::DBGSTATUS) & 1 != 0 {
@@ -344,22 +374,41 @@ impl Hw {
         if let Some(c) = chan {
             v0 |= 1 | (c << 8);
         }
-        self.write(v0, reg::DBGINST0);
-        self.write(
-            u32::from_le_bytes([insn[2], insn[3], insn[4], insn[5]]),
-            reg::DBGINST1,
-        );
-        self.write(0, reg::DBGCMD);
+        // SAFETY: DBGINST0/1 only hold the instruction; DBGCMD executes it,
+        // which is the caller's contract.
+        unsafe {
+            self.io.write32(v0, reg::DBGINST0);
+            self.io.write32(
+                u32::from_le_bytes([insn[2], insn[3], insn[4], insn[5]]),
+                reg::DBGINST1,
+            );
+            self.io.write32(0, reg::DBGCMD);
+        }
         Ok(())
     }
 
     /// `DMAKILL` on channel thread `ch`.
     fn kill(&self, ch: u32) -> Result {
-        self.exec_dbg([0x01, 0, 0, 0, 0, 0], Some(ch))
+        // SAFETY: `DMAKILL` only stops the thread.
+        unsafe { self.exec_dbg([0x01, 0, 0, 0, 0, 0], Some(ch)) }
+    }
+
+    /// `DMAKILL` on the manager thread (after a manager fault).
+    fn kill_manager(&self) -> Result {
+        // SAFETY: `DMAKILL` only stops the manager.
+        unsafe { self.exec_dbg([0x01, 0, 0, 0, 0, 0], None) }
     }
 
     /// `DMAGO ch, addr` on the manager thread.
-    fn go(&self, ch: u32, addr: u32) -> Result {
+    ///
+    /// # Safety
+    ///
+    /// Thread `ch` is Stopped, and `addr` is the bus address of a program
+    /// in memory that stays mapped for the device while the thread may run
+    /// it; the program accesses only memory owned for DMA by an outstanding
+    /// descriptor of channel `ch`, which is not released before the thread
+    /// is Stopped again (the framework's `engine_stopped`).
+    unsafe fn go(&self, ch: u32, addr: u32) -> Result {
         let a = addr.to_le_bytes();
         // CAST: `ch < 8`.
         let insn = [
@@ -370,7 +419,8 @@ impl Hw {
             a[2],
             a[3],
         ];
-        self.exec_dbg(insn, None)
+        // SAFETY: `DMAGO`, under this function's contract.
+        unsafe { self.exec_dbg(insn, None) }
     }
 
     /// Whether channel thread `ch` is Stopped: after `DMAEND`, or after
@@ -493,7 +543,14 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
         Some(d) => (&data.mc).copy_write(d.data.mc),
         None => return,
     }
-    match data.hw.go(ch, data.mc_addr) {
+    // SAFETY: The thread is Stopped (`Idle`).  `mc_addr` is the channel's
+    // coherent slot, freed only after the device is unregistered and every
+    // thread killed (`Pl330Driver::drop`).  The program just copied there is
+    // the active descriptor's: `Xfer::memcpy` made it access only its
+    // source and destination, which the client owns for DMA until the
+    // descriptor completes or, once terminated, until `engine_stopped`
+    // (called only when the thread reads Stopped, see `settle`).
+    match unsafe { data.hw.go(ch, data.mc_addr) } {
         Ok(()) => g.engine.state = State::Running,
         Err(e) => {
             dev_err!(
@@ -587,7 +644,7 @@ impl Provider for Pl330 {
         let r = if hw.stopped(ch) { Ok(()) } else { hw.kill(ch) };
         // Its event, if it came, belongs to a descriptor being aborted; the
         // interrupt handler looks at the event again under this lock.
-        hw.write(1 << ch, reg::INTCLR);
+        hw.int_clear(1 << ch);
         if g.engine.state == State::Running {
             if hw.stopped(ch) {
                 g.engine.state = State::Idle;
@@ -649,7 +706,7 @@ impl Irq {
         if self.hw.read(reg::INT_EVENT_RIS) & (1 << ch) == 0 {
             return;
         }
-        self.hw.write(1 << ch, reg::INTCLR);
+        self.hw.int_clear(1 << ch);
         if g.engine.state == State::Running {
             // Only DMAEND is left.
             if !self.hw.wait_stopped(ch) {
@@ -682,7 +739,7 @@ impl Irq {
         );
         let _ = self.hw.kill(ch);
         self.hw.wait_stopped(ch);
-        self.hw.write(1 << ch, reg::INTCLR);
+        self.hw.int_clear(1 << ch);
         match g.engine.state {
             State::Running => {
                 g.engine.state = State::Idle;
@@ -738,7 +795,7 @@ impl Handler for Irq {
                     FaultNames(ftrd)
                 );
             }
-            let _ = hw.exec_dbg([0x01, 0, 0, 0, 0, 0], None);
+            let _ = hw.kill_manager();
             handled = true;
         }
         let faults = hw.read(reg::FSRC);
@@ -780,7 +837,7 @@ impl Drop for Pl330Driver {
         drop(self.reg.take());
         // Then no event should interrupt, and no thread run; the handlers
         // are freed next (field order), the registers unmapped last.
-        self.hw.write(0, reg::INTEN);
+        self.hw.int_enable(0);
         for ch in 0..self.hw.geo.nchan {
             if !self.hw.stopped(ch) {
                 let _ = self.hw.kill(ch);
@@ -843,8 +900,8 @@ impl amba::Driver for Pl330Driver {
             }
         }
         let mask = (1u32 << chans) - 1;
-        hw.write(mask, reg::INTCLR);
-        hw.write(mask, reg::INTEN);
+        hw.int_clear(mask);
+        hw.int_enable(mask);
 
         let reg = Registration::<Pl330>::new(dev, &[Cap::Memcpy], chans, |_| {
             let mc = Coherent::<[u8; MC_SLOT]>::zeroed(dev, GFP_KERNEL)?;

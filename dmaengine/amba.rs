@@ -280,9 +280,27 @@ impl IoMem {
     }
 
     /// Writes `val` to the 32-bit register at `off`.
-    pub fn write32(&self, val: u32, off: usize) {
+    ///
+    /// Not a safe call: on a DMA controller a register write can start a
+    /// transfer (a doorbell, a channel program, PL330's debug-instruction
+    /// interface executing `DMAGO`), and the device then reads and writes
+    /// whatever memory the program names.  The bounds check keeps the write
+    /// inside the window; it cannot know what the write makes the device do.
+    ///
+    /// # Safety
+    ///
+    /// The write must not make the device access memory, now or later,
+    /// other than memory the caller owns for DMA for as long as the device
+    /// may access it (a mapped buffer of a descriptor that is still
+    /// outstanding, or the driver's own coherent memory), and must not break
+    /// an invariant that the driver's other code relies on (for example a
+    /// channel that the driver believes stopped).  Writes with no such
+    /// effect (interrupt enable and clear registers) may be wrapped in a
+    /// safe function by the driver, which states why.
+    pub unsafe fn write32(&self, val: u32, off: usize) {
         if let Some(p) = self.at(off) {
-            // SAFETY: An aligned register inside the mapping.
+            // SAFETY: An aligned register inside the mapping; what the write
+            // makes the device do is the caller's contract.
             unsafe { bindings::writel(val, p) };
         }
     }
