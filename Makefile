@@ -10,10 +10,11 @@
 BOARD ?= virt
 ARCH_virt := arm64
 ARCH_zynq := arm
+ARCH_exynos4210 := arm
 ARCH_virt-bench := arm64
 ARCH := $(ARCH_$(BOARD))
 ifeq ($(ARCH),)
-$(error BOARD=$(BOARD) is not a board; choose one of: virt zynq virt-bench)
+$(error BOARD=$(BOARD) is not a board; choose one of: virt zynq exynos4210 virt-bench)
 endif
 
 RDE_CACHE ?= $(HOME)/.cache/rust-dmaengine
@@ -47,9 +48,9 @@ SOURCES = Kbuild $(wildcard *.rs) dmaengine soft client
 all: modules
 
 help:
-	@echo 'make [BOARD=virt|zynq] [KDIR=...]   build the modules into out/BOARD/'
+	@echo 'make [BOARD=virt|zynq|exynos4210] [KDIR=...]   build the modules into out/BOARD/'
 	@echo 'make run [BOARD=...]                boot, load the modules, show what they do'
-	@echo 'make check [BOARDS="virt zynq"]     every gate and test; ends "N passed, N failed"'
+	@echo 'make check [BOARDS="virt zynq exynos4210"]     every gate and test; ends "N passed, N failed"'
 	@echo 'make kdir BOARD=...                 print (and build if needed) the kernel tree'
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
@@ -79,8 +80,13 @@ sync:
 		--exclude modules.order --exclude Module.symvers \
 		$(SOURCES) $(MO)/
 
+# Where the kernel builds upstream pl330 as a module, also pl330_sync.ko:
+# that driver with our device_synchronize patches (tools/pl330-sync/).
 modules: kernel sync
 	+$(KMAKE) modules
+	@if grep -q '^CONFIG_PL330_DMA=m' $(KDIR)/.config; then \
+		KDIR=$(KDIR) tools/pl330-sync/build.sh $(CURDIR)/out/pl330-sync/$(BOARD) && \
+		cp $(CURDIR)/out/pl330-sync/$(BOARD)/pl330_sync.ko $(MO)/; fi
 
 # Clippy with warnings as errors: a separate full rebuild of our crates.
 clippy: kernel sync

@@ -62,9 +62,13 @@ impl Callback for ChainState {
             _ => {}
         }
         if index == self.notify_at {
+            let hold_us = self.probe.hold_us();
             self.stopped.complete_all();
-            // Keep running for a while: synchronize must wait for us.
-            self.probe.hold();
+            // Keep running for a while: synchronize must wait for us.  From
+            // here on only `_running` (its own allocation) is touched, so a
+            // broken provider that lets this run past synchronize is
+            // measured, not turned into a use-after-free of `self`.
+            scenarios::Probe::hold(hold_us);
         }
     }
 }
@@ -161,7 +165,7 @@ const MAX_CLIENTS: u32 = 4;
 /// module was loaded with `unsynchronized=1`, which `init` accepts only on a
 /// single-CPU kernel.
 fn request_channel(cap: Cap, name: Option<&CStr>) -> Result<Channel> {
-    if module_parameters::unsynchronized.value() != 1 || kernel::cpu::nr_cpu_ids() != 1 {
+    if module_parameters::unsynchronized.value() != 1 || !unsynchronized_allowed() {
         return Channel::request(cap, name, None);
     }
     // Callbacks run in softirq context, which process context cannot
@@ -170,7 +174,9 @@ fn request_channel(cap: Cap, name: Option<&CStr>) -> Result<Channel> {
     // stops the channel thread (DMAKILL) in `device_terminate_all` before it
     // returns and moves the descriptors it terminated off its lists.
     // SAFETY: The kernel has a single CPU (checked just above, and `init`
-    // refuses the parameter otherwise); the rest as explained above.
+    // refuses the parameter otherwise); the rest as explained above.  The
+    // negative-control build breaks this on purpose on SMP, to show the race
+    // (see `unsynchronized_allowed`).
     let ch = unsafe { Channel::request_unsynchronized(cap, name, None) }?;
     if !ch.can_synchronize() {
         pr_info!(
@@ -179,6 +185,17 @@ fn request_channel(cap: Cap, name: Option<&CStr>) -> Result<Channel> {
         );
     }
     Ok(ch)
+}
+
+/// Whether `unsynchronized=1` may take effect: on a single-CPU kernel; in
+/// the negative-control build (`rust_dmaengine_client_negative.ko`, test
+/// only) on SMP too, where it shows a provider without
+/// `device_synchronize` (upstream pl330 on exynos4210) letting a callback
+/// run past `dmaengine_synchronize()`.  The check that finds such a
+/// callback waits for it to leave before the state is freed, so the
+/// measurement is not itself the use-after-free.
+fn unsynchronized_allowed() -> bool {
+    kernel::cpu::nr_cpu_ids() == 1 || cfg!(rde_negative)
 }
 
 /// The module: `clients` independent clients, each with its own debugfs
@@ -201,7 +218,7 @@ impl kernel::InPlaceModule for RustDmaengineClient {
         } else if unsync > 1 {
             pr_err!("unsynchronized={unsync} is out of range: use 0 or 1\n");
             Err(EINVAL)
-        } else if unsync == 1 && kernel::cpu::nr_cpu_ids() != 1 {
+        } else if unsync == 1 && !unsynchronized_allowed() {
             pr_err!(
                 "unsynchronized=1 is only sound on a single-CPU kernel (this one has {} CPU ids): \
                  on SMP a callback can still run after dmaengine_synchronize() returns\n",

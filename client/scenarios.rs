@@ -214,7 +214,11 @@ pub(crate) struct Probe {
     called: [AtomicU32; CHAIN],
     late: AtomicU32,
     /// Callbacks currently running: must be 0 once synchronize returned.
-    running: AtomicU32,
+    /// In its own allocation: a callback that a broken provider lets run
+    /// past synchronize (the negative controls, upstream pl330 on SMP)
+    /// decrements it there, not in the state that synchronize handed back,
+    /// and the check can wait for it.
+    running: Arc<AtomicU32>,
     /// How long the notifying callback keeps running after waking process
     /// context (0: not at all).
     hold_us: u32,
@@ -230,13 +234,13 @@ impl Drop for Running<'_> {
 }
 
 impl Probe {
-    pub(crate) fn new(hold_us: u32) -> Self {
-        Self {
+    pub(crate) fn new(hold_us: u32) -> Result<Self> {
+        Ok(Self {
             called: Default::default(),
             late: AtomicU32::new(0),
-            running: AtomicU32::new(0),
+            running: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
             hold_us,
-        }
+        })
     }
 
     /// The callback of descriptor `index` starts; it ends when the result
@@ -260,11 +264,17 @@ impl Probe {
         self.late.fetch_add(1000, Ordering::Relaxed);
     }
 
-    /// Keeps the callback running (without sleeping: this is softirq
-    /// context) while process context calls synchronize, which must wait
-    /// for it.
-    pub(crate) fn hold(&self) {
-        for _ in 0..self.hold_us / 100 {
+    /// How long the notifying callback keeps running, in microseconds.
+    pub(crate) fn hold_us(&self) -> u32 {
+        self.hold_us
+    }
+
+    /// Keeps the callback running for `us` microseconds (without sleeping:
+    /// this is softirq context) while process context calls synchronize,
+    /// which must wait for it.  Takes no `&self`: the callback reads what
+    /// it needs before it wakes process context.
+    pub(crate) fn hold(us: u32) {
+        for _ in 0..us / 100 {
             udelay(Delta::from_micros(100));
         }
     }
@@ -340,7 +350,7 @@ pub(crate) fn chain_state(
         stop_at,
         notify_at,
         stopped: Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?,
-        probe: Probe::new(hold_us),
+        probe: Probe::new(hold_us)?,
     })
 }
 
@@ -370,6 +380,15 @@ pub(crate) fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Re
     if probe.running.load(Ordering::SeqCst) != 0 {
         pr_err!("synchronize returned while a callback was still running\n");
         r.callback_running += 1;
+        // The check must not become the use-after-free it detects: with a
+        // provider whose synchronize is broken (the negative controls,
+        // upstream pl330 on SMP), wait here for the callback to leave
+        // before the caller frees the state it uses.
+        let mut ms = 0;
+        while probe.running.load(Ordering::SeqCst) != 0 && ms < TIMEOUT_MS {
+            sleep_ms(1);
+            ms += 1;
+        }
     }
     if probe.hold_us == 0 {
         return;

@@ -1,0 +1,22 @@
+# Board description for scripts/*: sourced, sets variables only.
+# smdkc210: Exynos4210, 2 CPUs, 3 PL330s (12680000 and 12690000 with 8
+# channels each, 12850000 the mdma).  All three PL330 interrupts arrive on
+# CPU0, so a waiter on CPU1 really overlaps the callback: the SMP board
+# where a broken device_synchronize is caught.
+ARCH=arm
+KIMAGE=arch/arm/boot/zImage
+KTARGETS="zImage dtbs modules"
+DTB=arch/arm/boot/dts/samsung/exynos4210-smdkv310.dtb
+BUSYBOX_ARCH=armhf
+SMP=2
+# `reboot -f` does not end QEMU here ("Unable to restart system"):
+# scripts/guest ends QEMU itself once the guest printed its exit marker.
+GUEST_OFF="reboot -f"
+GUEST_KILL_AFTER_EXIT=1
+# The console is the second UART (ttySAC1), hence `-serial null` first.
+qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
+	echo qemu-system-arm -M smdkc210 -m 1024 -display none \
+		-serial null -serial stdio -monitor none -no-reboot \
+		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
+		-append "\"console=ttySAC1,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
+}
