@@ -20,3 +20,15 @@ qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
 		-append "\"console=ttySAC1,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
 }
+# make run: rust_pl330 on the three PL330s, their channels, an upstream
+# dmatest run on all of them, and the client's seed scenario with the
+# waiter pinned to CPU1 (the PL330 interrupts arrive on CPU0), no opt-in.
+# scripts/run-summary reads the console.
+RUN_CMD='insmod /lib/modules/extra/rust_pl330.ko || exit 1
+rde_channels
+echo "== upstream dmatest memcpy, 100 iterations on every PL330 channel (rust_pl330):"
+rde_run dmatest.sh memcpy dma 100 1 16384
+echo "== rust_dmaengine_client: async_in_callback on rust_pl330, 10 iterations, waiter on CPU1:"
+insmod /lib/modules/extra/rust_dmaengine_client.ko || exit 1
+D=/sys/kernel/debug/rust_dmaengine_client; echo 10 >$D/iterations; taskset -c 1 sh -c "echo 1 >$D/run"; cat $D/results
+rmmod rust_dmaengine_client'
