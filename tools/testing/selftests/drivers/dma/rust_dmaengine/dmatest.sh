@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # dmatest.sh [memcpy|memset] [CHANNEL-PREFIX] [ITERATIONS] [THREADS] [BUFSIZE]
+#            [MAX-CHANNELS]
 #
 # Runs upstream dmatest against every channel whose name starts with
 # CHANNEL-PREFIX (all channels when empty) and reports one KTAP case per
 # dmatest thread: ok when its summary line shows 0 failures.  When no
 # channel matches, it loads rust_dmaengine for the run (and unloads it
 # after), so that with no arguments it tests the board's own channels where
-# there are some, and the software engine where there are none.  The
+# there are some, and the software engine where there are none.
+# MAX-CHANNELS takes only the first ones (upstream pl330 registers a
+# channel per peripheral, 32 on exynos4210, but has 8 threads to run them:
+# a 9th channel in use at once is refused).  The
 # kselftest runner passes arguments in KSELFTEST_DMATEST_SH_ARGS.
 DIR=$(dirname "$0")
 . "$DIR/lib.sh"
@@ -18,6 +22,7 @@ prefix=${2:-}
 iterations=${3:-200}
 threads=${4:-2}
 bufsize=${5:-16384}
+max=${6:-0}
 
 ktap_print_header
 case $op in
@@ -27,6 +32,7 @@ memset) mode=1 tag=set ;;
 esac
 
 chans=$(dma_channels "$prefix")
+[ "$max" -gt 0 ] && chans=$(echo "$chans" | head -n "$max")
 loaded=
 if [ -z "$chans" ] && [ -z "$(rde_dev)" ] && load_mod rust_dmaengine 2>/dev/null; then
 	loaded=1
