@@ -79,7 +79,7 @@ module! {
 }
 
 // The fault test: the same driver, with a fault injected into every 4th
-// descriptor of a channel (see `FAULT_TEST`).
+// descriptor of a channel (see `fault_every`).
 #[cfg(rde_pl330_fault_test)]
 module! {
     type: RustPl330,
@@ -87,6 +87,12 @@ module! {
     authors: ["rust-dmaengine developers"],
     description: "TEST ONLY: rust_pl330 whose every 4th descriptor faults",
     license: "GPL",
+    params: {
+        fault_every: u32 {
+            default: 4,
+            description: "Every Nth descriptor of a channel faults (0: none; 1 to 1000)",
+        },
+    },
 }
 
 // The negative control of the contract on SMP: the same driver, on a
@@ -108,12 +114,25 @@ const NAME: &CStr = c"rust_pl330_fault_test";
 #[cfg(rde_sync_returns_early)]
 const NAME: &CStr = c"rust_pl330_broken_sync";
 
-/// Whether this is the fault-test build (Kbuild: `rust_pl330_fault_test.ko`):
-/// every 4th descriptor prepared on a channel starts with an undefined
-/// instruction, so that its thread faults, and the fault path (message,
-/// error result, thread reset, next descriptor) runs on QEMU, whose model
-/// raises no bus errors.
-const FAULT_TEST: bool = cfg!(rde_pl330_fault_test);
+/// The fault-test build (Kbuild: `rust_pl330_fault_test.ko`): every
+/// `fault_every`th descriptor prepared on a channel (default 4, 0: none)
+/// starts with an undefined instruction, so that its thread faults, and the
+/// fault path (message, error result, thread reset, next descriptor) runs
+/// on QEMU, whose model raises no bus errors.  Checked at load.
+#[cfg(rde_pl330_fault_test)]
+fn fault_every() -> Result<u32> {
+    let every = module_parameters::fault_every.value();
+    if every > 1000 {
+        pr_err!("fault_every={every} is out of range: use 0 (no faults) to 1000\n");
+        return Err(EINVAL);
+    }
+    Ok(every)
+}
+
+#[cfg(not(rde_pl330_fault_test))]
+fn fault_every() -> Result<u32> {
+    Ok(0)
+}
 
 /// Register offsets (DDI 0424, 3.2).
 mod reg {
@@ -469,6 +488,9 @@ struct Chan {
     mc_addr: u32,
     /// Descriptors prepared (counted in the fault-test build only).
     prepared: AtomicU32,
+    /// Fault-test build: every how many descriptors one faults (0: none;
+    /// always 0 in the product build).
+    fault_every: u32,
 }
 
 /// A memcpy descriptor: its addresses and its program.
@@ -598,7 +620,8 @@ impl Provider for Pl330 {
                     chan.index()
                 )
             })?;
-        if FAULT_TEST && chan.data().prepared.fetch_add(1, Ordering::Relaxed) % 4 == 3 {
+        let every = chan.data().fault_every;
+        if every != 0 && chan.data().prepared.fetch_add(1, Ordering::Relaxed) % every == every - 1 {
             // 0xff is no instruction: the thread faults at its first fetch.
             x.mc[0] = 0xff;
         }
@@ -855,6 +878,7 @@ impl amba::Driver for Pl330Driver {
 
     fn probe(adev: &amba::Device<'_>) -> impl PinInit<Self, Error> {
         let dev = adev.dev();
+        let fault_every = fault_every()?;
         let io = adev.ioremap(NAME)?;
         let cr0 = io.read32(reg::CR0);
         let crd = io.read32(reg::CRD);
@@ -918,6 +942,7 @@ impl amba::Driver for Pl330Driver {
                     mc,
                     mc_addr,
                     prepared: AtomicU32::new(0),
+                    fault_every,
                 }),
             ))
         })
@@ -967,6 +992,8 @@ struct RustPl330 {
 
 impl kernel::Module for RustPl330 {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        // A bad knob of the fault-test build refuses the load.
+        fault_every()?;
         let driver = KBox::pin_init(driver::Registration::new(NAME, module), GFP_KERNEL)?;
         Ok(Self { _driver: driver })
     }

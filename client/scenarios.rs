@@ -410,8 +410,10 @@ pub(crate) fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Re
 
 /// Sleeps about `ms` milliseconds on a jiffies-based wait.
 ///
-/// Not `fsleep()`: on the zynq guest (HZ_PERIODIC, no high-resolution
-/// timers) an `fsleep` of 2 ms from this module never returned.
+/// A jiffies-based wait is all this needs.  (An `fsleep` of 2 ms from here
+/// once never returned on the zynq guest: QEMU's global timer lost its
+/// edge-triggered tick under host load; the rig now makes it
+/// level-triggered, see Documentation/testing.rst.)
 pub(crate) fn sleep_ms(ms: u32) {
     if let Ok(c) = KBox::pin_init(ReusableCompletion::new(), GFP_KERNEL) {
         c.wait_timeout_ms(ms);

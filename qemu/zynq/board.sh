@@ -6,19 +6,23 @@ DTB=arch/arm/boot/dts/xilinx/zynq-zc702.dtb
 BUSYBOX_ARCH=armhf
 # `poweroff` halts without exiting QEMU here; reboot + -no-reboot exits.
 GUEST_OFF="reboot -f"
-# The guest gets no timeout utility: kselftest's runner then runs each test
-# without one, and scripts/guest's timeout still catches a hang.  Timed
-# sleeps work since the fragment has COMPAT_32BIT_TIME and HIGH_RES_TIMERS
-# (see config), but with the runner's timeout wrapper the rust_pl330
-# contract run stalled after its plan line (cause not found yet; without
-# the wrapper the same line passes in 2 min).
-GUEST_TIMEOUT=none
+# The Cortex-A9 global timer (the kernel's clock event device here) is
+# described as an edge-triggered PPI, but QEMU models its line as a level
+# that stays high while the event flag is set.  Under host load the flag
+# can still be set when the next compare fires: no new edge, the GIC never
+# raises the tick again, and every timed wait in the guest hangs (this was
+# the zynq hang: an fsleep from a module, `sleep` after a busy callback,
+# busybox timeout's watcher).  Level-triggered, a pending flag re-raises
+# the interrupt.  Measured 2026-11-25 under load: the stock tree hung in
+# 2 of 2 runs (rust_pl330, the client, 10 x sleep 1), the fixed one passed
+# 3 of 3.  A TTC-only tree (global timer disabled) does not boot in QEMU.
+DTB_FIXUP='s/interrupts = <0x01 0x0b 0x301>;/interrupts = <0x01 0x0b 0x304>;/'
 # The zc702 console is the second UART, hence `-serial null` first.
 # Single CPU: QEMU's zynq model refuses -smp 2.
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 	echo qemu-system-arm -M xilinx-zynq-a9 -m 512 -display none \
 		-serial null -serial stdio -monitor none -no-reboot -nic none \
-		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
+		-kernel "$1" -dtb "$DTB_PATH" -initrd "$2" \
 		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
 }
 # make run: upstream pl330.ko (a module: loaded first), the PL330's

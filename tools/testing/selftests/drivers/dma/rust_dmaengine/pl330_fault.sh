@@ -10,7 +10,8 @@
 #   pass, including those after the last fault (ITERATIONS is not a
 #   multiple of 4): the channel recovers;
 # - each fault is logged, naming the fault ("undefined instruction");
-# - the module unloads afterwards (kmemleak and lockdep are the judge's).
+# - the module unloads afterwards (kmemleak and lockdep are the judge's);
+# - a bad knob (fault_every=5000) is refused at load with a message.
 #
 # Needs a PL330 that no driver has bound (zynq: upstream pl330 is a module
 # that is not loaded).  Not in TEST_PROGS: run by the rig on zynq
@@ -23,7 +24,7 @@ it=${2:-42}
 expect=$((it / 4))
 
 ktap_print_header
-ktap_set_plan 3
+ktap_set_plan 4
 
 kmsg_mark pl330-fault
 load_mod "$mod" || ktap_exit_fail_msg "cannot load $mod"
@@ -65,4 +66,15 @@ if rmmod "$mod"; then
 else
 	ktap_test_fail "$mod unloads after the faults"
 fi
+
+kmsg_mark pl330-knobs
+if load_mod "$mod" fault_every=5000 2>/dev/null; then
+	rmmod "$mod"
+	ktap_test_fail "fault_every=5000 is refused"
+elif kmsg_since pl330-knobs | grep -q "fault_every=5000 is out of range"; then
+	ktap_test_pass "fault_every=5000 is refused with a message"
+else
+	ktap_test_fail "fault_every=5000 is refused (no message)"
+fi
+
 ktap_finished
