@@ -56,6 +56,7 @@ help:
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
 	@echo 'make kselftest-install BOARD=...    kselftests installed by the kernel selftests make (/kselftest)'
 	@echo 'make bench [REPS=5]                 Rust vs C twin vs memcpy, latency, instruction counts'
+	@echo '  [PL330_ONLY=1] [PL330_REPS=6]     and rust_pl330 vs upstream pl330 on zynq, exynos4210'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
@@ -113,9 +114,15 @@ kselftest-install: kernel
 check:
 	@scripts/check $(BOARDS)
 
-# A benchmark, not a test: two boots of virt-bench; see scripts/bench.
+# A benchmark, not a test: two boots of virt-bench, then two boots per PL330
+# board (scripts/bench-pl330); PL330_ONLY=1 runs just the PL330 part.
 bench:
+ifdef PL330_ONLY
+	@scripts/bench-pl330 $(PL330_REPS)
+else
 	@scripts/bench $(REPS)
+	@scripts/bench-pl330 $(PL330_REPS)
+endif
 
 # Robustness under abuse, with KASAN, lockdep and kmemleak; see scripts/stress.
 stress:

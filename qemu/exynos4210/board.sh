@@ -14,8 +14,10 @@ SMP=2
 GUEST_OFF="reboot -f"
 GUEST_KILL_AFTER_EXIT=1
 # The console is the second UART (ttySAC1), hence `-serial null` first.
+# smdkc210 has 2 CPUs, fixed: RDE_SMP is not read.  RDE_QEMU_ARGS: more
+# QEMU arguments (make bench: -icount shift=0,sleep=off).
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
-	echo qemu-system-arm -M smdkc210 -m 1024 -display none \
+	echo qemu-system-arm -M smdkc210 -m 1024 -display none ${RDE_QEMU_ARGS:-} \
 		-serial null -serial stdio -monitor none -no-reboot \
 		-kernel "$1" -dtb "$KDIR/$DTB" -initrd "$2" \
 		-append "\"console=ttySAC1,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""

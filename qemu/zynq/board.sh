@@ -18,9 +18,10 @@ GUEST_OFF="reboot -f"
 # 3 of 3.  A TTC-only tree (global timer disabled) does not boot in QEMU.
 DTB_FIXUP='s/interrupts = <0x01 0x0b 0x301>;/interrupts = <0x01 0x0b 0x304>;/'
 # The zc702 console is the second UART, hence `-serial null` first.
-# Single CPU: QEMU's zynq model refuses -smp 2.
+# Single CPU: QEMU's zynq model refuses -smp 2, so RDE_SMP is not read.
+# RDE_QEMU_ARGS: more QEMU arguments (make bench: -icount shift=0,sleep=off).
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
-	echo qemu-system-arm -M xilinx-zynq-a9 -m 512 -display none \
+	echo qemu-system-arm -M xilinx-zynq-a9 -m 512 -display none ${RDE_QEMU_ARGS:-} \
 		-serial null -serial stdio -monitor none -no-reboot -nic none \
 		-kernel "$1" -dtb "$DTB_PATH" -initrd "$2" \
 		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
