@@ -464,11 +464,7 @@ impl SoftEngine for SoftDma {
 /// Makes the next issued descriptor active and starts the engine on it.
 fn start_next(
     chan: &VirtChanRef<'_, SoftDma>,
-    g: &mut kernel::sync::lock::Guard<
-        '_,
-        Inner<SoftDma>,
-        kernel::sync::lock::spinlock::SpinLockIrqBackend,
-    >,
+    g: &mut dmaengine::lock::SpinLockIrqSaveGuard<'_, Inner<SoftDma>>,
 ) {
     let next = g.queue.start_next().map(|d| (d.data, d.len()));
     if let Some(started) = next {

@@ -14,6 +14,11 @@ use super::{
 use crate::dmaengine::{
     bindings,
     completion::ReusableCompletion,
+    lock::{
+        new_spinlock_irqsave,
+        SpinLockIrqSave,
+        SpinLockIrqSaveGuard, //
+    },
     queue::{
         Cookies,
         DescQueue,
@@ -43,12 +48,10 @@ use kernel::{
         ListArc,
         ListLinks, //
     },
-    new_spinlock_irq,
     prelude::*,
     sync::{
         aref::ARef,
-        ArcBorrow,
-        SpinLockIrq, //
+        ArcBorrow, //
     },
     types::Opaque, //
 };
@@ -107,7 +110,7 @@ pub struct VirtChan<P: Provider> {
     #[pin]
     pub(super) chan: Opaque<bindings::dma_chan>,
     #[pin]
-    pub(super) inner: SpinLockIrq<Inner<P>>,
+    pub(super) inner: SpinLockIrqSave<Inner<P>>,
     #[pin]
     pub(super) bh: Tasklet<VirtChan<P>>,
     #[pin]
@@ -190,7 +193,7 @@ impl<P: Provider> VirtChan<P> {
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             chan: Opaque::zeroed(),
-            inner <- new_spinlock_irq!(
+            inner <- new_spinlock_irqsave!(
                 Inner { queue: DescQueue::new(), engine, periods: 0, dead: false },
                 "rust_dmaengine::VirtChan::inner"
             ),
@@ -254,10 +257,7 @@ impl<P: Provider> VirtChan<P> {
     }
 
     /// Locks the channel.
-    pub fn lock(
-        &self,
-    ) -> kernel::sync::lock::Guard<'_, Inner<P>, kernel::sync::lock::spinlock::SpinLockIrqBackend>
-    {
+    pub fn lock(&self) -> SpinLockIrqSaveGuard<'_, Inner<P>> {
         self.inner.lock()
     }
 

@@ -9,7 +9,7 @@
 //! the machinery of `drivers/dma/virt-dma.c`:
 //!
 //! - a [`DescQueue`](super::queue::DescQueue) and the driver's engine state, together in one
-//!   [`Inner`] behind the channel's `SpinLockIrq`: the lists cannot be touched
+//!   [`Inner`] behind the channel's `SpinLockIrqSave`: the lists cannot be touched
 //!   without the lock;
 //! - a [`Tasklet`](super::tasklet::Tasklet) that invokes completion callbacks, one descriptor at a
 //!   time and *without* the channel lock, so that a callback may call
