@@ -335,9 +335,6 @@ impl<P: Provider> VirtChan<P> {
         cyclic: bool,
         flags: kernel::ffi::c_ulong,
     ) -> Result<*mut bindings::dma_async_tx_descriptor> {
-        if self.inner.lock().dead {
-            return Err(ENODEV);
-        }
         let d = ListArc::pin_init(
             try_pin_init!(Desc::<P> {
                 tx: Opaque::zeroed(),
@@ -359,9 +356,16 @@ impl<P: Provider> VirtChan<P> {
             // CAST: `enum dma_ctrl_flags` values fit the C field.
             (*tx).flags = flags as bindings::dma_ctrl_flags;
         }
+        // One lock round trip, as `vchan_tx_prep()`: the device-gone check
+        // and the queueing under the same lock.  On a dead channel `d` is
+        // dropped (after the guard: it was declared first).
+        let mut g = self.inner.lock();
+        if g.dead {
+            return Err(ENODEV);
+        }
         // INVARIANT: `tx` is initialised for this channel with our
         // `tx_submit`.  A fresh descriptor is on no queue: this cannot fail.
-        self.inner.lock().queue.add_allocated(d)?;
+        g.queue.add_allocated(d)?;
         Ok(tx)
     }
 }
