@@ -148,7 +148,11 @@ pub trait Provider: Sized + Send + Sync + 'static {
     }
 
     /// Starts the engine on issued descriptors, if it is idle.
-    fn issue_pending(chan: VirtChanRef<'_, Self>);
+    ///
+    /// Called under the channel lock, which the framework takes once for
+    /// its own check (the device is not going away) and this, as a C
+    /// driver's `device_issue_pending` takes `vc.lock` once.
+    fn issue_pending(chan: VirtChanRef<'_, Self>, inner: &mut Inner<Self>);
 
     /// The status and residue of `cookie`, which is not complete yet.
     ///
