@@ -285,10 +285,9 @@ impl Provider for SoftDma {
         Ok(())
     }
 
-    fn issue_pending(chan: VirtChanRef<'_, Self>) {
-        let mut g = chan.lock();
+    fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
         if g.queue.issue_pending() && g.engine.state == State::Idle && !g.engine.pause_requested {
-            start_next(&chan, &mut g);
+            start_next(&chan, g);
         }
     }
 
@@ -462,14 +461,7 @@ impl SoftEngine for SoftDma {
 }
 
 /// Makes the next issued descriptor active and starts the engine on it.
-fn start_next(
-    chan: &VirtChanRef<'_, SoftDma>,
-    g: &mut kernel::sync::lock::Guard<
-        '_,
-        Inner<SoftDma>,
-        kernel::sync::lock::spinlock::SpinLockIrqBackend,
-    >,
-) {
+fn start_next(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
     let next = g.queue.start_next().map(|d| (d.data, d.len()));
     if let Some(started) = next {
         g.engine.state = State::Running;

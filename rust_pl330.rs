@@ -628,11 +628,10 @@ impl Provider for Pl330 {
         Ok(x)
     }
 
-    fn issue_pending(chan: VirtChanRef<'_, Self>) {
-        let mut g = chan.lock();
+    fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
         if g.queue.issue_pending() {
-            settle(&chan, &mut g);
-            start_next(&chan, &mut g);
+            settle(&chan, g);
+            start_next(&chan, g);
         }
     }
 

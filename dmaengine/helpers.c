@@ -13,7 +13,9 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
+#include <linux/interrupt_rc.h>
 #include <linux/preempt.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 
 /* The provider-private cookie and callback helpers (drivers/dma/dmaengine.h). */
@@ -102,6 +104,47 @@ bool rde_request_mem_region(resource_size_t start, size_t n, const char *name)
 void rde_release_mem_region(resource_size_t start, size_t n)
 {
 	release_mem_region(start, n);
+}
+
+/*
+ * The channel lock (lock.rs): spin_lock_irqsave() and
+ * spin_unlock_irqrestore(), one call each as in C.
+ */
+unsigned long rde_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+bool rde_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags)
+{
+	return spin_trylock_irqsave(lock, *flags);
+}
+
+/*
+ * Rust guards may be dropped in any order.  If a refcounted
+ * local_interrupt_disable() region (the kernel crate's SpinLockIrq or
+ * LocalInterruptDisabled) began inside this critical section and is still
+ * open, interrupts must stay off until it ends: it takes over @flags, the
+ * state to restore, instead of the "disabled" it saved.  Otherwise this is
+ * spin_unlock_irqrestore().
+ */
+void rde_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	if (unlikely(!irqs_disabled_flags(flags) &&
+		     (preempt_count() & HARDIRQ_DISABLE_MASK))) {
+		spin_unlock(lock);
+		_local_interrupt_save_state(flags);
+		return;
+	}
+	spin_unlock_irqrestore(lock, flags);
+}
+
+bool rde_irqs_disabled(void)
+{
+	return irqs_disabled();
 }
 
 void rde_tasklet_schedule(struct tasklet_struct *t)

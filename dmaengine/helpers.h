@@ -14,6 +14,7 @@
 #include <linux/ioport.h>
 #include <linux/irq_work.h>
 #include <linux/platform_device.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
 /* Provider side. */
@@ -29,6 +30,12 @@ void rde_dev_set_dma_coherent(struct device *dev);
 /* Bus glue (amba.rs). */
 bool rde_request_mem_region(resource_size_t start, size_t n, const char *name);
 void rde_release_mem_region(resource_size_t start, size_t n);
+
+/* The channel lock (lock.rs). */
+unsigned long rde_spin_lock_irqsave(spinlock_t *lock);
+bool rde_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags);
+void rde_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+bool rde_irqs_disabled(void);
 
 /* Deferred work. */
 void rde_tasklet_schedule(struct tasklet_struct *t);

@@ -31,6 +31,7 @@ pub mod amba;
 pub mod bindings;
 pub mod client;
 pub mod completion;
+pub mod lock;
 pub mod platform;
 pub mod provider;
 pub mod queue;

@@ -14,6 +14,11 @@ use super::{
 use crate::dmaengine::{
     bindings,
     completion::ReusableCompletion,
+    lock::{
+        new_spinlock_irqsave,
+        SpinLockIrqSave,
+        SpinLockIrqSaveGuard, //
+    },
     queue::{
         Cookies,
         DescQueue,
@@ -43,12 +48,10 @@ use kernel::{
         ListArc,
         ListLinks, //
     },
-    new_spinlock_irq,
     prelude::*,
     sync::{
         aref::ARef,
-        ArcBorrow,
-        SpinLockIrq, //
+        ArcBorrow, //
     },
     types::Opaque, //
 };
@@ -107,7 +110,7 @@ pub struct VirtChan<P: Provider> {
     #[pin]
     pub(super) chan: Opaque<bindings::dma_chan>,
     #[pin]
-    pub(super) inner: SpinLockIrq<Inner<P>>,
+    pub(super) inner: SpinLockIrqSave<Inner<P>>,
     #[pin]
     pub(super) bh: Tasklet<VirtChan<P>>,
     #[pin]
@@ -190,7 +193,7 @@ impl<P: Provider> VirtChan<P> {
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             chan: Opaque::zeroed(),
-            inner <- new_spinlock_irq!(
+            inner <- new_spinlock_irqsave!(
                 Inner { queue: DescQueue::new(), engine, periods: 0, dead: false },
                 "rust_dmaengine::VirtChan::inner"
             ),
@@ -254,10 +257,7 @@ impl<P: Provider> VirtChan<P> {
     }
 
     /// Locks the channel.
-    pub fn lock(
-        &self,
-    ) -> kernel::sync::lock::Guard<'_, Inner<P>, kernel::sync::lock::spinlock::SpinLockIrqBackend>
-    {
+    pub fn lock(&self) -> SpinLockIrqSaveGuard<'_, Inner<P>> {
         self.inner.lock()
     }
 
@@ -335,9 +335,6 @@ impl<P: Provider> VirtChan<P> {
         cyclic: bool,
         flags: kernel::ffi::c_ulong,
     ) -> Result<*mut bindings::dma_async_tx_descriptor> {
-        if self.inner.lock().dead {
-            return Err(ENODEV);
-        }
         let d = ListArc::pin_init(
             try_pin_init!(Desc::<P> {
                 tx: Opaque::zeroed(),
@@ -359,9 +356,16 @@ impl<P: Provider> VirtChan<P> {
             // CAST: `enum dma_ctrl_flags` values fit the C field.
             (*tx).flags = flags as bindings::dma_ctrl_flags;
         }
+        // One lock round trip, as `vchan_tx_prep()`: the device-gone check
+        // and the queueing under the same lock.  On a dead channel `d` is
+        // dropped (after the guard: it was declared first).
+        let mut g = self.inner.lock();
+        if g.dead {
+            return Err(ENODEV);
+        }
         // INVARIANT: `tx` is initialised for this channel with our
         // `tx_submit`.  A fresh descriptor is on no queue: this cannot fail.
-        self.inner.lock().queue.add_allocated(d)?;
+        g.queue.add_allocated(d)?;
         Ok(tx)
     }
 }

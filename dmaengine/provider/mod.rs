@@ -9,7 +9,7 @@
 //! the machinery of `drivers/dma/virt-dma.c`:
 //!
 //! - a [`DescQueue`](super::queue::DescQueue) and the driver's engine state, together in one
-//!   [`Inner`] behind the channel's `SpinLockIrq`: the lists cannot be touched
+//!   [`Inner`] behind the channel's `SpinLockIrqSave`: the lists cannot be touched
 //!   without the lock;
 //! - a [`Tasklet`](super::tasklet::Tasklet) that invokes completion callbacks, one descriptor at a
 //!   time and *without* the channel lock, so that a callback may call
@@ -148,7 +148,11 @@ pub trait Provider: Sized + Send + Sync + 'static {
     }
 
     /// Starts the engine on issued descriptors, if it is idle.
-    fn issue_pending(chan: VirtChanRef<'_, Self>);
+    ///
+    /// Called under the channel lock, which the framework takes once for
+    /// its own check (the device is not going away) and this, as a C
+    /// driver's `device_issue_pending` takes `vc.lock` once.
+    fn issue_pending(chan: VirtChanRef<'_, Self>, inner: &mut Inner<Self>);
 
     /// The status and residue of `cookie`, which is not complete yet.
     ///

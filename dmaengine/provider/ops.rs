@@ -164,10 +164,11 @@ impl<P: Provider> Ops<P> {
     pub(super) unsafe extern "C" fn issue_pending(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
-        if chan.inner.lock().dead {
+        let mut g = chan.inner.lock();
+        if g.dead {
             return;
         }
-        P::issue_pending(chan);
+        P::issue_pending(chan, &mut g);
     }
 
     /// # Safety
