@@ -13,6 +13,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/preempt.h>
 #include <linux/string.h>
 
@@ -109,6 +110,17 @@ void rde_tasklet_schedule(struct tasklet_struct *t)
 	tasklet_schedule(t);
 }
 
+void rde_init_work(struct work_struct *work,
+		   void (*func)(struct work_struct *))
+{
+	INIT_WORK(work, func);
+}
+
+bool rde_queue_bh_work(struct work_struct *work)
+{
+	return queue_work(system_bh_wq, work);
+}
+
 void rde_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
 {
 	init_irq_work(work, func);
@@ -128,6 +140,28 @@ bool rde_completion_done(struct completion *x)
 {
 	return completion_done(x);
 }
+
+/*
+ * The `dispatch` module parameter of a provider module built with
+ * -DRDE_DISPATCH_PARAM (Kbuild): a string, which the Rust module! macro
+ * cannot declare.  The Rust side validates it (Dispatch::from_module_param).
+ */
+#ifdef RDE_DISPATCH_PARAM
+static char rde_dispatch[16] = "tasklet";
+module_param_string(dispatch, rde_dispatch, sizeof(rde_dispatch), 0444);
+MODULE_PARM_DESC(dispatch,
+		 "Callback dispatch: tasklet (default) or bh (system_bh_wq)");
+
+const char *rde_dispatch_param(void)
+{
+	return rde_dispatch;
+}
+#else
+const char *rde_dispatch_param(void)
+{
+	return NULL;
+}
+#endif
 
 struct rde_chan_filter {
 	const char *chan_name;
