@@ -182,7 +182,14 @@ impl<T: HasBhWork> BhWork<T> {
         })
     }
 
+    /// A test build with `--cfg rde_bh_skip_cancel`
+    /// (`rust_dmaengine_bh_nocancel.ko`, the negative control of this
+    /// type: the KUnit case `cancel_waits_for_a_run_on_another_cpu` must
+    /// fail in it) returns at once.  No product module is built with it.
     fn cancel(&self) {
+        if cfg!(rde_bh_skip_cancel) {
+            return;
+        }
         // SAFETY: By the type invariant the work item is initialised.
         unsafe { bindings::cancel_work_sync(self.inner.get()) };
     }
@@ -220,6 +227,7 @@ mod tests {
         AtomicU32,
         Ordering, //
     };
+    use kernel::time::Delta;
 
     #[pin_data(PinnedDrop)]
     struct Owner {
@@ -229,6 +237,9 @@ mod tests {
         done: ReusableCompletion,
         runs: AtomicU32,
         in_process_context: AtomicBool,
+        /// Microseconds each run spins, and whether one is spinning.
+        spin_us: u32,
+        running: AtomicBool,
     }
 
     impl_has_bh_work! {
@@ -243,7 +254,13 @@ mod tests {
             if unsafe { bindings::rde_may_sleep() } {
                 self.in_process_context.store(true, Ordering::Relaxed);
             }
+            self.running.store(true, Ordering::Release);
+            // In steps of 1 ms: `udelay` takes at most `MAX_UDELAY_MS`.
+            for _ in 0..self.spin_us / 1000 {
+                kernel::time::delay::udelay(Delta::from_micros(1000));
+            }
             self.runs.fetch_add(1, Ordering::Relaxed);
+            self.running.store(false, Ordering::Release);
             self.done.complete_all();
         }
     }
@@ -255,13 +272,15 @@ mod tests {
         }
     }
 
-    fn owner() -> Result<Pin<KBox<Owner>>> {
+    fn owner(spin_us: u32) -> Result<Pin<KBox<Owner>>> {
         KBox::pin_init(
             pin_init!(Owner {
                 work <- BhWork::new(),
                 done <- ReusableCompletion::new(),
                 runs: AtomicU32::new(0),
                 in_process_context: AtomicBool::new(false),
+                spin_us,
+                running: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )
@@ -272,7 +291,7 @@ mod tests {
     // after synchronize).
     #[test]
     fn runs_in_softirq_and_again_after_cancel() -> Result {
-        let o = owner()?;
+        let o = owner(0)?;
         for round in 1..=2u32 {
             o.done.reinit();
             o.queue_bh_work();
@@ -287,10 +306,36 @@ mod tests {
     // A cancel with nothing queued returns at once and leaves it usable.
     #[test]
     fn cancel_when_idle_is_harmless() -> Result {
-        let o = owner()?;
+        let o = owner(0)?;
         o.cancel_bh_work();
         o.queue_bh_work();
         assert!(o.done.wait_timeout_ms(5000));
+        Ok(())
+    }
+
+    // What synchronize relies on: a cancel waits for a run in progress on
+    // another CPU (BH work runs on the CPU that queued it, as the engine's
+    // interrupt does).  Fails in the rde_bh_skip_cancel build.
+    #[test]
+    fn cancel_waits_for_a_run_on_another_cpu() -> Result {
+        let o = owner(20_000)?;
+        // SAFETY: `work` is the initialised `BhWork` of `o`, which cancels it
+        // before it is dropped.
+        let cpu = unsafe { bindings::rde_queue_bh_work_elsewhere(o.work.inner.get()) };
+        if cpu < 0 {
+            // One CPU: nothing runs beside us.
+            return Ok(());
+        }
+        // Wait (up to about 1 s) for the run to be in its 20 ms spin.
+        let mut n = 0;
+        while !o.running.load(Ordering::Acquire) && n < 1000 {
+            kernel::time::delay::fsleep(Delta::from_micros(1000));
+            n += 1;
+        }
+        assert!(o.running.load(Ordering::Acquire));
+        o.cancel_bh_work();
+        assert!(!o.running.load(Ordering::Acquire));
+        assert_eq!(o.runs.load(Ordering::Relaxed), 1);
         Ok(())
     }
 

@@ -121,6 +121,23 @@ bool rde_queue_bh_work(struct work_struct *work)
 	return queue_work(system_bh_wq, work);
 }
 
+/*
+ * For a KUnit case (bh_work.rs): queues @work on system_bh_wq of an online
+ * CPU other than this one; returns that CPU, or -1 if there is none.
+ */
+int rde_queue_bh_work_elsewhere(struct work_struct *work)
+{
+	int cpu = get_cpu();
+	int other = cpumask_any_but(cpu_online_mask, cpu);
+
+	if (other >= nr_cpu_ids)
+		other = -1;
+	else
+		queue_work_on(other, system_bh_wq, work);
+	put_cpu();
+	return other;
+}
+
 void rde_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
 {
 	init_irq_work(work, func);

@@ -379,16 +379,9 @@ impl<P: Provider> VirtChan<P> {
     /// any synchronize.  Both leave the dispatcher ready to be scheduled
     /// again, so the channel is reusable.  The one that was not chosen is
     /// never scheduled; quiescing it costs a test of its state bits.
-    ///
-    /// A test build with `--cfg rde_bh_skip_cancel`
-    /// (`rust_dmaengine_bh_nocancel.ko`, the negative control of the BH
-    /// dispatcher) does not wait for the BH work item.  No product module is
-    /// built with it.
     pub(super) fn quiesce(&self) {
         self.kill_tasklet();
-        if !cfg!(rde_bh_skip_cancel) {
-            self.cancel_bh_work();
-        }
+        self.cancel_bh_work();
     }
 
     pub(super) fn new_desc(
