@@ -127,7 +127,11 @@ impl Samples {
             v.sort_unstable();
             // Per mille: the nearest rank below.
             let at = |q: usize| v.get(v.len().saturating_sub(1) * q / 1000).copied();
-            *p = [at(500).unwrap_or(0), at(990).unwrap_or(0), at(999).unwrap_or(0)];
+            *p = [
+                at(500).unwrap_or(0),
+                at(990).unwrap_or(0),
+                at(999).unwrap_or(0),
+            ];
         }
         p
     }
