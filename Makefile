@@ -55,8 +55,8 @@ help:
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
 	@echo 'make kselftest-install BOARD=...    kselftests installed by the kernel selftests make (/kselftest)'
-	@echo 'make bench [REPS=5] [BENCH=icount|timed|pl330]  Rust vs C twin vs memcpy, latency, instruction counts;'
-	@echo '  [PL330_REPS=6]                    then rust_pl330 vs upstream pl330 on zynq, exynos4210'
+	@echo 'make bench [REPS=5] [BENCH=main|timed|icount|dispatch|pl330]  Rust vs C twin vs memcpy,'
+	@echo '  [PL330_REPS=6]   latency, instruction counts, tasklet vs BH dispatch; rust_pl330 vs pl330'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
@@ -114,9 +114,10 @@ kselftest-install: kernel
 check:
 	@scripts/check $(BOARDS)
 
-# A benchmark, not a test: two boots of virt-bench, then two boots per PL330
-# board (scripts/bench-pl330).  BENCH=icount or timed: one virt-bench boot
-# only; BENCH=pl330 (or PL330_ONLY=1): the PL330 part only.
+# A benchmark, not a test: three boots of virt-bench (scripts/bench), then
+# two boots per PL330 board (scripts/bench-pl330).  BENCH=main, timed,
+# icount or dispatch: only those virt-bench boots; BENCH=pl330 (or
+# PL330_ONLY=1): only the PL330 part.
 bench:
 ifneq ($(filter pl330,$(BENCH))$(PL330_ONLY),)
 	@scripts/bench-pl330 $(PL330_REPS)

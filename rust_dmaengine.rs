@@ -63,6 +63,7 @@ use dmaengine::{
         PlatformDevice, //
     },
     provider::{
+        Dispatch,
         Inner,
         Provider,
         Registration,
@@ -106,7 +107,7 @@ macro_rules! this_module {
     };
 }
 
-#[cfg(not(rde_broken_sync))]
+#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel)))]
 this_module!(
     "rust_dmaengine",
     "Software DMA engine keeping the dmaengine termination contract"
@@ -120,10 +121,23 @@ this_module!(
     "TEST ONLY: rust_dmaengine whose synchronize does not wait (negative control)"
 );
 
-#[cfg(not(rde_broken_sync))]
+// The negative control of the BH dispatcher: synchronize does not cancel
+// and wait for the BH work item (see dmaengine/provider/chan.rs).
+#[cfg(rde_bh_skip_cancel)]
+this_module!(
+    "rust_dmaengine_bh_nocancel",
+    "TEST ONLY: rust_dmaengine whose synchronize skips cancel_work_sync (negative control)"
+);
+
+#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel)))]
 const NAME: &CStr = c"rust_dmaengine";
 #[cfg(rde_broken_sync)]
 const NAME: &CStr = c"rust_dmaengine_broken_sync";
+#[cfg(rde_bh_skip_cancel)]
+const NAME: &CStr = c"rust_dmaengine_bh_nocancel";
+
+/// Whether this is the negative control of the BH dispatcher.
+const BH_NOCANCEL: bool = cfg!(rde_bh_skip_cancel);
 
 /// Whether this is the negative-control build.
 const BROKEN_SYNC: bool = cfg!(rde_broken_sync);
@@ -134,6 +148,10 @@ struct Config {
     channels: u32,
     burst: usize,
     delay_us: u32,
+    /// `dispatch=tasklet|bh`: a string parameter, declared in C (the
+    /// `module!` macro takes integers only), see
+    /// [`Dispatch::from_module_param`].
+    dispatch: Dispatch,
 }
 
 impl Config {
@@ -157,6 +175,7 @@ impl Config {
             channels,
             burst: burst as usize,
             delay_us,
+            dispatch: Dispatch::from_module_param()?,
         })
     }
 }
@@ -627,12 +646,13 @@ impl platform::Driver for DmaDriver {
     ) -> impl PinInit<Self, Error> + 'bound {
         let dev = pdev.as_ref();
         let cfg = Config::from_params()?;
-        let reg = Registration::<SoftDma>::new(
+        let reg = Registration::<SoftDma>::with_dispatch(
             dev,
             // No DMA_SLAVE: there is no `prep_slave_sg`.  Cyclic transfers
             // still take a slave configuration.
             &[Cap::Memcpy, Cap::Memset, Cap::Cyclic],
             cfg.channels,
+            cfg.dispatch,
             |_| {
                 Ok((
                     Engine {
@@ -653,11 +673,18 @@ impl platform::Driver for DmaDriver {
         .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
         dev_info!(
             dev,
-            "registered {} channels: burst {} B, delay {} us\n",
+            "registered {} channels: burst {} B, delay {} us, dispatch {}\n",
             cfg.channels,
             cfg.burst,
-            cfg.delay_us
+            cfg.delay_us,
+            cfg.dispatch.name()
         );
+        if BH_NOCANCEL {
+            dev_warn!(
+                dev,
+                "TEST BUILD: synchronize does not wait for the BH dispatcher; negative control only\n"
+            );
+        }
         if BROKEN_SYNC {
             dev_warn!(
                 dev,

@@ -6,7 +6,7 @@
 //! one 64-byte copy, synchronize on the then idle channel, terminate_sync
 //! with a chain in flight, terminate_async in a callback to the return of
 //! synchronize (the reference path), and submit to the last callback of 8
-//! queued 64 KiB copies.  `results` shows p50 and p99 of each in
+//! queued 64 KiB copies.  `results` shows p50, p99 and p99.9 of each in
 //! nanoseconds.  The copies are checked as in the other scenarios, so a
 //! benchmark of a broken provider does not produce figures.
 
@@ -95,8 +95,8 @@ impl Lat {
     }
 }
 
-/// p50 and p99 in nanoseconds of each [`Lat`].
-pub(crate) type Percentiles = [[u32; 2]; Lat::COUNT];
+/// p50, p99 and p99.9 in nanoseconds of each [`Lat`].
+pub(crate) type Percentiles = [[u32; 3]; Lat::COUNT];
 
 /// The samples of a run, one list per [`Lat`].
 pub(crate) struct Samples([KVec<u32>; Lat::COUNT]);
@@ -119,14 +119,19 @@ impl Samples {
         self.0[0].len()
     }
 
-    /// p50 and p99 of each measurement (sorts the samples); zeros if there
-    /// are none.
+    /// p50, p99 and p99.9 of each measurement (sorts the samples); zeros
+    /// if there are none.
     pub(crate) fn percentiles(&mut self) -> Percentiles {
         let mut p = Percentiles::default();
         for (p, v) in p.iter_mut().zip(self.0.iter_mut()) {
             v.sort_unstable();
-            let at = |q: usize| v.get(v.len().saturating_sub(1) * q / 100).copied();
-            *p = [at(50).unwrap_or(0), at(99).unwrap_or(0)];
+            // Per mille: the nearest rank below.
+            let at = |q: usize| v.get(v.len().saturating_sub(1) * q / 1000).copied();
+            *p = [
+                at(500).unwrap_or(0),
+                at(990).unwrap_or(0),
+                at(999).unwrap_or(0),
+            ];
         }
         p
     }
@@ -134,13 +139,14 @@ impl Samples {
 
 /// Logs the percentiles of a run on channel `chan` with `n` samples each.
 pub(crate) fn report(chan: &CStr, r: &Results, n: usize) {
-    for (l, [p50, p99]) in Lat::ALL.into_iter().zip(r.latency) {
+    for (l, [p50, p99, p999]) in Lat::ALL.into_iter().zip(r.latency) {
         pr_info!(
-            "latency on {}: {} p50 {} ns p99 {} ns ({} samples)\n",
+            "latency on {}: {} p50 {} ns p99 {} ns p99.9 {} ns ({} samples)\n",
             chan,
             l.name(),
             p50,
             p99,
+            p999,
             n
         );
     }
@@ -148,8 +154,8 @@ pub(crate) fn report(chan: &CStr, r: &Results, n: usize) {
 
 /// The `results` lines of the percentiles.
 pub(crate) fn show(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
-    for (l, [p50, p99]) in Lat::ALL.into_iter().zip(r.latency) {
-        writeln!(f, "{}_ns: p50 {} p99 {}", l.name(), p50, p99)?;
+    for (l, [p50, p99, p999]) in Lat::ALL.into_iter().zip(r.latency) {
+        writeln!(f, "{}_ns: p50 {} p99 {} p999 {}", l.name(), p50, p99, p999)?;
     }
     Ok(())
 }

@@ -191,7 +191,7 @@ pub(crate) struct Results {
     pub(crate) alloc_failures: u32,
     /// The stress scenario's seed.
     pub(crate) seed: u32,
-    /// `latency`: p50 and p99 in nanoseconds of each measurement.
+    /// `latency`: p50, p99 and p99.9 in nanoseconds of each measurement.
     pub(crate) latency: latency::Percentiles,
     pub(crate) errors: u32,
     pub(crate) skipped: bool,

@@ -14,6 +14,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
 #include <linux/interrupt_rc.h>
+#include <linux/moduleparam.h>
 #include <linux/preempt.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -152,6 +153,34 @@ void rde_tasklet_schedule(struct tasklet_struct *t)
 	tasklet_schedule(t);
 }
 
+void rde_init_work(struct work_struct *work,
+		   void (*func)(struct work_struct *))
+{
+	INIT_WORK(work, func);
+}
+
+bool rde_queue_bh_work(struct work_struct *work)
+{
+	return queue_work(system_bh_wq, work);
+}
+
+/*
+ * For a KUnit case (bh_work.rs): queues @work on system_bh_wq of an online
+ * CPU other than this one; returns that CPU, or -1 if there is none.
+ */
+int rde_queue_bh_work_elsewhere(struct work_struct *work)
+{
+	int cpu = get_cpu();
+	int other = cpumask_any_but(cpu_online_mask, cpu);
+
+	if (other >= nr_cpu_ids)
+		other = -1;
+	else
+		queue_work_on(other, system_bh_wq, work);
+	put_cpu();
+	return other;
+}
+
 void rde_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
 {
 	init_irq_work(work, func);
@@ -171,6 +200,28 @@ bool rde_completion_done(struct completion *x)
 {
 	return completion_done(x);
 }
+
+/*
+ * The `dispatch` module parameter of a provider module built with
+ * -DRDE_DISPATCH_PARAM (Kbuild): a string, which the Rust module! macro
+ * cannot declare.  The Rust side validates it (Dispatch::from_module_param).
+ */
+#ifdef RDE_DISPATCH_PARAM
+static char rde_dispatch[16] = "tasklet";
+module_param_string(dispatch, rde_dispatch, sizeof(rde_dispatch), 0444);
+MODULE_PARM_DESC(dispatch,
+		 "Callback dispatch: tasklet (default) or bh (system_bh_wq)");
+
+const char *rde_dispatch_param(void)
+{
+	return rde_dispatch;
+}
+#else
+const char *rde_dispatch_param(void)
+{
+	return NULL;
+}
+#endif
 
 struct rde_chan_filter {
 	const char *chan_name;

@@ -39,6 +39,11 @@ bool rde_irqs_disabled(void);
 
 /* Deferred work. */
 void rde_tasklet_schedule(struct tasklet_struct *t);
+void rde_init_work(struct work_struct *work,
+		   void (*func)(struct work_struct *));
+bool rde_queue_bh_work(struct work_struct *work);
+int rde_queue_bh_work_elsewhere(struct work_struct *work);
+const char *rde_dispatch_param(void);
 void rde_init_irq_work(struct irq_work *work,
 		       void (*func)(struct irq_work *));
 

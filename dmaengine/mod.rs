@@ -28,6 +28,7 @@
 
 #[cfg(CONFIG_ARM_AMBA)]
 pub mod amba;
+pub mod bh_work;
 pub mod bindings;
 pub mod client;
 pub mod completion;

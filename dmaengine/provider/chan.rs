@@ -8,10 +8,17 @@ use super::{
         tx_submit,
         Desc, //
     },
+    Dispatch,
     Provider,
     VirtChanRef, //
 };
 use crate::dmaengine::{
+    bh_work::{
+        impl_has_bh_work,
+        BhWork,
+        BhWorkHandler,
+        HasBhWork, //
+    },
     bindings,
     completion::ReusableCompletion,
     lock::{
@@ -111,8 +118,14 @@ pub struct VirtChan<P: Provider> {
     pub(super) chan: Opaque<bindings::dma_chan>,
     #[pin]
     pub(super) inner: SpinLockIrqSave<Inner<P>>,
+    /// Callback dispatch if `dispatch` is [`Dispatch::Tasklet`].
     #[pin]
     pub(super) bh: Tasklet<VirtChan<P>>,
+    /// Callback dispatch if `dispatch` is [`Dispatch::Bh`].
+    #[pin]
+    pub(super) bh_work: BhWork<VirtChan<P>>,
+    /// Which of the two dispatches callbacks, fixed at registration.
+    pub(super) dispatch: Dispatch,
     #[pin]
     pub(super) stopped: ReusableCompletion,
     /// A snapshot of the queue's cookies, written under the lock when they
@@ -144,16 +157,37 @@ impl_has_tasklet! {
     unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.bh }
 }
 
+impl_has_bh_work! {
+    // SAFETY: The drop rule: `VirtChan`'s `PinnedDrop` cancels the work
+    // (`quiesce`) before any field is dropped, and the handler only borrows
+    // the channel.
+    unsafe impl{P: Provider} HasBhWork for VirtChan<P> { self.bh_work }
+}
+
 impl<P: Provider> TaskletHandler for VirtChan<P> {
+    fn tasklet_run(&self) {
+        self.dispatch_callbacks();
+    }
+}
+
+impl<P: Provider> BhWorkHandler for VirtChan<P> {
+    fn bh_work_run(&self) {
+        self.dispatch_callbacks();
+    }
+}
+
+impl<P: Provider> VirtChan<P> {
     /// Callback dispatch: one completed descriptor at a time, lock dropped
     /// around each callback.  A callback that terminates the channel moves
     /// the remaining completed descriptors to `terminated`, so they never
     /// get their callbacks.
     ///
     /// The lock is not taken again just to find nothing left: a completion
-    /// that arrives after the last look reschedules the tasklet, which then
-    /// runs again.
-    fn tasklet_run(&self) {
+    /// that arrives after the last look reschedules the dispatcher, which
+    /// then runs again.
+    ///
+    /// Runs in softirq context, from the tasklet or the BH work item.
+    fn dispatch_callbacks(&self) {
         loop {
             let (done, cyclic, more) = {
                 let mut g = self.inner.lock();
@@ -188,6 +222,7 @@ impl<P: Provider> VirtChan<P> {
     pub(super) fn new(
         index: u32,
         dev: ARef<device::Device>,
+        dispatch: Dispatch,
         engine: P::Engine,
         data: impl PinInit<P::ChanData, Error>,
     ) -> impl PinInit<Self, Error> {
@@ -198,6 +233,8 @@ impl<P: Provider> VirtChan<P> {
                 "rust_dmaengine::VirtChan::inner"
             ),
             bh <- Tasklet::new(),
+            bh_work <- BhWork::new(),
+            dispatch,
             // The engine starts stopped.
             stopped <- ReusableCompletion::new_done(),
             cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
@@ -286,9 +323,19 @@ impl<P: Provider> VirtChan<P> {
         self.stopped.complete_all();
     }
 
-    /// Schedules callback dispatch (any context).
+    /// How this channel dispatches its callbacks.
+    pub fn dispatch(&self) -> Dispatch {
+        self.dispatch
+    }
+
+    /// Schedules callback dispatch (any context): the tasklet or the BH
+    /// work item, as chosen at registration.  Either runs the callbacks in
+    /// softirq context, never in the caller's.
     pub fn schedule_callbacks(&self) {
-        self.schedule_tasklet();
+        match self.dispatch {
+            Dispatch::Tasklet => self.schedule_tasklet(),
+            Dispatch::Bh => self.queue_bh_work(),
+        }
     }
 
     /// `device_terminate_all`: the driver stops its engine, then every
@@ -324,8 +371,17 @@ impl<P: Provider> VirtChan<P> {
     }
 
     /// No callback runs or is scheduled after this.  Sleeps.
+    ///
+    /// Tasklet: `tasklet_kill()`.  BH work: `cancel_work_sync()`, which
+    /// waits for a running dispatch and removes a pending one; a pending
+    /// one has nothing to do, since `terminate_all` moved every completed
+    /// descriptor to `terminated` (and forgot the cyclic periods) before
+    /// any synchronize.  Both leave the dispatcher ready to be scheduled
+    /// again, so the channel is reusable.  The one that was not chosen is
+    /// never scheduled; quiescing it costs a test of its state bits.
     pub(super) fn quiesce(&self) {
         self.kill_tasklet();
+        self.cancel_bh_work();
     }
 
     pub(super) fn new_desc(

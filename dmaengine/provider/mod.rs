@@ -11,7 +11,8 @@
 //! - a [`DescQueue`](super::queue::DescQueue) and the driver's engine state, together in one
 //!   [`Inner`] behind the channel's `SpinLockIrqSave`: the lists cannot be touched
 //!   without the lock;
-//! - a [`Tasklet`](super::tasklet::Tasklet) that invokes completion callbacks, one descriptor at a
+//! - a [`Tasklet`](super::tasklet::Tasklet) or a [`BhWork`](super::bh_work::BhWork) ([`Dispatch`])
+//!   that invokes completion callbacks, one descriptor at a
 //!   time and *without* the channel lock, so that a callback may call
 //!   `dmaengine_terminate_async()` on its own channel;
 //! - the driver's per-channel data, pinned, so that it may embed the kernel
@@ -31,7 +32,7 @@
 //! | `prep_*`, `tx_submit`, `issue_pending`, `tx_status`, `pause`, `resume`, `terminate_all` | any, incl. hard IRQ and callbacks | no |
 //! | `slave_config` | any | no |
 //! | `synchronize`, `alloc/free_chan_resources` | process | yes |
-//! | callbacks (tasklet) | softirq, channel lock *not* held | no |
+//! | callbacks (tasklet or BH work, see [`Dispatch`]) | softirq, channel lock *not* held | no |
 //!
 //! The framework knows nothing of the driver's hardware: its interrupt
 //! handler, its registers, or, for the software engine of
@@ -86,6 +87,70 @@ pub struct SlaveConfig {
     pub src_maxburst: u32,
     /// Words per burst to the destination.
     pub dst_maxburst: u32,
+}
+
+/// How a device's channels dispatch completion callbacks, chosen at
+/// registration ([`Registration::with_dispatch`]).
+///
+/// Either way callbacks run in softirq context, on the CPU that scheduled
+/// the dispatch (the engine's "interrupt"), never in the submitter's
+/// context, one at a time per channel, and `synchronize` waits for them.
+/// `Documentation/dispatch.rst` compares the two.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dispatch {
+    /// A tasklet, as `virt-dma` and every upstream DMA driver use: the
+    /// design's default.
+    #[default]
+    Tasklet,
+    /// A work item on the BH workqueue, `system_bh_wq` (see
+    /// [`bh_work`](super::bh_work)).
+    Bh,
+}
+
+impl Dispatch {
+    /// The name of each choice, as a module parameter spells it.
+    pub const NAMES: &'static str = "tasklet, bh";
+
+    /// Parses `tasklet` or `bh`.
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        match name {
+            b"tasklet" => Some(Self::Tasklet),
+            b"bh" => Some(Self::Bh),
+            _ => None,
+        }
+    }
+
+    /// The value of the module's `dispatch` parameter (a string, declared
+    /// in C: `helpers.c` built with `-DRDE_DISPATCH_PARAM`), or the default
+    /// for a module without one.  A value that is not a [`Dispatch::NAMES`]
+    /// is refused with an error that names the valid ones.
+    pub fn from_module_param() -> Result<Self> {
+        // SAFETY: No arguments; returns a static string or NULL.
+        let p = unsafe { crate::dmaengine::bindings::rde_dispatch_param() };
+        if p.is_null() {
+            return Ok(Self::default());
+        }
+        // SAFETY: `p` is the module's NUL-terminated parameter buffer,
+        // written only while the module loads (permission 0444), before
+        // `init` runs.
+        let s = unsafe { CStr::from_char_ptr(p) };
+        Self::from_name(s.to_bytes()).ok_or_else(|| {
+            pr_err!(
+                "dispatch={} is not valid: use one of {}\n",
+                s.to_str().unwrap_or("(not UTF-8)"),
+                Self::NAMES
+            );
+            EINVAL
+        })
+    }
+
+    /// The name, as [`Dispatch::from_name`] takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tasklet => "tasklet",
+            Self::Bh => "bh",
+        }
+    }
 }
 
 /// What `tx_status` reports.

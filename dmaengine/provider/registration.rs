@@ -5,6 +5,7 @@
 
 use super::{
     ops::Ops,
+    Dispatch,
     Provider,
     VirtChan, //
 };
@@ -79,11 +80,24 @@ unsafe impl<P: Provider> Sync for Registration<P> {}
 impl<P: Provider> Registration<P> {
     /// Creates `nr_chans` channels on `dev` and registers them with
     /// dmaengine.  `chan_init(i)` makes the engine state of channel `i` and
-    /// the initialiser of its (pinned) data.
+    /// the initialiser of its (pinned) data.  Callbacks are dispatched from
+    /// a tasklet ([`Dispatch::Tasklet`]).
     pub fn new<I: PinInit<P::ChanData, Error>>(
         dev: &device::Device<device::Bound>,
         caps: &[Cap],
         nr_chans: u32,
+        chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
+    ) -> Result<Self> {
+        Self::with_dispatch(dev, caps, nr_chans, Dispatch::Tasklet, chan_init)
+    }
+
+    /// As [`Registration::new`], with the callback dispatch of every
+    /// channel chosen by `dispatch`.
+    pub fn with_dispatch<I: PinInit<P::ChanData, Error>>(
+        dev: &device::Device<device::Bound>,
+        caps: &[Cap],
+        nr_chans: u32,
+        dispatch: Dispatch,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
     ) -> Result<Self> {
         let normal: &device::Device = dev;
@@ -107,7 +121,10 @@ impl<P: Provider> Registration<P> {
         unsafe { bindings::rde_dma_device_init_channels(d) };
         for i in 0..nr_chans {
             let (engine, data) = chan_init(i)?;
-            let c = Arc::pin_init(VirtChan::new(i, normal.into(), engine, data), GFP_KERNEL)?;
+            let c = Arc::pin_init(
+                VirtChan::new(i, normal.into(), dispatch, engine, data),
+                GFP_KERNEL,
+            )?;
             // SAFETY: `d` is being set up; the channel lives until `reg` drops.
             unsafe { bindings::rde_dma_chan_add(d, c.chan.get()) };
             chans.push(c, GFP_KERNEL)?;

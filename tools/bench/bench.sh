@@ -21,6 +21,7 @@ mode=${2:-timed}
 M=/lib/modules/extra
 p=/sys/module/dmatest/parameters
 insmod $M/rust_dmaengine.ko channels=4 || exit 1
+insmod /extra/rde_virt_dma.ko || exit 1
 insmod /extra/rde_c_twin.ko channels=4 || exit 1
 insmod /lib/modules/dmatest.ko || exit 1
 insmod $M/rust_dmaengine_client.ko || exit 1
@@ -72,7 +73,7 @@ latency() { # provider dev rep iterations
 	echo "${2}chan0" >$D/channel
 	echo "$4" >$D/iterations
 	echo 1 >$D/run || return
-	sed -n 's/^\([a-z0-9_]*\)_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/\1 \2 \3/p' $D/results |
+	sed -n 's/^\([a-z0-9_]*\)_ns: p50 \([0-9]*\) p99 \([0-9]*\).*/\1 \2 \3/p' $D/results |
 		while read -r m p50 p99; do
 			echo "RDE-LAT provider=$1 metric=$m rep=$3 p50=$p50 p99=$p99"
 		done
@@ -99,7 +100,7 @@ if [ "$mode" = icount ]; then
 		done
 		rep=$((rep + 1))
 	done
-	rmmod rust_dmaengine_client dmatest rde_c_twin rust_dmaengine
+	rmmod rust_dmaengine_client dmatest rde_c_twin rde_virt_dma rust_dmaengine
 	exit 0
 fi
 # Warm up (first runs pay for page faults and worker creation).
@@ -139,4 +140,5 @@ done
 rmmod rust_dmaengine_client
 rmmod dmatest
 rmmod rde_c_twin
+rmmod rde_virt_dma
 rmmod rust_dmaengine

@@ -3,11 +3,13 @@
  * rde_c_twin: the C twin of rust_dmaengine, for `make bench` only.
  *
  * The same software engine with the same semantics, written the way a C
- * author would: on drivers/dma/virt-dma.[ch], with virt-dma's tasklet for
- * callbacks and vchan_synchronize().  Each channel's "hardware" is a work
- * item that copies one burst at a time without the lock, checking an
- * attention flag between bursts; at the end of a descriptor it raises an
- * irq_work ("interrupt") that completes the descriptor and starts the next.
+ * author would: on virt-dma (rde_virt_dma.[ch], a private copy of
+ * drivers/dma/virt-dma.[ch] whose callback dispatch is a tasklet or, with
+ * dispatch=bh, a work item on system_bh_wq), with rde_vchan_synchronize().
+ * Each channel's "hardware" is a work item that copies one burst at a time
+ * without the lock, checking an attention flag between bursts; at the end
+ * of a descriptor it raises an irq_work ("interrupt") that completes the
+ * descriptor and starts the next.
  * terminate_all asks the engine to stop (state and flag); synchronize waits
  * until it acknowledged.  Addresses are translated once, at prep.  MEMCPY
  * only: that is what the benchmark measures.
@@ -22,7 +24,7 @@
 #include <linux/workqueue.h>
 
 #include "dmaengine.h"
-#include "virt-dma.h"
+#include "rde_virt_dma.h"
 
 #define DRV_NAME "rde_c_twin"
 
@@ -34,16 +36,22 @@ static unsigned int burst_size = 4096;
 module_param(burst_size, uint, 0444);
 MODULE_PARM_DESC(burst_size, "Bytes the engine moves per burst (64-1048576)");
 
+static char *dispatch = "tasklet";
+module_param(dispatch, charp, 0444);
+MODULE_PARM_DESC(dispatch,
+		 "Callback dispatch: tasklet (default) or bh (system_bh_wq)");
+static bool dispatch_bh;
+
 enum twin_state { TWIN_IDLE, TWIN_RUNNING, TWIN_IRQ_PENDING, TWIN_STOPPING };
 
 struct twin_desc {
-	struct virt_dma_desc vd;
+	struct rde_vdesc vd;
 	void *dst, *src;	/* CPU addresses, translated at prep */
 	size_t len;
 };
 
 struct twin_chan {
-	struct virt_dma_chan vc;	/* lists and lock: vc.lock */
+	struct rde_vchan vc;	/* lists and lock: vc.lock */
 	struct work_struct work;	/* the "hardware" */
 	struct irq_work irq;		/* its "interrupt" */
 	struct completion stopped;
@@ -66,10 +74,10 @@ struct twin_dev {
 
 static struct twin_chan *to_twin(struct dma_chan *c)
 {
-	return container_of(to_virt_chan(c), struct twin_chan, vc);
+	return container_of(to_rde_vchan(c), struct twin_chan, vc);
 }
 
-static void twin_desc_free(struct virt_dma_desc *vd)
+static void twin_desc_free(struct rde_vdesc *vd)
 {
 	kfree(container_of(vd, struct twin_desc, vd));
 }
@@ -77,7 +85,7 @@ static void twin_desc_free(struct virt_dma_desc *vd)
 /* Called with vc.lock held. */
 static void twin_start_next(struct twin_chan *tc)
 {
-	struct virt_dma_desc *vd = vchan_next_desc(&tc->vc);
+	struct rde_vdesc *vd = rde_vchan_next_desc(&tc->vc);
 	struct twin_dev *td = container_of(tc->vc.chan.device, struct twin_dev, dd);
 
 	if (!vd) {
@@ -113,7 +121,7 @@ static void twin_work(struct work_struct *w)
 		WRITE_ONCE(tc->attention, false);
 		/*
 		 * Copy what the bursts need: terminate_all frees the descriptor
-		 * (vchan_get_all_descriptors() takes desc_terminated too), while
+		 * (rde_vchan_get_all_descriptors() takes desc_terminated too), while
 		 * the buffers stay valid until synchronize, which waits for us.
 		 */
 		d = tc->cur;
@@ -149,7 +157,7 @@ static void twin_irq(struct irq_work *w)
 
 	spin_lock_irqsave(&tc->vc.lock, flags);
 	if (tc->state == TWIN_IRQ_PENDING && tc->cur) {
-		vchan_cookie_complete(&tc->cur->vd);
+		rde_vchan_cookie_complete(&tc->cur->vd);
 		tc->cur = NULL;
 		twin_start_next(tc);
 	}
@@ -170,7 +178,7 @@ twin_prep_memcpy(struct dma_chan *c, dma_addr_t dst, dma_addr_t src,
 	d->dst = phys_to_virt(dma_to_phys(to_twin(c)->dev, dst));
 	d->src = phys_to_virt(dma_to_phys(to_twin(c)->dev, src));
 	d->len = len;
-	return vchan_tx_prep(&to_twin(c)->vc, &d->vd, flags);
+	return rde_vchan_tx_prep(&to_twin(c)->vc, &d->vd, flags);
 }
 
 static void twin_issue_pending(struct dma_chan *c)
@@ -179,7 +187,7 @@ static void twin_issue_pending(struct dma_chan *c)
 	unsigned long flags;
 
 	spin_lock_irqsave(&tc->vc.lock, flags);
-	if (vchan_issue_pending(&tc->vc) && tc->state == TWIN_IDLE)
+	if (rde_vchan_issue_pending(&tc->vc) && tc->state == TWIN_IDLE)
 		twin_start_next(tc);
 	spin_unlock_irqrestore(&tc->vc.lock, flags);
 }
@@ -188,7 +196,7 @@ static enum dma_status twin_tx_status(struct dma_chan *c, dma_cookie_t cookie,
 				      struct dma_tx_state *state)
 {
 	struct twin_chan *tc = to_twin(c);
-	struct virt_dma_desc *vd;
+	struct rde_vdesc *vd;
 	enum dma_status ret;
 	unsigned long flags;
 	u32 residue = 0;
@@ -200,7 +208,7 @@ static enum dma_status twin_tx_status(struct dma_chan *c, dma_cookie_t cookie,
 	if (tc->cur && tc->cur->vd.tx.cookie == cookie) {
 		residue = tc->cur->len - READ_ONCE(tc->progress);
 	} else {
-		vd = vchan_find_desc(&tc->vc, cookie);
+		vd = rde_vchan_find_desc(&tc->vc, cookie);
 		if (vd)
 			residue = container_of(vd, struct twin_desc, vd)->len;
 	}
@@ -225,12 +233,12 @@ static int twin_terminate_all(struct dma_chan *c)
 		tc->state = TWIN_IDLE;
 	}
 	if (tc->cur) {
-		vchan_terminate_vdesc(&tc->cur->vd);
+		rde_vchan_terminate_vdesc(&tc->cur->vd);
 		tc->cur = NULL;
 	}
-	vchan_get_all_descriptors(&tc->vc, &head);
+	rde_vchan_get_all_descriptors(&tc->vc, &head);
 	spin_unlock_irqrestore(&tc->vc.lock, flags);
-	vchan_dma_desc_free_list(&tc->vc, &head);
+	rde_vchan_dma_desc_free_list(&tc->vc, &head);
 	return 0;
 }
 
@@ -240,14 +248,14 @@ static void twin_synchronize(struct dma_chan *c)
 
 	wait_for_completion(&tc->stopped);
 	irq_work_sync(&tc->irq);
-	vchan_synchronize(&tc->vc);
+	rde_vchan_synchronize(&tc->vc);
 }
 
 static void twin_free_chan_resources(struct dma_chan *c)
 {
 	twin_terminate_all(c);
 	twin_synchronize(c);
-	vchan_free_chan_resources(to_virt_chan(c));
+	rde_vchan_free_chan_resources(to_rde_vchan(c));
 }
 
 static int twin_probe(struct platform_device *pdev)
@@ -284,7 +292,7 @@ static int twin_probe(struct platform_device *pdev)
 
 		tc->dev = &pdev->dev;
 		tc->vc.desc_free = twin_desc_free;
-		vchan_init(&tc->vc, &td->dd);
+		rde_vchan_init(&tc->vc, &td->dd, dispatch_bh);
 		INIT_WORK(&tc->work, twin_work);
 		init_irq_work(&tc->irq, twin_irq);
 		init_completion(&tc->stopped);
@@ -296,8 +304,8 @@ static int twin_probe(struct platform_device *pdev)
 		return ret;
 	}
 	platform_set_drvdata(pdev, td);
-	dev_info(&pdev->dev, "registered %u channels: burst %u B\n", td->nr,
-		 burst_size);
+	dev_info(&pdev->dev, "registered %u channels: burst %u B, dispatch %s\n",
+		 td->nr, burst_size, dispatch_bh ? "bh" : "tasklet");
 	return 0;
 }
 
@@ -309,7 +317,7 @@ static void twin_remove(struct platform_device *pdev)
 	dma_async_device_unregister(&td->dd);
 	for (i = 0; i < td->nr; i++) {
 		irq_work_sync(&td->chans[i].irq);
-		tasklet_kill(&td->chans[i].vc.task);
+		rde_vchan_kill(&td->chans[i].vc);
 	}
 	destroy_workqueue(td->wq);
 }
@@ -334,6 +342,13 @@ static int __init twin_init(void)
 	if (channels < 1 || channels > 32 || burst_size < 64 ||
 	    burst_size > SZ_1M) {
 		pr_err(DRV_NAME ": channels must be 1-32 and burst_size 64-1048576\n");
+		return -EINVAL;
+	}
+	if (!strcmp(dispatch, "bh")) {
+		dispatch_bh = true;
+	} else if (strcmp(dispatch, "tasklet")) {
+		pr_err(DRV_NAME ": dispatch=%s is not valid: use one of tasklet, bh\n",
+		       dispatch);
 		return -EINVAL;
 	}
 	twin_pdev = platform_device_register_full(&info);

@@ -13,6 +13,8 @@
 # 3. Module life cycle: rmmod/insmod loops, rmmod of the provider while a
 #    client holds a channel (refused), the client with no provider (ENODEV).
 # 4. Bad input: a table of bad module parameters and debugfs writes.
+# STRESS_PROVIDER_PARAMS (environment) adds module parameters to every
+# load of rust_dmaengine, e.g. "dispatch=bh" (Documentation/dispatch.rst).
 DIR=/selftests
 . $DIR/ktap_helpers.sh
 . $DIR/lib.sh
@@ -26,7 +28,8 @@ ktap_print_header
 ktap_set_plan 7
 echo "# seed $seed, $cycles terminate/synchronize cycles"
 
-load_mod rust_dmaengine channels=4 burst_size=1024 burst_delay_us=20 ||
+# shellcheck disable=SC2086 # the parameters are words
+load_mod rust_dmaengine channels=4 burst_size=1024 burst_delay_us=20 ${STRESS_PROVIDER_PARAMS:-} ||
 	ktap_exit_fail_msg "cannot load rust_dmaengine"
 load_mod rust_dmaengine_client clients=2 || ktap_exit_fail_msg "cannot load the client"
 
@@ -117,13 +120,15 @@ rmmod rust_dmaengine
 ok=1
 i=0
 while [ $i -lt 20 ]; do
-	load_mod rust_dmaengine channels=$((i % 4 + 1)) && load_mod rust_dmaengine_client &&
+	# shellcheck disable=SC2086
+	load_mod rust_dmaengine channels=$((i % 4 + 1)) ${STRESS_PROVIDER_PARAMS:-} && load_mod rust_dmaengine_client &&
 		rmmod rust_dmaengine_client && rmmod rust_dmaengine || ok=0
 	i=$((i + 1))
 done
 [ $ok = 1 ] && ktap_test_pass "20 insmod/rmmod loops of provider and client" ||
 	ktap_test_fail "20 insmod/rmmod loops of provider and client"
-load_mod rust_dmaengine
+# shellcheck disable=SC2086
+load_mod rust_dmaengine ${STRESS_PROVIDER_PARAMS:-}
 load_dmatest
 echo dma0chan0 >$p/channel
 if rmmod rust_dmaengine 2>/dev/null; then
@@ -161,7 +166,8 @@ refuse() {
 bad=0
 refuse rust_dmaengine channels=0 channels=33 channels=-1 channels=abc burst_size=0 \
 	burst_size=63 burst_size=2000000 burst_delay_us=100001 burst_delay_us=-1
-load_mod rust_dmaengine
+# shellcheck disable=SC2086
+load_mod rust_dmaengine ${STRESS_PROVIDER_PARAMS:-}
 refuse rust_dmaengine_client clients=0 clients=5 unsynchronized=2 unsynchronized=1
 [ $bad = 0 ] && ktap_test_pass "14 bad module parameters refused, each with a message" ||
 	ktap_test_fail "bad module parameters: $bad not refused properly"

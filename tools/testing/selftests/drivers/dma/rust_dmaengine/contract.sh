@@ -12,6 +12,9 @@
 # provider is used (e.g. upstream pl330 on zynq) and only the memcpy
 # scenarios run.  The kselftest runner passes these arguments in
 # KSELFTEST_CONTRACT_SH_ARGS, e.g. "dma0chan none" or "dma0chan rust_pl330".
+# CONTRACT_PROVIDER_PARAMS (environment) adds module parameters to the
+# provider's load, e.g. "dispatch=bh" to run the contract with callbacks
+# dispatched from the BH workqueue (Documentation/dispatch.rst).
 #
 # On SMP the script runs pinned to the last CPU, so that the waiter in
 # dmaengine_synchronize() sits on another CPU than the interrupt and the
@@ -91,9 +94,13 @@ if [ "$provider" != none ]; then
 	else
 		ktap_test_fail "client refuses to load without a provider (no message)"
 	fi
+	params="$params ${CONTRACT_PROVIDER_PARAMS:-}"
+	echo "# provider: $provider $params"
 	# shellcheck disable=SC2086 # the parameters are words
 	load_mod "$provider" $params ||
 		ktap_exit_fail_msg "cannot load $provider"
+	f=/sys/module/$provider/parameters/dispatch
+	[ -r "$f" ] && echo "# dispatch: $(cat "$f")"
 fi
 if [ "$provider" = none ]; then
 	# An existing provider, e.g. upstream pl330, may lack

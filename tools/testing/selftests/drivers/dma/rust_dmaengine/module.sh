@@ -11,7 +11,7 @@ DIR=$(dirname "$0")
 . "$DIR/lib.sh"
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 11
 
 # refused PARAM=VALUE: the load fails and the log names the parameter.
 refused() {
@@ -31,6 +31,27 @@ refused channels=0
 refused channels=33
 refused burst_size=8
 refused burst_delay_us=100001
+
+# dispatch=tasklet|bh: anything else is refused, with the valid values.
+kmsg_mark bad-dispatch
+if load_mod rust_dmaengine dispatch=softirq 2>/dev/null; then
+	rmmod rust_dmaengine
+	ktap_test_fail "dispatch=softirq is refused"
+elif kmsg_since bad-dispatch | grep -q "dispatch=softirq is not valid: use one of tasklet, bh"; then
+	ktap_test_pass "dispatch=softirq is refused with a message naming tasklet and bh"
+else
+	ktap_test_fail "dispatch=softirq is refused with a message (no message)"
+fi
+kmsg_mark bh
+if load_mod rust_dmaengine dispatch=bh channels=1 &&
+	kmsg_since bh | grep -q "registered 1 channels: .*, dispatch bh" &&
+	[ "$(cat /sys/module/rust_dmaengine/parameters/dispatch)" = bh ] &&
+	rmmod rust_dmaengine; then
+	ktap_test_pass "dispatch=bh loads and says so"
+else
+	ktap_test_fail "dispatch=bh loads and says so"
+	rmmod rust_dmaengine 2>/dev/null
+fi
 
 kmsg_mark load
 if load_mod rust_dmaengine channels=3 &&
