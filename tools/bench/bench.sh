@@ -44,6 +44,44 @@ iters_for() {
 	*) echo 200 ;;
 	esac
 }
+since_mark() { # name: the kernel log since the mark of run NAME
+	dmesg | sed -n "/rde-bench: mark $1\$/,\$p"
+}
+# wait_summaries NAME THREADS: waits until the THREADS dmatest threads of
+# run NAME printed their summaries.  dmatest's `wait` alone is not enough:
+# it waits only while a thread has started and not finished, and a thread
+# that `run` woke but that has not run yet (on one CPU, behind the shell)
+# counts as not started, so `wait` can return at once.  The next run's
+# `echo 0 >run` then kthread_stop()s the threads: one that never ran exits
+# without a summary, one that runs stops mid-test.  So: `wait` again until
+# every thread reported.  One that has not after 300 s is a hang or a lost
+# completion (dmatest's own timeout is 3 s per transfer): the run fails,
+# with the threads' stacks.
+wait_summaries() {
+	t=0
+	while :; do
+		cat $p/wait >/dev/null
+		n=$(since_mark "$1" | grep -c ': summary [0-9]* tests')
+		[ "$n" -ge "$2" ] && return 0
+		if [ $t -ge 3000 ]; then
+			# To stderr: the caller's stdout may be a pipe or /dev/null.
+			exec 1>&2
+			echo "RDE-BENCH-ERROR run=$1: $n of $2 dmatest threads reported within 300 s (a hang or a lost completion)"
+			for d in /proc/[0-9]*; do
+				case $(cat "$d/comm" 2>/dev/null) in
+				dma*chan*-*)
+					echo "# $(cat "$d/comm") state $(sed -n 's/^State:\t//p' "$d/status")"
+					sed 's/^/#   /' "$d/stack" 2>/dev/null
+					;;
+				esac
+			done
+			since_mark "$1" | sed 's/^/# /'
+			return 1
+		fi
+		sleep 0.1
+		t=$((t + 1))
+	done
+}
 run() { # provider dev size chans threads rep
 	echo 0 >$p/run 2>/dev/null
 	echo 1 >$p/noverify
@@ -56,10 +94,11 @@ run() { # provider dev size chans threads rep
 		echo "${2}chan$i" >$p/channel
 		i=$((i + 1))
 	done
-	echo "<6>rde-bench: mark $1-$3-$4-$5-$6" >/dev/kmsg
+	name="$1-$3-$4-$5-$6"
+	echo "<6>rde-bench: mark $name" >/dev/kmsg
 	echo 1 >$p/run
-	cat $p/wait >/dev/null
-	dmesg | sed -n "/rde-bench: mark $1-$3-$4-$5-$6\$/,\$p" |
+	wait_summaries "$name" $(($4 * $5)) || exit 1
+	since_mark "$name" |
 		sed -n 's/.*summary [0-9]* tests, \([0-9]*\) failures \([0-9.]*\) iops \([0-9]*\) KB\/s.*/\1 \2 \3/p' |
 		awk -v hdr="RDE-BENCH provider=$1 size=$3 chans=$4 threads=$5 rep=$6" \
 			'{ f += $1; i += $2; k += $3; n++ }
@@ -85,7 +124,9 @@ if [ "$mode" = icount ]; then
 			dev=$rust
 			[ $prov = c ] && dev=$ctwin
 			for size in 64 512 4096 65536 1048576; do
-				run $prov "$dev" $size 1 1 $rep | sed 's/RDE-BENCH/RDE-ICOUNT/'
+				# Not in a pipe: a failed run must end the script.
+				run $prov "$dev" $size 1 1 $rep >/tmp/run.out
+				sed 's/RDE-BENCH/RDE-ICOUNT/' /tmp/run.out
 			done
 			latency $prov "$dev" $rep 200
 			# Where the instructions of 64-byte transfers go.
