@@ -7,7 +7,10 @@
 //! with a chain in flight, terminate_async in a callback to the return of
 //! synchronize (the reference path), and submit to the last callback of 8
 //! queued 64 KiB copies.  `results` shows p50 and p99 of each in
-//! nanoseconds.  The copies are checked as in the other scenarios, so a
+//! nanoseconds.
+//!
+//! The `queued` mode times only the last: `queue_depth` copies of 64 KiB in
+//! flight at once, submit to the last callback, as `queued_NxK_ns`.  The copies are checked as in the other scenarios, so a
 //! benchmark of a broken provider does not produce figures.
 
 use crate::{
@@ -69,8 +72,10 @@ enum Lat {
     Queued,
 }
 
-/// Copies in flight at once for [`Lat::Queued`].
+/// Copies in flight at once for [`Lat::Queued`] in the `latency` mode.
 const QUEUED: usize = 8;
+/// The most copies in flight at once of the `queued` mode.
+pub(crate) const MAX_DEPTH: u32 = 64;
 /// Bytes per copy for [`Lat::Queued`].
 const QUEUED_LEN: usize = 65536;
 
@@ -150,6 +155,38 @@ pub(crate) fn report(chan: &CStr, r: &Results, n: usize) {
 pub(crate) fn show(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
     for (l, [p50, p99]) in Lat::ALL.into_iter().zip(r.latency) {
         writeln!(f, "{}_ns: p50 {} p99 {}", l.name(), p50, p99)?;
+    }
+    Ok(())
+}
+
+/// The `results` line of the `queued` mode: p50 and p99 of submit to the
+/// last callback of `depth` queued copies.
+pub(crate) fn show_queued(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
+    let [p50, p99] = r.latency[Lat::Queued as usize];
+    writeln!(
+        f,
+        "queued_{}x{}k_ns: p50 {} p99 {}",
+        r.depth,
+        QUEUED_LEN / 1024,
+        p50,
+        p99
+    )
+}
+
+/// One iteration of the `queued` mode: one sample of [`Lat::Queued`] with
+/// `depth` copies in flight.
+pub(crate) fn queued(
+    ch: &mut Channel,
+    iter: u32,
+    depth: u32,
+    samples: &mut Samples,
+    r: &mut Results,
+) -> Result {
+    let ns = run_queued(ch, iter, depth as usize, r)?;
+    // Every slot gets a sample, so that `Samples::len` counts iterations;
+    // only the `Queued` one is shown.
+    for v in samples.0.iter_mut() {
+        v.push(ns, GFP_KERNEL)?;
     }
     Ok(())
 }
@@ -258,7 +295,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     let async_ns = end_ns.saturating_sub(f.state.at_ns.load(Ordering::Relaxed));
     check_copies(&f.bufs, stop_at + 1, "chunk", r);
 
-    let queued_ns = run_queued(ch, iter, r)?;
+    let queued_ns = run_queued(ch, iter, QUEUED, r)?;
 
     for (v, x) in samples
         .0
@@ -270,38 +307,42 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     Ok(())
 }
 
-/// One sample of [`Lat::Queued`]: nanoseconds from submit to the last
-/// callback; the copies are checked.
-fn run_queued(ch: &mut Channel, iter: u32, r: &mut Results) -> Result<u32> {
-    let mut bufs = KVec::with_capacity(2 * QUEUED, GFP_KERNEL)?;
-    for k in 0..QUEUED {
+/// One sample of [`Lat::Queued`] with `n` copies in flight: nanoseconds
+/// from submit to the last callback; the copies are checked.
+fn run_queued(ch: &mut Channel, iter: u32, n: usize, r: &mut Results) -> Result<u32> {
+    let mut bufs = KVec::with_capacity(2 * n, GFP_KERNEL)?;
+    let mut ops = KVec::with_capacity(n, GFP_KERNEL)?;
+    for k in 0..n {
         let mut src = DmaBuf::new(QUEUED_LEN)?;
         src.as_mut_slice().fill(pattern(iter, k));
         bufs.push(src, GFP_KERNEL)?;
         bufs.push(DmaBuf::new(QUEUED_LEN)?, GFP_KERNEL)?;
+        ops.push(
+            Op::Memcpy {
+                dst: 2 * k + 1,
+                src: 2 * k,
+                offset: 0,
+                len: QUEUED_LEN,
+            },
+            GFP_KERNEL,
+        )?;
     }
-    let ops: [Op; QUEUED] = core::array::from_fn(|k| Op::Memcpy {
-        dst: 2 * k + 1,
-        src: 2 * k,
-        offset: 0,
-        len: QUEUED_LEN,
-    });
     let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
-        stop_at: QUEUED - 1,
+        stop_at: n.saturating_sub(1),
         terminate: false,
         at_ns: AtomicU32::new(0),
         stopped: stopped.clone(),
     };
     let flight = ch.submit(bufs, &ops, state)?;
-    r.transfers += QUEUED as u32;
+    r.transfers += n as u32;
     if !stopped.wait_timeout_ms(TIMEOUT_MS) {
-        pr_err!("latency: the last of {QUEUED} queued copies never called back\n");
+        pr_err!("latency: the last of {n} queued copies never called back\n");
         r.errors += 1;
     }
     let f = stop(flight)?;
-    check_copies(&f.bufs, QUEUED, "queued copy", r);
+    check_copies(&f.bufs, n, "queued copy", r);
     Ok(f.state.at_ns.load(Ordering::Relaxed))
 }
 
