@@ -56,6 +56,7 @@ help:
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
 	@echo 'make kselftest-install BOARD=...    kselftests installed by the kernel selftests make (/kselftest)'
 	@echo 'make bench [REPS=5]                 Rust vs C twin vs memcpy, latency, instruction counts'
+	@echo 'make bench BENCH=queued [REPS=5]    only the queued bandwidth (deep queue) against memcpy'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
@@ -115,7 +116,7 @@ check:
 
 # A benchmark, not a test: two boots of virt-bench; see scripts/bench.
 bench:
-	@scripts/bench $(REPS)
+	@BENCH=$(BENCH) scripts/bench $(REPS)
 
 # Robustness under abuse, with KASAN, lockdep and kmemleak; see scripts/stress.
 stress:

@@ -3,6 +3,13 @@
 #
 # bench.sh REPS [MODE]: runs in the bench guest (scripts/bench).
 #
+# MODE queued: only the queued bandwidth (also the last part of timed):
+# REPS times CPU memcpy, then, for each provider loaded with chain=0 (one
+# descriptor per interrupt) and with chain=$CHAIN (the deep queue), the
+# client's queued mode with N = 1, 8, 32 copies of 64 KiB in flight.
+# Lines:
+#   RDE-QUEUED provider=P chain=C depth=N rep=R p50=NS p99=NS
+#
 # MODE timed (default): loads both providers and the client, then REPS
 # times: CPU memcpy; for each size, channel count and thread count, upstream
 # dmatest (noverify, norandom) on rust_dmaengine and on the C twin,
@@ -20,16 +27,70 @@ reps=${1:-3}
 mode=${2:-timed}
 M=/lib/modules/extra
 p=/sys/module/dmatest/parameters
-insmod $M/rust_dmaengine.ko channels=4 || exit 1
-insmod /extra/rde_c_twin.ko channels=4 || exit 1
-insmod /lib/modules/dmatest.ko || exit 1
-insmod $M/rust_dmaengine_client.ko || exit 1
+D=/sys/kernel/debug/rust_dmaengine_client
+# The deep queue's interrupt coalescing: descriptors per interrupt.
+CHAIN=16
+memcpy_bench() { # rep
+	insmod /extra/rde_memcpy_bench.ko 2>/dev/null
+	dmesg | sed -n 's/.*rde_memcpy_bench: size \([0-9]*\): \([0-9]*\) iops \([0-9]*\) KB\/s/\1 \2 \3/p' |
+		tail -n 5 | while read -r s i k; do
+		echo "RDE-BENCH provider=memcpy size=$s chans=1 threads=1 rep=$1 iops=$i kbps=$k threads_reported=1 failures=0"
+	done
+}
+# queued_part REPS: the queued bandwidth, on freshly loaded providers
+# (none of the others may be loaded).
+queued_part() {
+	for chain in 0 $CHAIN; do
+		insmod $M/rust_dmaengine.ko channels=1 chain=$chain || exit 1
+		insmod /extra/rde_c_twin.ko channels=1 chain=$chain || exit 1
+		insmod $M/rust_dmaengine_client.ko || exit 1
+		r=$(dev_of rust_dmaengine)
+		c=$(dev_of rde_c_twin)
+		echo queued >$D/scenario
+		rep=0
+		while [ $rep -lt "$1" ]; do
+			for depth in 1 8 32; do
+				for prov in rust c; do
+					dev=$r
+					[ $prov = c ] && dev=$c
+					echo "${dev}chan0" >$D/channel
+					echo $depth >$D/queue_depth
+					echo 20 >$D/iterations
+					if ! echo 1 >$D/run || ! grep -q '^errors: 0$' $D/results; then
+						echo "RDE-BENCH-ERROR run=queued-$prov-$chain-$depth-$rep: the client's queued mode failed" >&2
+						cat $D/results >&2
+						exit 1
+					fi
+					sed -n 's/^queued_[0-9]*x64k_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/\1 \2/p' $D/results |
+						while read -r p50 p99; do
+							echo "RDE-QUEUED provider=$prov chain=$chain depth=$depth rep=$rep p50=$p50 p99=$p99"
+						done
+				done
+			done
+			rep=$((rep + 1))
+		done
+		rmmod rust_dmaengine_client rde_c_twin rust_dmaengine
+	done
+}
 dev_of() { # provider name -> dmaN
 	for c in /sys/class/dma/dma*chan0; do
 		d=$(basename "$(readlink -f "$c/device")")
 		case $d in "$1") basename "$c" | sed 's/chan0$//' ;; esac
 	done
 }
+if [ "$mode" = queued ]; then
+	rep=0
+	while [ $rep -lt "$reps" ]; do
+		memcpy_bench $rep
+		rep=$((rep + 1))
+	done
+	queued_part "$reps"
+	exit 0
+fi
+insmod $M/rust_dmaengine.ko channels=4 || exit 1
+insmod /extra/rde_c_twin.ko channels=4 || exit 1
+insmod /lib/modules/dmatest.ko || exit 1
+insmod $M/rust_dmaengine_client.ko || exit 1
 rust=$(dev_of rust_dmaengine)
 ctwin=$(dev_of rde_c_twin)
 echo "# rust_dmaengine is $rust, rde_c_twin is $ctwin"
@@ -105,7 +166,6 @@ run() { # provider dev size chans threads rep
 			 END { printf "%s iops=%.2f kbps=%d threads_reported=%d failures=%d\n", hdr, i, k, n, f }'
 }
 latency() { # provider dev rep iterations
-	D=/sys/kernel/debug/rust_dmaengine_client
 	echo 0 >$p/run # dmatest lets go of its channels
 	echo latency >$D/scenario
 	echo "${2}chan0" >$D/channel
@@ -148,11 +208,7 @@ run rust "$rust" 64 1 1 warm >/dev/null
 run c "$ctwin" 64 1 1 warm >/dev/null
 rep=0
 while [ $rep -lt "$reps" ]; do
-	insmod /extra/rde_memcpy_bench.ko 2>/dev/null
-	dmesg | sed -n 's/.*rde_memcpy_bench: size \([0-9]*\): \([0-9]*\) iops \([0-9]*\) KB\/s/\1 \2 \3/p' |
-		tail -n 5 | while read -r s i k; do
-		echo "RDE-BENCH provider=memcpy size=$s chans=1 threads=1 rep=$rep iops=$i kbps=$k threads_reported=1 failures=0"
-	done
+	memcpy_bench $rep
 	for size in 64 512 4096 65536 1048576; do
 		for chans in 1 2 4; do
 			for threads in 1 2; do
@@ -181,3 +237,4 @@ rmmod rust_dmaengine_client
 rmmod dmatest
 rmmod rde_c_twin
 rmmod rust_dmaengine
+queued_part "$reps"
