@@ -70,6 +70,10 @@ enum Lat {
     /// bandwidth when it always has work queued (dmatest keeps one transfer
     /// in flight per thread).
     Queued,
+    /// The `queued` mode's reference: the CPU copies the same number of
+    /// fresh buffers of the same size, allocated and filled the same way
+    /// (`memcpy`, one after the other).
+    CpuCopy,
 }
 
 /// Copies in flight at once for [`Lat::Queued`] in the `latency` mode.
@@ -80,7 +84,10 @@ pub(crate) const MAX_DEPTH: u32 = 64;
 const QUEUED_LEN: usize = 65536;
 
 impl Lat {
+    /// The measurements of the `latency` mode.
     const COUNT: usize = 5;
+    /// Every measurement, [`Lat::CpuCopy`] included.
+    const SLOTS: usize = 6;
     const ALL: [Lat; Self::COUNT] = [
         Lat::SubmitToCallback,
         Lat::IdleSynchronize,
@@ -96,15 +103,16 @@ impl Lat {
             Lat::TerminateSyncInflight => "terminate_sync_inflight",
             Lat::AsyncThenSynchronize => "terminate_async_synchronize",
             Lat::Queued => "queued_8x64k",
+            Lat::CpuCopy => "cpu_copy",
         }
     }
 }
 
 /// p50 and p99 in nanoseconds of each [`Lat`].
-pub(crate) type Percentiles = [[u32; 2]; Lat::COUNT];
+pub(crate) type Percentiles = [[u32; 2]; Lat::SLOTS];
 
 /// The samples of a run, one list per [`Lat`].
-pub(crate) struct Samples([KVec<u32>; Lat::COUNT]);
+pub(crate) struct Samples([KVec<u32>; Lat::SLOTS]);
 
 impl Samples {
     pub(crate) fn new() -> Self {
@@ -159,18 +167,23 @@ pub(crate) fn show(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
     Ok(())
 }
 
-/// The `results` line of the `queued` mode: p50 and p99 of submit to the
-/// last callback of `depth` queued copies.
+/// The `results` lines of the `queued` mode: p50 and p99 of submit to the
+/// last callback of `depth` queued copies, and of the CPU copying as many
+/// fresh buffers.
 pub(crate) fn show_queued(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
-    let [p50, p99] = r.latency[Lat::Queued as usize];
-    writeln!(
-        f,
-        "queued_{}x{}k_ns: p50 {} p99 {}",
-        r.depth,
-        QUEUED_LEN / 1024,
-        p50,
-        p99
-    )
+    for (l, name) in [(Lat::Queued, "queued"), (Lat::CpuCopy, "cpu")] {
+        let [p50, p99] = r.latency[l as usize];
+        writeln!(
+            f,
+            "{}_{}x{}k_ns: p50 {} p99 {}",
+            name,
+            r.depth,
+            QUEUED_LEN / 1024,
+            p50,
+            p99
+        )?;
+    }
+    Ok(())
 }
 
 /// One iteration of the `queued` mode: one sample of [`Lat::Queued`] with
@@ -183,12 +196,39 @@ pub(crate) fn queued(
     r: &mut Results,
 ) -> Result {
     let ns = run_queued(ch, iter, depth as usize, r)?;
+    let cpu_ns = cpu_copy(iter, depth as usize)?;
     // Every slot gets a sample, so that `Samples::len` counts iterations;
-    // only the `Queued` one is shown.
-    for v in samples.0.iter_mut() {
-        v.push(ns, GFP_KERNEL)?;
+    // only `Queued` and `CpuCopy` are shown.
+    for (i, v) in samples.0.iter_mut().enumerate() {
+        let x = if i == Lat::CpuCopy as usize {
+            cpu_ns
+        } else {
+            ns
+        };
+        v.push(x, GFP_KERNEL)?;
     }
     Ok(())
+}
+
+/// One sample of [`Lat::CpuCopy`]: nanoseconds for the CPU to copy `n`
+/// fresh buffers of [`QUEUED_LEN`] bytes, allocated and filled as
+/// [`run_queued`] does, so that the engine is compared with a CPU copy of
+/// the same working set (not only with a copy that stays in the cache).
+fn cpu_copy(iter: u32, n: usize) -> Result<u32> {
+    let mut bufs = KVec::with_capacity(2 * n, GFP_KERNEL)?;
+    for k in 0..n {
+        let mut src = DmaBuf::new(QUEUED_LEN)?;
+        src.as_mut_slice().fill(pattern(iter, k));
+        bufs.push(src, GFP_KERNEL)?;
+        bufs.push(DmaBuf::new(QUEUED_LEN)?, GFP_KERNEL)?;
+    }
+    let t0 = Instant::<Monotonic>::now();
+    for pair in bufs.chunks_exact_mut(2) {
+        if let [src, dst] = pair {
+            dst.as_mut_slice().copy_from_slice(src.as_slice());
+        }
+    }
+    Ok(ns_since(t0))
 }
 
 /// Nanoseconds since `t0`, saturated to `u32` (about 4.3 s).

@@ -8,7 +8,8 @@
 # descriptor per interrupt) and with chain=$CHAIN (the deep queue), the
 # client's queued mode with N = 1, 8, 32 copies of 64 KiB in flight.
 # Lines:
-#   RDE-QUEUED provider=P chain=C depth=N rep=R p50=NS p99=NS
+#   RDE-QUEUED provider=P chain=C depth=N rep=R p50=NS p99=NS cpu_p50=NS
+# (cpu_p50: the CPU copying as many fresh buffers, the same working set).
 #
 # MODE timed (default): loads both providers and the client, then REPS
 # times: CPU memcpy; for each size, channel count and thread count, upstream
@@ -61,10 +62,9 @@ queued_part() {
 						cat $D/results >&2
 						exit 1
 					fi
-					sed -n 's/^queued_[0-9]*x64k_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/\1 \2/p' $D/results |
-						while read -r p50 p99; do
-							echo "RDE-QUEUED provider=$prov chain=$chain depth=$depth rep=$rep p50=$p50 p99=$p99"
-						done
+					q=$(sed -n 's/^queued_[0-9]*x64k_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/p50=\1 p99=\2/p' $D/results)
+					cpu=$(sed -n 's/^cpu_[0-9]*x64k_ns: p50 \([0-9]*\) .*/\1/p' $D/results)
+					echo "RDE-QUEUED provider=$prov chain=$chain depth=$depth rep=$rep $q cpu_p50=$cpu"
 				done
 			done
 			rep=$((rep + 1))
