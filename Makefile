@@ -58,6 +58,7 @@ help:
 	@echo 'make bench [REPS=5]                 Rust vs C twin vs memcpy, latency, instruction counts'
 	@echo 'make bench BENCH=queued [REPS=5]    only the queued bandwidth (deep queue) against memcpy'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
+	@echo '    [STRESS_PARAMS=chain=4]          ... with these rust_dmaengine parameters'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
 
@@ -120,7 +121,7 @@ bench:
 
 # Robustness under abuse, with KASAN, lockdep and kmemleak; see scripts/stress.
 stress:
-	@scripts/stress $(CYCLES) $(SEED)
+	@STRESS_PARAMS='$(STRESS_PARAMS)' scripts/stress $(CYCLES) $(SEED)
 
 guest: modules kselftest-install
 	@scripts/guest $(BOARD) '$(CMD)' $(FILES)

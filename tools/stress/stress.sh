@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# stress.sh SEED CYCLES: runs in the virt guest (scripts/stress).  Prints
-# KTAP; the host adds the kernel-report and kmemleak verdicts.
+# stress.sh SEED CYCLES [PARAM...]: runs in the virt guest (scripts/stress).
+# Prints KTAP; the host adds the kernel-report and kmemleak verdicts.
+# PARAMs are added to rust_dmaengine's parameters for parts 1 and 2 (e.g.
+# chain=4, the deep queue).
 #
 # 1. Randomized terminate/synchronize cycles: the client's `stress`
 #    scenario (seeded; replay with the same SEED) by two clients at once,
@@ -18,15 +20,18 @@ DIR=/selftests
 . $DIR/lib.sh
 seed=${1:-1}
 cycles=${2:-100000}
+if [ $# -ge 2 ]; then shift 2; else shift $#; fi
+extra="$*"
 D=/sys/kernel/debug/rust_dmaengine_client
 p=/sys/module/dmatest/parameters
 result() { sed -n "s/^$1: //p" $D/results; }
 
 ktap_print_header
 ktap_set_plan 7
-echo "# seed $seed, $cycles terminate/synchronize cycles"
+echo "# seed $seed, $cycles terminate/synchronize cycles${extra:+, rust_dmaengine $extra}"
 
-load_mod rust_dmaengine channels=4 burst_size=1024 burst_delay_us=20 ||
+# shellcheck disable=SC2086 # the parameters are words
+load_mod rust_dmaengine channels=4 burst_size=1024 burst_delay_us=20 $extra ||
 	ktap_exit_fail_msg "cannot load rust_dmaengine"
 load_mod rust_dmaengine_client clients=2 || ktap_exit_fail_msg "cannot load the client"
 
@@ -160,7 +165,7 @@ refuse() {
 }
 bad=0
 refuse rust_dmaengine channels=0 channels=33 channels=-1 channels=abc burst_size=0 \
-	burst_size=63 burst_size=2000000 burst_delay_us=100001 burst_delay_us=-1
+	burst_size=63 burst_size=2000000 burst_delay_us=100001 burst_delay_us=-1 chain=65 chain=-1
 load_mod rust_dmaengine
 refuse rust_dmaengine_client clients=0 clients=5 unsynchronized=2 unsynchronized=1
 [ $bad = 0 ] && ktap_test_pass "14 bad module parameters refused, each with a message" ||
