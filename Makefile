@@ -55,9 +55,10 @@ help:
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
 	@echo 'make kselftest-install BOARD=...    kselftests installed by the kernel selftests make (/kselftest)'
-	@echo 'make bench [REPS=5] [BENCH=main|timed|icount|dispatch|pl330]  Rust vs C twin vs memcpy,'
-	@echo '  [PL330_REPS=6]   latency, instruction counts, tasklet vs BH dispatch; rust_pl330 vs pl330'
+	@echo 'make bench [REPS=5] [BENCH=main|timed|icount|queued|dispatch|pl330]  Rust vs C twin vs memcpy,'
+	@echo '  [PL330_REPS=6]   latency, instruction counts, deep queue, tasklet vs BH; rust_pl330 vs pl330'
 	@echo 'make stress [CYCLES=100000] [SEED=n] randomized cycles, failslab, life cycle, bad input'
+	@echo '    [STRESS_PARAMS=chain=4]          ... with these rust_dmaengine parameters'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
 
@@ -130,7 +131,7 @@ endif
 
 # Robustness under abuse, with KASAN, lockdep and kmemleak; see scripts/stress.
 stress:
-	@scripts/stress $(CYCLES) $(SEED)
+	@STRESS_PARAMS='$(STRESS_PARAMS)' scripts/stress $(CYCLES) $(SEED)
 
 guest: modules kselftest-install
 	@scripts/guest $(BOARD) '$(CMD)' $(FILES)

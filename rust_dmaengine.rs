@@ -14,7 +14,11 @@
 //!   descriptor and schedules callback dispatch (a tasklet);
 //! - stopping is a state: `terminate_all` asks the engine to stop and
 //!   returns, the engine acknowledges at the next burst boundary, and
-//!   `synchronize` waits for that acknowledgement.
+//!   `synchronize` waits for that acknowledgement;
+//! - with `chain=N` it is a deep queue, as LLI hardware: it goes on with the
+//!   next issued descriptor without waiting for its interrupt, which it
+//!   raises every N descriptors and when it runs dry, so one tasklet run
+//!   calls back a batch (see `chain_done`).
 //!
 //! Cyclic device-to-memory transfers read a simulated peripheral FIFO: a
 //! 32-bit sample counter, as an audio codec would produce.
@@ -102,6 +106,10 @@ macro_rules! this_module {
                     default: 0,
                     description: "Extra delay per burst in microseconds, models slow hardware (0-100000)",
                 },
+                chain: u32 {
+                    default: 0,
+                    description: "Deep queue: descriptors run back to back per interrupt (0: one at a time; 1-64)",
+                },
             },
         }
     };
@@ -152,6 +160,11 @@ struct Config {
     /// `module!` macro takes integers only), see
     /// [`Dispatch::from_module_param`].
     dispatch: Dispatch,
+    /// 0: the engine stops after each descriptor until its interrupt
+    /// handler starts the next.  N > 0: it chains, as LLI hardware does
+    /// (see [`chain_done`]), and raises its interrupt after N descriptors
+    /// or when it runs out of issued ones.
+    chain: u32,
 }
 
 impl Config {
@@ -160,6 +173,7 @@ impl Config {
         let channels = module_parameters::channels.value();
         let burst = module_parameters::burst_size.value();
         let delay_us = module_parameters::burst_delay_us.value();
+        let chain = module_parameters::chain.value();
         let check = |name: &str, v: u32, lo: u32, hi: u32| -> Result {
             if (lo..=hi).contains(&v) {
                 Ok(())
@@ -171,11 +185,13 @@ impl Config {
         check("channels", channels, 1, 32)?;
         check("burst_size", burst, 64, 1 << 20)?;
         check("burst_delay_us", delay_us, 0, 100_000)?;
+        check("chain", chain, 0, 64)?;
         Ok(Self {
             channels,
             burst: burst as usize,
             delay_us,
             dispatch: Dispatch::from_module_param()?,
+            chain,
         })
     }
 }
@@ -205,6 +221,9 @@ struct Engine {
     /// completes even if a stop request comes first, as a hardware burst
     /// would.
     started: Option<(Xfer, usize)>,
+    /// Chained mode: descriptors completed since the engine last raised
+    /// its interrupt.
+    unsignalled: u32,
     slave: SlaveConfig,
 }
 
@@ -367,6 +386,9 @@ impl Provider for SoftDma {
             State::Idle | State::Stopping => {}
         }
         g.engine.pause_requested = false;
+        // The completed descriptors not yet signalled are terminated with
+        // the rest: their callbacks do not run.
+        g.engine.unsignalled = 0;
         Ok(())
     }
 
@@ -422,6 +444,7 @@ impl SoftEngine for SoftDma {
                     }
                     if g.engine.pause_requested {
                         g.engine.state = State::Paused;
+                        signal(&chan, &mut g);
                         return;
                     }
                     ctl.attention.store(false, Ordering::Relaxed);
@@ -454,6 +477,11 @@ impl SoftEngine for SoftDma {
                         ctl.progress.store(0, Ordering::Relaxed);
                     }
                 }
+                _ if off >= len && ctl.cfg.chain > 0 => {
+                    if !chain_done(&chan, &mut g) {
+                        return;
+                    }
+                }
                 _ if off >= len => {
                     g.engine.state = State::IrqPending;
                     soft::raise_irq(&chan);
@@ -476,6 +504,44 @@ impl SoftEngine for SoftDma {
             }
         }
         chan.schedule_callbacks();
+    }
+}
+
+/// Chained mode: the engine finished the active descriptor.  As LLI
+/// hardware writes back a descriptor's status and fetches the next without
+/// waiting for software, it completes the descriptor (its cookie is
+/// complete at once; its callback waits for the interrupt) and makes the
+/// next issued one active.  It raises its interrupt, whose handler
+/// schedules callback dispatch, after `chain` descriptors or when it stops
+/// (nothing issued, or a pause): one tasklet run then calls back a batch.
+/// Returns whether the engine goes on with a next descriptor.
+///
+/// All under the channel lock, so `terminate_all` sees either the finished
+/// descriptor or the next one as the engine's, never neither: its stop
+/// request covers every descriptor the engine may still touch, which is
+/// only ever the active one.
+fn chain_done(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) -> bool {
+    g.queue.complete_active();
+    g.engine.unsignalled += 1;
+    let next = !g.engine.pause_requested && g.queue.start_next().is_some();
+    if next {
+        chan.data().ctl.progress.store(0, Ordering::Relaxed);
+        if g.engine.unsignalled >= chan.data().ctl.cfg.chain {
+            signal(chan, g);
+        }
+    } else {
+        g.engine.state = State::Idle;
+        signal(chan, g);
+    }
+    next
+}
+
+/// Chained mode: raises the engine's interrupt if descriptors completed
+/// since it last did.
+fn signal(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
+    if g.engine.unsignalled > 0 {
+        g.engine.unsignalled = 0;
+        soft::raise_irq(chan);
     }
 }
 
@@ -659,6 +725,7 @@ impl platform::Driver for DmaDriver {
                         state: State::Idle,
                         pause_requested: false,
                         started: None,
+                        unsignalled: 0,
                         slave: SlaveConfig::default(),
                     },
                     SoftChan::new(ChanCtl {
@@ -673,11 +740,12 @@ impl platform::Driver for DmaDriver {
         .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
         dev_info!(
             dev,
-            "registered {} channels: burst {} B, delay {} us, dispatch {}\n",
+            "registered {} channels: burst {} B, delay {} us, dispatch {}, chain {}\n",
             cfg.channels,
             cfg.burst,
             cfg.delay_us,
-            cfg.dispatch.name()
+            cfg.dispatch.name(),
+            cfg.chain
         );
         if BH_NOCANCEL {
             dev_warn!(

@@ -4,8 +4,8 @@
 //! `rust_dmaengine_client/clientN/` with the module parameter `clients`).
 //!
 //! - `scenario`, `iterations` (1 to 100000), `channel` (a channel name,
-//!   empty: any), `seed` (for `stress`), `callback_hold_us` (0 to 20000):
-//!   the settings of the next run;
+//!   empty: any), `seed` (for `stress`), `callback_hold_us` (0 to 20000),
+//!   `queue_depth` (for `queued`, 1 to 64): the settings of the next run;
 //! - `run`: write `1` to run (it blocks until done);
 //! - `results`: what the last run counted, as `key: value` lines.
 //!
@@ -115,6 +115,15 @@ fn set_iterations(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+fn show_depth(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", c.settings.lock().depth)
+}
+
+fn set_depth(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    c.settings.lock().depth = read_u32(r, 1..=latency::MAX_DEPTH)?;
+    Ok(())
+}
+
 fn show_channel(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let n = c.settings.lock().channel;
     writeln!(f, "{}", n.as_str())
@@ -182,6 +191,9 @@ fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     if scenario == Scenario::Latency {
         latency::show(f, &r)?;
     }
+    if scenario == Scenario::Queued {
+        latency::show_queued(f, &r)?;
+    }
     writeln!(f, "errors: {}", r.errors)
 }
 
@@ -198,6 +210,8 @@ pub(crate) struct Client {
     seed: File<Arc<Ctl>>,
     #[pin]
     hold: File<Arc<Ctl>>,
+    #[pin]
+    depth: File<Arc<Ctl>>,
     #[pin]
     run: File<Arc<Ctl>>,
     #[pin]
@@ -216,6 +230,7 @@ impl Client {
                     channel: ChanName::ANY,
                     seed: 1,
                     hold_us: CALLBACK_HOLD_US,
+                    depth: 8,
                 }),
                 results <- new_mutex!(Results::default()),
                 running <- new_mutex!(()),
@@ -247,6 +262,12 @@ impl Client {
                 ctl.clone()?,
                 &show_hold,
                 &set_hold
+            ),
+            depth <- dir.read_write_callback_file(
+                c"queue_depth",
+                ctl.clone()?,
+                &show_depth,
+                &set_depth
             ),
             run <- dir.read_write_callback_file(c"run", ctl.clone()?, &show_run, &do_run),
             results <- dir.read_callback_file(c"results", ctl.clone()?, &show_results),

@@ -7,7 +7,11 @@
 //! with a chain in flight, terminate_async in a callback to the return of
 //! synchronize (the reference path), and submit to the last callback of 8
 //! queued 64 KiB copies.  `results` shows p50, p99 and p99.9 of each in
-//! nanoseconds.  The copies are checked as in the other scenarios, so a
+//! nanoseconds.
+//!
+//! The `queued` mode times only the last: `queue_depth` copies of 64 KiB in
+//! flight at once, submit to the last callback, as `queued_NxK_ns`.  The
+//! copies are checked as in the other scenarios, so a
 //! benchmark of a broken provider does not produce figures.
 
 use crate::{
@@ -67,15 +71,24 @@ enum Lat {
     /// bandwidth when it always has work queued (dmatest keeps one transfer
     /// in flight per thread).
     Queued,
+    /// The `queued` mode's reference: the CPU copies the same number of
+    /// fresh buffers of the same size, allocated and filled the same way
+    /// (`memcpy`, one after the other).
+    CpuCopy,
 }
 
-/// Copies in flight at once for [`Lat::Queued`].
+/// Copies in flight at once for [`Lat::Queued`] in the `latency` mode.
 const QUEUED: usize = 8;
+/// The most copies in flight at once of the `queued` mode.
+pub(crate) const MAX_DEPTH: u32 = 64;
 /// Bytes per copy for [`Lat::Queued`].
 const QUEUED_LEN: usize = 65536;
 
 impl Lat {
+    /// The measurements of the `latency` mode.
     const COUNT: usize = 5;
+    /// Every measurement, [`Lat::CpuCopy`] included.
+    const SLOTS: usize = 6;
     const ALL: [Lat; Self::COUNT] = [
         Lat::SubmitToCallback,
         Lat::IdleSynchronize,
@@ -91,15 +104,16 @@ impl Lat {
             Lat::TerminateSyncInflight => "terminate_sync_inflight",
             Lat::AsyncThenSynchronize => "terminate_async_synchronize",
             Lat::Queued => "queued_8x64k",
+            Lat::CpuCopy => "cpu_copy",
         }
     }
 }
 
 /// p50, p99 and p99.9 in nanoseconds of each [`Lat`].
-pub(crate) type Percentiles = [[u32; 3]; Lat::COUNT];
+pub(crate) type Percentiles = [[u32; 3]; Lat::SLOTS];
 
 /// The samples of a run, one list per [`Lat`].
-pub(crate) struct Samples([KVec<u32>; Lat::COUNT]);
+pub(crate) struct Samples([KVec<u32>; Lat::SLOTS]);
 
 impl Samples {
     pub(crate) fn new() -> Self {
@@ -158,6 +172,70 @@ pub(crate) fn show(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
         writeln!(f, "{}_ns: p50 {} p99 {} p999 {}", l.name(), p50, p99, p999)?;
     }
     Ok(())
+}
+
+/// The `results` lines of the `queued` mode: p50 and p99 of submit to the
+/// last callback of `depth` queued copies, and of the CPU copying as many
+/// fresh buffers.
+pub(crate) fn show_queued(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
+    for (l, name) in [(Lat::Queued, "queued"), (Lat::CpuCopy, "cpu")] {
+        let [p50, p99, _] = r.latency[l as usize];
+        writeln!(
+            f,
+            "{}_{}x{}k_ns: p50 {} p99 {}",
+            name,
+            r.depth,
+            QUEUED_LEN / 1024,
+            p50,
+            p99
+        )?;
+    }
+    Ok(())
+}
+
+/// One iteration of the `queued` mode: one sample of [`Lat::Queued`] with
+/// `depth` copies in flight.
+pub(crate) fn queued(
+    ch: &mut Channel,
+    iter: u32,
+    depth: u32,
+    samples: &mut Samples,
+    r: &mut Results,
+) -> Result {
+    let ns = run_queued(ch, iter, depth as usize, r)?;
+    let cpu_ns = cpu_copy(iter, depth as usize)?;
+    // Every slot gets a sample, so that `Samples::len` counts iterations;
+    // only `Queued` and `CpuCopy` are shown.
+    for (i, v) in samples.0.iter_mut().enumerate() {
+        let x = if i == Lat::CpuCopy as usize {
+            cpu_ns
+        } else {
+            ns
+        };
+        v.push(x, GFP_KERNEL)?;
+    }
+    Ok(())
+}
+
+/// One sample of [`Lat::CpuCopy`]: nanoseconds for the CPU to copy `n`
+/// fresh buffers of [`QUEUED_LEN`] bytes, allocated and filled as
+/// [`run_queued`] does, so that the engine is compared with a CPU copy of
+/// the same working set (not only with a copy that stays in the cache).
+fn cpu_copy(iter: u32, n: usize) -> Result<u32> {
+    let mut bufs = KVec::with_capacity(2 * n, GFP_KERNEL)?;
+    for k in 0..n {
+        let mut src = DmaBuf::new(QUEUED_LEN)?;
+        src.as_mut_slice().fill(pattern(iter, k));
+        bufs.push(src, GFP_KERNEL)?;
+        bufs.push(DmaBuf::new(QUEUED_LEN)?, GFP_KERNEL)?;
+    }
+    let t0 = Instant::<Monotonic>::now();
+    for pair in bufs.chunks_exact_mut(2) {
+        if let [src, dst] = pair {
+            dst.as_mut_slice().copy_from_slice(src.as_slice());
+        }
+    }
+    Ok(ns_since(t0))
 }
 
 /// Nanoseconds since `t0`, saturated to `u32` (about 4.3 s).
@@ -264,7 +342,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     let async_ns = end_ns.saturating_sub(f.state.at_ns.load(Ordering::Relaxed));
     check_copies(&f.bufs, stop_at + 1, "chunk", r);
 
-    let queued_ns = run_queued(ch, iter, r)?;
+    let queued_ns = run_queued(ch, iter, QUEUED, r)?;
 
     for (v, x) in samples
         .0
@@ -276,38 +354,42 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     Ok(())
 }
 
-/// One sample of [`Lat::Queued`]: nanoseconds from submit to the last
-/// callback; the copies are checked.
-fn run_queued(ch: &mut Channel, iter: u32, r: &mut Results) -> Result<u32> {
-    let mut bufs = KVec::with_capacity(2 * QUEUED, GFP_KERNEL)?;
-    for k in 0..QUEUED {
+/// One sample of [`Lat::Queued`] with `n` copies in flight: nanoseconds
+/// from submit to the last callback; the copies are checked.
+fn run_queued(ch: &mut Channel, iter: u32, n: usize, r: &mut Results) -> Result<u32> {
+    let mut bufs = KVec::with_capacity(2 * n, GFP_KERNEL)?;
+    let mut ops = KVec::with_capacity(n, GFP_KERNEL)?;
+    for k in 0..n {
         let mut src = DmaBuf::new(QUEUED_LEN)?;
         src.as_mut_slice().fill(pattern(iter, k));
         bufs.push(src, GFP_KERNEL)?;
         bufs.push(DmaBuf::new(QUEUED_LEN)?, GFP_KERNEL)?;
+        ops.push(
+            Op::Memcpy {
+                dst: 2 * k + 1,
+                src: 2 * k,
+                offset: 0,
+                len: QUEUED_LEN,
+            },
+            GFP_KERNEL,
+        )?;
     }
-    let ops: [Op; QUEUED] = core::array::from_fn(|k| Op::Memcpy {
-        dst: 2 * k + 1,
-        src: 2 * k,
-        offset: 0,
-        len: QUEUED_LEN,
-    });
     let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
-        stop_at: QUEUED - 1,
+        stop_at: n.saturating_sub(1),
         terminate: false,
         at_ns: AtomicU32::new(0),
         stopped: stopped.clone(),
     };
     let flight = ch.submit(bufs, &ops, state)?;
-    r.transfers += QUEUED as u32;
+    r.transfers += n as u32;
     if !stopped.wait_timeout_ms(TIMEOUT_MS) {
-        pr_err!("latency: the last of {QUEUED} queued copies never called back\n");
+        pr_err!("latency: the last of {n} queued copies never called back\n");
         r.errors += 1;
     }
     let f = stop(flight)?;
-    check_copies(&f.bufs, QUEUED, "queued copy", r);
+    check_copies(&f.bufs, n, "queued copy", r);
     Ok(f.state.at_ns.load(Ordering::Relaxed))
 }
 

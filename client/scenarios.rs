@@ -20,6 +20,8 @@
 //!   reports paused, resumes, and checks that the chain completes with the
 //!   right data.
 //! - `latency`: the benchmark mode of `make bench` (see [`crate::latency`]).
+//! - `queued`: the queued bandwidth of `make bench`: `queue_depth` copies
+//!   of 64 KiB in flight at once (see [`crate::latency`]).
 //!
 //! The test-only build (`--cfg rde_negative`) adds the negative controls of
 //! `client/negative.rs`.
@@ -80,6 +82,7 @@ pub(crate) enum Scenario {
     Stress,
     PauseResume,
     Latency,
+    Queued,
     #[cfg(rde_negative)]
     DropInCallback,
 }
@@ -95,6 +98,7 @@ impl Scenario {
         Scenario::Stress,
         Scenario::PauseResume,
         Scenario::Latency,
+        Scenario::Queued,
         #[cfg(rde_negative)]
         Scenario::DropInCallback,
     ];
@@ -109,6 +113,7 @@ impl Scenario {
             Scenario::Stress => "stress",
             Scenario::PauseResume => "pause_resume",
             Scenario::Latency => "latency",
+            Scenario::Queued => "queued",
             #[cfg(rde_negative)]
             Scenario::DropInCallback => "drop_in_callback",
         }
@@ -168,6 +173,8 @@ pub(crate) struct Settings {
     pub(crate) channel: ChanName,
     pub(crate) seed: u32,
     pub(crate) hold_us: u32,
+    /// `queued`: copies in flight at once.
+    pub(crate) depth: u32,
 }
 
 /// Counters of one run, shown in `results`.
@@ -193,6 +200,8 @@ pub(crate) struct Results {
     pub(crate) seed: u32,
     /// `latency`: p50, p99 and p99.9 in nanoseconds of each measurement.
     pub(crate) latency: latency::Percentiles,
+    /// `queued`: the copies in flight at once.
+    pub(crate) depth: u32,
     pub(crate) errors: u32,
     pub(crate) skipped: bool,
     /// The capabilities of the channel the run used, a bit per
@@ -658,7 +667,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
         }
     }
     let mut samples = latency::Samples::new();
-    if s.scenario == Scenario::Latency {
+    if matches!(s.scenario, Scenario::Latency | Scenario::Queued) {
         samples.reserve(s.iterations)?;
     }
     for iter in 0..s.iterations {
@@ -666,6 +675,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
         let res = match s.scenario {
             Scenario::CyclicStop => run_cyclic(&mut ch, iter, &mut r),
             Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
+            Scenario::Queued => latency::queued(&mut ch, iter, s.depth, &mut samples, &mut r),
             #[cfg(rde_negative)]
             Scenario::NegativeSkipSync => {
                 crate::negative::skip_sync(&mut ch, iter, s.hold_us, &mut r)
@@ -687,6 +697,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
         r.iterations += 1;
     }
     r.latency = samples.percentiles();
+    r.depth = s.depth;
     if s.scenario == Scenario::Latency {
         latency::report(ch.name(), &r, samples.len());
     }

@@ -3,6 +3,14 @@
 #
 # bench.sh REPS [MODE]: runs in the bench guest (scripts/bench).
 #
+# MODE queued: only the queued bandwidth (also the last part of timed):
+# REPS times CPU memcpy, then, for each provider loaded with chain=0 (one
+# descriptor per interrupt) and with chain=$CHAIN (the deep queue), the
+# client's queued mode with N = 1, 8, 32 copies of 64 KiB in flight.
+# Lines:
+#   RDE-QUEUED provider=P chain=C depth=N rep=R p50=NS p99=NS cpu_p50=NS
+# (cpu_p50: the CPU copying as many fresh buffers, the same working set).
+#
 # MODE timed (default): loads both providers and the client, then REPS
 # times: CPU memcpy; for each size, channel count and thread count, upstream
 # dmatest (noverify, norandom) on rust_dmaengine and on the C twin,
@@ -20,17 +28,72 @@ reps=${1:-3}
 mode=${2:-timed}
 M=/lib/modules/extra
 p=/sys/module/dmatest/parameters
-insmod $M/rust_dmaengine.ko channels=4 || exit 1
+# The C twin's private virt-dma (tasklet or BH-work dispatch), which
+# rde_c_twin needs; it stays loaded.
 insmod /extra/rde_virt_dma.ko || exit 1
-insmod /extra/rde_c_twin.ko channels=4 || exit 1
-insmod /lib/modules/dmatest.ko || exit 1
-insmod $M/rust_dmaengine_client.ko || exit 1
+D=/sys/kernel/debug/rust_dmaengine_client
+# The deep queue's interrupt coalescing: descriptors per interrupt.
+CHAIN=16
+memcpy_bench() { # rep
+	insmod /extra/rde_memcpy_bench.ko 2>/dev/null
+	dmesg | sed -n 's/.*rde_memcpy_bench: size \([0-9]*\): \([0-9]*\) iops \([0-9]*\) KB\/s/\1 \2 \3/p' |
+		tail -n 5 | while read -r s i k; do
+		echo "RDE-BENCH provider=memcpy size=$s chans=1 threads=1 rep=$1 iops=$i kbps=$k threads_reported=1 failures=0"
+	done
+}
+# queued_part REPS: the queued bandwidth, on freshly loaded providers
+# (none of the others may be loaded).
+queued_part() {
+	for chain in 0 $CHAIN; do
+		insmod $M/rust_dmaengine.ko channels=1 chain=$chain || exit 1
+		insmod /extra/rde_c_twin.ko channels=1 chain=$chain || exit 1
+		insmod $M/rust_dmaengine_client.ko || exit 1
+		r=$(dev_of rust_dmaengine)
+		c=$(dev_of rde_c_twin)
+		echo queued >$D/scenario
+		rep=0
+		while [ $rep -lt "$1" ]; do
+			for depth in 1 8 32; do
+				for prov in rust c; do
+					dev=$r
+					[ $prov = c ] && dev=$c
+					echo "${dev}chan0" >$D/channel
+					echo $depth >$D/queue_depth
+					echo 20 >$D/iterations
+					if ! echo 1 >$D/run || ! grep -q '^errors: 0$' $D/results; then
+						echo "RDE-BENCH-ERROR run=queued-$prov-$chain-$depth-$rep: the client's queued mode failed" >&2
+						cat $D/results >&2
+						exit 1
+					fi
+					q=$(sed -n 's/^queued_[0-9]*x64k_ns: p50 \([0-9]*\) p99 \([0-9]*\)$/p50=\1 p99=\2/p' $D/results)
+					cpu=$(sed -n 's/^cpu_[0-9]*x64k_ns: p50 \([0-9]*\) .*/\1/p' $D/results)
+					echo "RDE-QUEUED provider=$prov chain=$chain depth=$depth rep=$rep $q cpu_p50=$cpu"
+				done
+			done
+			rep=$((rep + 1))
+		done
+		rmmod rust_dmaengine_client rde_c_twin rust_dmaengine
+	done
+}
 dev_of() { # provider name -> dmaN
 	for c in /sys/class/dma/dma*chan0; do
 		d=$(basename "$(readlink -f "$c/device")")
 		case $d in "$1") basename "$c" | sed 's/chan0$//' ;; esac
 	done
 }
+if [ "$mode" = queued ]; then
+	rep=0
+	while [ $rep -lt "$reps" ]; do
+		memcpy_bench $rep
+		rep=$((rep + 1))
+	done
+	queued_part "$reps"
+	exit 0
+fi
+insmod $M/rust_dmaengine.ko channels=4 || exit 1
+insmod /extra/rde_c_twin.ko channels=4 || exit 1
+insmod /lib/modules/dmatest.ko || exit 1
+insmod $M/rust_dmaengine_client.ko || exit 1
 rust=$(dev_of rust_dmaengine)
 ctwin=$(dev_of rde_c_twin)
 echo "# rust_dmaengine is $rust, rde_c_twin is $ctwin"
@@ -45,6 +108,44 @@ iters_for() {
 	*) echo 200 ;;
 	esac
 }
+since_mark() { # name: the kernel log since the mark of run NAME
+	dmesg | sed -n "/rde-bench: mark $1\$/,\$p"
+}
+# wait_summaries NAME THREADS: waits until the THREADS dmatest threads of
+# run NAME printed their summaries.  dmatest's `wait` alone is not enough:
+# it waits only while a thread has started and not finished, and a thread
+# that `run` woke but that has not run yet (on one CPU, behind the shell)
+# counts as not started, so `wait` can return at once.  The next run's
+# `echo 0 >run` then kthread_stop()s the threads: one that never ran exits
+# without a summary, one that runs stops mid-test.  So: `wait` again until
+# every thread reported.  One that has not after 300 s is a hang or a lost
+# completion (dmatest's own timeout is 3 s per transfer): the run fails,
+# with the threads' stacks.
+wait_summaries() {
+	t=0
+	while :; do
+		cat $p/wait >/dev/null
+		n=$(since_mark "$1" | grep -c ': summary [0-9]* tests')
+		[ "$n" -ge "$2" ] && return 0
+		if [ $t -ge 3000 ]; then
+			# To stderr: the caller's stdout may be a pipe or /dev/null.
+			exec 1>&2
+			echo "RDE-BENCH-ERROR run=$1: $n of $2 dmatest threads reported within 300 s (a hang or a lost completion)"
+			for d in /proc/[0-9]*; do
+				case $(cat "$d/comm" 2>/dev/null) in
+				dma*chan*-*)
+					echo "# $(cat "$d/comm") state $(sed -n 's/^State:\t//p' "$d/status")"
+					sed 's/^/#   /' "$d/stack" 2>/dev/null
+					;;
+				esac
+			done
+			since_mark "$1" | sed 's/^/# /'
+			return 1
+		fi
+		sleep 0.1
+		t=$((t + 1))
+	done
+}
 run() { # provider dev size chans threads rep
 	echo 0 >$p/run 2>/dev/null
 	echo 1 >$p/noverify
@@ -57,17 +158,17 @@ run() { # provider dev size chans threads rep
 		echo "${2}chan$i" >$p/channel
 		i=$((i + 1))
 	done
-	echo "<6>rde-bench: mark $1-$3-$4-$5-$6" >/dev/kmsg
+	name="$1-$3-$4-$5-$6"
+	echo "<6>rde-bench: mark $name" >/dev/kmsg
 	echo 1 >$p/run
-	cat $p/wait >/dev/null
-	dmesg | sed -n "/rde-bench: mark $1-$3-$4-$5-$6\$/,\$p" |
+	wait_summaries "$name" $(($4 * $5)) || exit 1
+	since_mark "$name" |
 		sed -n 's/.*summary [0-9]* tests, \([0-9]*\) failures \([0-9.]*\) iops \([0-9]*\) KB\/s.*/\1 \2 \3/p' |
 		awk -v hdr="RDE-BENCH provider=$1 size=$3 chans=$4 threads=$5 rep=$6" \
 			'{ f += $1; i += $2; k += $3; n++ }
 			 END { printf "%s iops=%.2f kbps=%d threads_reported=%d failures=%d\n", hdr, i, k, n, f }'
 }
 latency() { # provider dev rep iterations
-	D=/sys/kernel/debug/rust_dmaengine_client
 	echo 0 >$p/run # dmatest lets go of its channels
 	echo latency >$D/scenario
 	echo "${2}chan0" >$D/channel
@@ -86,7 +187,9 @@ if [ "$mode" = icount ]; then
 			dev=$rust
 			[ $prov = c ] && dev=$ctwin
 			for size in 64 512 4096 65536 1048576; do
-				run $prov "$dev" $size 1 1 $rep | sed 's/RDE-BENCH/RDE-ICOUNT/'
+				# Not in a pipe: a failed run must end the script.
+				run $prov "$dev" $size 1 1 $rep >/tmp/run.out
+				sed 's/RDE-BENCH/RDE-ICOUNT/' /tmp/run.out
 			done
 			latency $prov "$dev" $rep 200
 			# Where the instructions of 64-byte transfers go.
@@ -108,11 +211,7 @@ run rust "$rust" 64 1 1 warm >/dev/null
 run c "$ctwin" 64 1 1 warm >/dev/null
 rep=0
 while [ $rep -lt "$reps" ]; do
-	insmod /extra/rde_memcpy_bench.ko 2>/dev/null
-	dmesg | sed -n 's/.*rde_memcpy_bench: size \([0-9]*\): \([0-9]*\) iops \([0-9]*\) KB\/s/\1 \2 \3/p' |
-		tail -n 5 | while read -r s i k; do
-		echo "RDE-BENCH provider=memcpy size=$s chans=1 threads=1 rep=$rep iops=$i kbps=$k threads_reported=1 failures=0"
-	done
+	memcpy_bench $rep
 	for size in 64 512 4096 65536 1048576; do
 		for chans in 1 2 4; do
 			for threads in 1 2; do
@@ -140,5 +239,5 @@ done
 rmmod rust_dmaengine_client
 rmmod dmatest
 rmmod rde_c_twin
-rmmod rde_virt_dma
 rmmod rust_dmaengine
+queued_part "$reps"

@@ -13,6 +13,11 @@
  * terminate_all asks the engine to stop (state and flag); synchronize waits
  * until it acknowledged.  Addresses are translated once, at prep.  MEMCPY
  * only: that is what the benchmark measures.
+ *
+ * With chain=N (1-64) the engine chains, as rust_dmaengine's chain=N does:
+ * at the end of a descriptor the work item completes it and goes on with
+ * the next issued one itself, and raises its interrupt (which then only
+ * schedules callback dispatch) after N descriptors or when it stops.
  */
 
 #include <linux/dma-direct.h>
@@ -41,6 +46,10 @@ module_param(dispatch, charp, 0444);
 MODULE_PARM_DESC(dispatch,
 		 "Callback dispatch: tasklet (default) or bh (system_bh_wq)");
 static bool dispatch_bh;
+static unsigned int chain;
+module_param(chain, uint, 0444);
+MODULE_PARM_DESC(chain,
+		 "Deep queue: descriptors run back to back per interrupt (0: one at a time; 1-64)");
 
 enum twin_state { TWIN_IDLE, TWIN_RUNNING, TWIN_IRQ_PENDING, TWIN_STOPPING };
 
@@ -59,6 +68,7 @@ struct twin_chan {
 	/* protected by vc.lock */
 	enum twin_state state;
 	struct twin_desc *cur;
+	unsigned int unsignalled;	/* chain: completed since the last irq */
 	/* set under vc.lock, read by the engine between bursts */
 	bool attention;
 	/* written by the engine after each burst, read for the residue */
@@ -82,21 +92,52 @@ static void twin_desc_free(struct rde_vdesc *vd)
 	kfree(container_of(vd, struct twin_desc, vd));
 }
 
-/* Called with vc.lock held. */
-static void twin_start_next(struct twin_chan *tc)
+/* Called with vc.lock held: the next issued descriptor becomes current. */
+static bool twin_take_next(struct twin_chan *tc)
 {
 	struct rde_vdesc *vd = rde_vchan_next_desc(&tc->vc);
-	struct twin_dev *td = container_of(tc->vc.chan.device, struct twin_dev, dd);
 
 	if (!vd) {
 		tc->state = TWIN_IDLE;
-		return;
+		return false;
 	}
 	list_del(&vd->node);
 	tc->cur = container_of(vd, struct twin_desc, vd);
 	WRITE_ONCE(tc->progress, 0);
 	tc->state = TWIN_RUNNING;
-	queue_work(td->wq, &tc->work);
+	return true;
+}
+
+/* Called with vc.lock held. */
+static void twin_start_next(struct twin_chan *tc)
+{
+	struct twin_dev *td = container_of(tc->vc.chan.device, struct twin_dev, dd);
+
+	if (twin_take_next(tc))
+		queue_work(td->wq, &tc->work);
+}
+
+/*
+ * chain: the current descriptor is done.  Called with vc.lock held.
+ * Completes it as vchan_cookie_complete() does, but leaves the tasklet to
+ * the interrupt, raised after chain descriptors or when the engine stops;
+ * returns whether the engine goes on with the next issued descriptor.
+ */
+static bool twin_chain_done(struct twin_chan *tc)
+{
+	struct rde_vdesc *vd = &tc->cur->vd;
+	bool next;
+
+	dma_cookie_complete(&vd->tx);
+	list_add_tail(&vd->node, &tc->vc.desc_completed);
+	tc->cur = NULL;
+	tc->unsignalled++;
+	next = twin_take_next(tc);
+	if (!next || tc->unsignalled >= chain) {
+		tc->unsignalled = 0;
+		irq_work_queue(&tc->irq);
+	}
+	return next;
 }
 
 static void twin_work(struct work_struct *w)
@@ -140,7 +181,13 @@ static void twin_work(struct work_struct *w)
 		} while (off < len && !smp_load_acquire(&tc->attention));
 
 		spin_lock_irqsave(&tc->vc.lock, flags);
-		if (tc->state == TWIN_RUNNING && tc->cur == d && off >= len) {
+		if (tc->state == TWIN_RUNNING && tc->cur == d && off >= len &&
+		    chain) {
+			if (twin_chain_done(tc)) {
+				spin_unlock_irqrestore(&tc->vc.lock, flags);
+				continue;
+			}
+		} else if (tc->state == TWIN_RUNNING && tc->cur == d && off >= len) {
 			tc->state = TWIN_IRQ_PENDING;
 			irq_work_queue(&tc->irq);
 			spin_unlock_irqrestore(&tc->vc.lock, flags);
@@ -160,6 +207,8 @@ static void twin_irq(struct irq_work *w)
 		rde_vchan_cookie_complete(&tc->cur->vd);
 		tc->cur = NULL;
 		twin_start_next(tc);
+	} else if (chain) {
+		rde_vchan_schedule(&tc->vc);
 	}
 	spin_unlock_irqrestore(&tc->vc.lock, flags);
 }
@@ -232,6 +281,7 @@ static int twin_terminate_all(struct dma_chan *c)
 	} else if (tc->state == TWIN_IRQ_PENDING) {
 		tc->state = TWIN_IDLE;
 	}
+	tc->unsignalled = 0;
 	if (tc->cur) {
 		rde_vchan_terminate_vdesc(&tc->cur->vd);
 		tc->cur = NULL;
@@ -304,8 +354,8 @@ static int twin_probe(struct platform_device *pdev)
 		return ret;
 	}
 	platform_set_drvdata(pdev, td);
-	dev_info(&pdev->dev, "registered %u channels: burst %u B, dispatch %s\n",
-		 td->nr, burst_size, dispatch_bh ? "bh" : "tasklet");
+	dev_info(&pdev->dev, "registered %u channels: burst %u B, dispatch %s, chain %u\n",
+		 td->nr, burst_size, dispatch_bh ? "bh" : "tasklet", chain);
 	return 0;
 }
 
@@ -340,8 +390,8 @@ static int __init twin_init(void)
 	int ret;
 
 	if (channels < 1 || channels > 32 || burst_size < 64 ||
-	    burst_size > SZ_1M) {
-		pr_err(DRV_NAME ": channels must be 1-32 and burst_size 64-1048576\n");
+	    burst_size > SZ_1M || chain > 64) {
+		pr_err(DRV_NAME ": channels must be 1-32, burst_size 64-1048576, chain 0-64\n");
 		return -EINVAL;
 	}
 	if (!strcmp(dispatch, "bh")) {

@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# stress.sh SEED CYCLES: runs in the virt guest (scripts/stress).  Prints
-# KTAP; the host adds the kernel-report and kmemleak verdicts.
+# stress.sh SEED CYCLES [PARAM...]: runs in the virt guest (scripts/stress).
+# Prints KTAP; the host adds the kernel-report and kmemleak verdicts.
+# PARAMs are added to rust_dmaengine's parameters for parts 1 and 2 (e.g.
+# chain=4, the deep queue).
 #
 # 1. Randomized terminate/synchronize cycles: the client's `stress`
 #    scenario (seeded; replay with the same SEED) by two clients at once,
@@ -13,23 +15,26 @@
 # 3. Module life cycle: rmmod/insmod loops, rmmod of the provider while a
 #    client holds a channel (refused), the client with no provider (ENODEV).
 # 4. Bad input: a table of bad module parameters and debugfs writes.
-# STRESS_PROVIDER_PARAMS (environment) adds module parameters to every
-# load of rust_dmaengine, e.g. "dispatch=bh" (Documentation/dispatch.rst).
+# Arguments after SEED and CYCLES are added to every load of
+# rust_dmaengine, e.g. "dispatch=bh" (Documentation/dispatch.rst) or
+# "chain=4" (the deep queue).
 DIR=/selftests
 . $DIR/ktap_helpers.sh
 . $DIR/lib.sh
 seed=${1:-1}
 cycles=${2:-100000}
+if [ $# -ge 2 ]; then shift 2; else shift $#; fi
+extra="$*"
 D=/sys/kernel/debug/rust_dmaengine_client
 p=/sys/module/dmatest/parameters
 result() { sed -n "s/^$1: //p" $D/results; }
 
 ktap_print_header
 ktap_set_plan 7
-echo "# seed $seed, $cycles terminate/synchronize cycles"
+echo "# seed $seed, $cycles terminate/synchronize cycles${extra:+, rust_dmaengine $extra}"
 
 # shellcheck disable=SC2086 # the parameters are words
-load_mod rust_dmaengine channels=4 burst_size=1024 burst_delay_us=20 ${STRESS_PROVIDER_PARAMS:-} ||
+load_mod rust_dmaengine channels=4 burst_size=1024 burst_delay_us=20 $extra ||
 	ktap_exit_fail_msg "cannot load rust_dmaengine"
 load_mod rust_dmaengine_client clients=2 || ktap_exit_fail_msg "cannot load the client"
 
@@ -121,14 +126,14 @@ ok=1
 i=0
 while [ $i -lt 20 ]; do
 	# shellcheck disable=SC2086
-	load_mod rust_dmaengine channels=$((i % 4 + 1)) ${STRESS_PROVIDER_PARAMS:-} && load_mod rust_dmaengine_client &&
+	load_mod rust_dmaengine channels=$((i % 4 + 1)) $extra && load_mod rust_dmaengine_client &&
 		rmmod rust_dmaengine_client && rmmod rust_dmaengine || ok=0
 	i=$((i + 1))
 done
 [ $ok = 1 ] && ktap_test_pass "20 insmod/rmmod loops of provider and client" ||
 	ktap_test_fail "20 insmod/rmmod loops of provider and client"
 # shellcheck disable=SC2086
-load_mod rust_dmaengine ${STRESS_PROVIDER_PARAMS:-}
+load_mod rust_dmaengine $extra
 load_dmatest
 echo dma0chan0 >$p/channel
 if rmmod rust_dmaengine 2>/dev/null; then
@@ -165,11 +170,11 @@ refuse() {
 }
 bad=0
 refuse rust_dmaengine channels=0 channels=33 channels=-1 channels=abc burst_size=0 \
-	burst_size=63 burst_size=2000000 burst_delay_us=100001 burst_delay_us=-1
+	burst_size=63 burst_size=2000000 burst_delay_us=100001 burst_delay_us=-1 chain=65 chain=-1
 # shellcheck disable=SC2086
-load_mod rust_dmaengine ${STRESS_PROVIDER_PARAMS:-}
+load_mod rust_dmaengine $extra
 refuse rust_dmaengine_client clients=0 clients=5 unsynchronized=2 unsynchronized=1
-[ $bad = 0 ] && ktap_test_pass "14 bad module parameters refused, each with a message" ||
+[ $bad = 0 ] && ktap_test_pass "15 bad module parameters refused, each with a message" ||
 	ktap_test_fail "bad module parameters: $bad not refused properly"
 load_mod rust_dmaengine_client
 bad=0

@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# contract.sh [CHANNEL-PREFIX] [PROVIDER]: the termination contract, through
-# rust_dmaengine_client's debugfs interface.
+# contract.sh [CHANNEL-PREFIX] [PROVIDER] [PARAM...]: the termination
+# contract, through rust_dmaengine_client's debugfs interface.  PARAMs are
+# added to the provider's module parameters, e.g. "dma0chan rust_dmaengine
+# chain=4" for the deep queue.
 #
 # With PROVIDER=rust_dmaengine (the default) the provider is loaded with a
 # per-burst delay so that terminates land mid-transfer.  With a hardware
@@ -34,13 +36,15 @@ fi
 
 prefix=${1:-}
 provider=${2:-rust_dmaengine}
+if [ $# -ge 2 ]; then shift 2; else shift $#; fi
+extra="$*"
 D=/sys/kernel/debug/rust_dmaengine_client
 
 # full: the software engine, which also has CYCLIC and pause/resume.
 case $provider in
 none) full=0 params= ;;
-rust_dmaengine*) full=1 params="burst_size=1024 burst_delay_us=100" ;;
-*) full=0 params= ;;
+rust_dmaengine*) full=1 params="burst_size=1024 burst_delay_us=100 $extra" ;;
+*) full=0 params="$extra" ;;
 esac
 
 ktap_print_header
