@@ -240,6 +240,10 @@ mod tests {
         /// Microseconds each run spins, and whether one is spinning.
         spin_us: u32,
         running: AtomicBool,
+        /// Set by the test once it saw `running`: a spinning run waits for
+        /// it (at most 1 s), so that a test thread the host did not
+        /// schedule for a while still finds the run in progress.
+        seen: AtomicBool,
     }
 
     impl_has_bh_work! {
@@ -256,6 +260,13 @@ mod tests {
             }
             self.running.store(true, Ordering::Release);
             // In steps of 1 ms: `udelay` takes at most `MAX_UDELAY_MS`.
+            if self.spin_us > 0 {
+                let mut waited = 0;
+                while !self.seen.load(Ordering::Acquire) && waited < 1000 {
+                    kernel::time::delay::udelay(Delta::from_micros(1000));
+                    waited += 1;
+                }
+            }
             for _ in 0..self.spin_us / 1000 {
                 kernel::time::delay::udelay(Delta::from_micros(1000));
             }
@@ -281,6 +292,7 @@ mod tests {
                 in_process_context: AtomicBool::new(false),
                 spin_us,
                 running: AtomicBool::new(false),
+                seen: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )
@@ -333,6 +345,8 @@ mod tests {
             n += 1;
         }
         assert!(o.running.load(Ordering::Acquire));
+        // The run goes on for 20 ms from here: the cancel must wait for it.
+        o.seen.store(true, Ordering::Release);
         o.cancel_bh_work();
         assert!(!o.running.load(Ordering::Acquire));
         assert_eq!(o.runs.load(Ordering::Relaxed), 1);
