@@ -6,7 +6,9 @@
  * cannot turn into a callable symbol, in the style of the files in rust/helpers/.
  * They contain no logic of their own beyond the wrapped call, except
  * rde_dma_request_chan_by_mask(), whose filter function must be C because
- * dma_request_channel() takes a C function pointer.
+ * dma_request_channel() takes a C function pointer, and two on a provider's
+ * hot path, whose comments say why: rde_dma_range_to_virt() and
+ * rde_spin_unlock_irqrestore().
  */
 
 #include <linux/cpumask.h>
@@ -65,15 +67,46 @@ bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx)
 #define RDE_PFN_STEP (SZ_2M >> PAGE_SHIFT)
 #endif
 
-void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
-{
-	phys_addr_t phys = dma_to_phys(dev, addr);
-	unsigned long pfn, last;
+/*
+ * With SPARSEMEM, pfn_valid() answers per subsection, and without memory
+ * hot-remove a subsection that is valid stays valid: the subsections found
+ * valid (and, without highmem, in the linear map) are remembered, a few,
+ * direct-mapped by subsection number and shared by the module's channels.
+ * A client reuses its buffers, so a prep whose range lies in a remembered
+ * subsection costs a compare instead of a section lookup under
+ * rcu_read_lock_sched().  Each slot is one word, written and read whole: a
+ * racing writer can only replace one valid subsection with another.
+ * Elsewhere every check asks pfn_valid().
+ */
+#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_MEMORY_HOTREMOVE) && \
+	!defined(CONFIG_HIGHMEM)
+#define RDE_REACH_SLOTS 4
+static unsigned long rde_reach_seen[RDE_REACH_SLOTS];
 
-	if (!len || phys + len - 1 < phys)
-		return NULL;
-	pfn = PHYS_PFN(phys);
-	last = PHYS_PFN(phys + len - 1);
+static bool rde_reach_cached(unsigned long key)
+{
+	return READ_ONCE(rde_reach_seen[key % RDE_REACH_SLOTS]) == key;
+}
+
+static void rde_reach_remember(unsigned long key)
+{
+	WRITE_ONCE(rde_reach_seen[key % RDE_REACH_SLOTS], key);
+}
+#else
+static bool rde_reach_cached(unsigned long key)
+{
+	return false;
+}
+
+static void rde_reach_remember(unsigned long key)
+{
+}
+#endif
+
+static noinline void *rde_dma_range_to_virt_slow(phys_addr_t phys,
+						 unsigned long pfn,
+						 unsigned long last)
+{
 	for (;;) {
 		if (!pfn_valid(pfn))
 			return NULL;
@@ -84,7 +117,24 @@ void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
 	/* Highmem (32-bit) is above the linear map: check the end. */
 	if (PageHighMem(pfn_to_page(last)))
 		return NULL;
+	if (PHYS_PFN(phys) / RDE_PFN_STEP == last / RDE_PFN_STEP)
+		rde_reach_remember(last / RDE_PFN_STEP + 1);
 	return phys_to_virt(phys);
+}
+
+void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
+{
+	phys_addr_t phys = dma_to_phys(dev, addr);
+	unsigned long pfn, last;
+
+	if (!len || phys + len - 1 < phys)
+		return NULL;
+	pfn = PHYS_PFN(phys);
+	last = PHYS_PFN(phys + len - 1);
+	if (pfn / RDE_PFN_STEP == last / RDE_PFN_STEP &&
+	    rde_reach_cached(last / RDE_PFN_STEP + 1))
+		return phys_to_virt(phys);
+	return rde_dma_range_to_virt_slow(phys, pfn, last);
 }
 
 /*
@@ -130,14 +180,21 @@ bool rde_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags)
  * LocalInterruptDisabled) began inside this critical section and is still
  * open, interrupts must stay off until it ends: it takes over @flags, the
  * state to restore, instead of the "disabled" it saved.  Otherwise this is
- * spin_unlock_irqrestore().
+ * spin_unlock_irqrestore(), reached by a tail call: the rare case is out of
+ * line, so the common one costs the test and a branch (lock.rs).
  */
+static noinline void __cold rde_spin_unlock_to_region(spinlock_t *lock,
+						      unsigned long flags)
+{
+	spin_unlock(lock);
+	_local_interrupt_save_state(flags);
+}
+
 void rde_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 {
 	if (unlikely(!irqs_disabled_flags(flags) &&
 		     (preempt_count() & HARDIRQ_DISABLE_MASK))) {
-		spin_unlock(lock);
-		_local_interrupt_save_state(flags);
+		rde_spin_unlock_to_region(lock, flags);
 		return;
 	}
 	spin_unlock_irqrestore(lock, flags);

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench (BENCH=icount): where each provider's instructions go.  Runs
+# under QEMU -icount with the insnprof plugin (tools/bench/insnprof), one
+# CPU.  Upstream dmatest, 1 thread, noverify, N transfers of SIZE bytes
+# against rust_dmaengine, then against its C twin; sync(2) before and
+# after each run is the plugin's mark, so its dumps hold: boot, the Rust
+# run, the C twin's set-up, the C run, the rest.  Prints the module
+# symbols (KSYM lines) for scripts/bench-attrib, and RDE-ATTRIB lines.
+#
+# usage: sh attrib.sh N SIZE
+M=/lib/modules/extra
+p=/sys/module/dmatest/parameters
+n=${1:-20000}
+size=${2:-64}
+insmod $M/rust_dmaengine.ko channels=1 || exit 1
+insmod /extra/rde_virt_dma.ko && insmod /extra/rde_c_twin.ko channels=1 || exit 1
+insmod /lib/modules/dmatest.ko || exit 1
+dev_of() { # provider name -> dmaN
+	for c in /sys/class/dma/dma*chan0; do
+		d=$(basename "$(readlink -f "$c/device")")
+		case $d in "$1") basename "$c" | sed 's/chan0$//' ;; esac
+	done
+}
+rust=$(dev_of rust_dmaengine)
+ctwin=$(dev_of rde_c_twin)
+grep -E '\[(rust_dmaengine|rde_c_twin|rde_virt_dma|dmatest)\]$' /proc/kallsyms | sed 's/^/KSYM /'
+run() { # provider dev
+	echo 0 >$p/run
+	echo 1 >$p/noverify
+	echo 1 >$p/norandom
+	echo "$size" >$p/test_buf_size
+	echo "$n" >$p/iterations
+	echo 1 >$p/threads_per_chan
+	echo "${2}chan0" >$p/channel
+	sync
+	echo 1 >$p/run
+	t=0
+	until dmesg | grep -q "${2}chan0-copy0: summary"; do
+		cat $p/wait >/dev/null
+		sleep 0.1
+		t=$((t + 1))
+		[ $t -lt 3000 ] || { echo "RDE-BENCH-ERROR run=attrib-$1: no summary"; exit 1; }
+	done
+	sync
+	s=$(dmesg | sed -n "s/.*${2}chan0-copy0: summary \([0-9]*\) tests, \([0-9]*\) failures.*/\1 \2/p")
+	echo "RDE-ATTRIB provider=$1 size=$size transfers=${s% *} failures=${s#* }"
+}
+run rust "$rust"
+run c "$ctwin"
+echo RDE-ATTRIB-DONE
