@@ -8,13 +8,16 @@
 # run, the C twin's set-up, the C run, the rest.  Prints the module
 # symbols (KSYM lines) for scripts/bench-attrib, and RDE-ATTRIB lines.
 #
-# usage: sh attrib.sh N SIZE
+# usage: sh attrib.sh N SIZE [RUST_PARAMS [C_PARAMS]]
+# (module parameters of each provider, e.g. dispatch=bh)
 M=/lib/modules/extra
 p=/sys/module/dmatest/parameters
 n=${1:-20000}
 size=${2:-64}
-insmod $M/rust_dmaengine.ko channels=1 || exit 1
-insmod /extra/rde_virt_dma.ko && insmod /extra/rde_c_twin.ko channels=1 || exit 1
+# shellcheck disable=SC2086
+insmod $M/rust_dmaengine.ko channels=1 ${3:-} || exit 1
+# shellcheck disable=SC2086
+insmod /extra/rde_virt_dma.ko && insmod /extra/rde_c_twin.ko channels=1 ${4:-} || exit 1
 insmod /lib/modules/dmatest.ko || exit 1
 dev_of() { # provider name -> dmaN
 	for c in /sys/class/dma/dma*chan0; do
