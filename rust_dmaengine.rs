@@ -651,16 +651,30 @@ fn bursts(
     mut mv: impl FnMut(usize, usize) -> Result,
 ) -> (Result, usize) {
     let burst = ctl.cfg.burst;
+    if unit == len {
+        // A one-shot transfer: no period boundaries, so no division per
+        // burst (a 1 MiB memcpy is 256 bursts).
+        loop {
+            let n = burst.min(len - off);
+            if ctl.cfg.delay_us > 0 {
+                fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
+            }
+            if let Err(e) = mv(off, n) {
+                return (Err(e), off);
+            }
+            off += n;
+            ctl.progress.store(off, Ordering::Relaxed);
+            if off >= len || single || ctl.attention.load(Ordering::Acquire) {
+                return (Ok(()), off);
+            }
+        }
+    }
     loop {
         let left = unit - off % unit;
-        let n = if unit == len {
-            burst.min(left)
-        } else {
-            // Cyclic samples are words: keep bursts a multiple of 4.
-            match burst.min(left) & !3 {
-                0 => left,
-                n => n,
-            }
+        // Cyclic samples are words: keep bursts a multiple of 4.
+        let n = match burst.min(left) & !3 {
+            0 => left,
+            n => n,
         };
         if ctl.cfg.delay_us > 0 {
             fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
