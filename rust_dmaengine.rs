@@ -598,20 +598,29 @@ fn run_bursts(
     let off = ctl.progress.load(Ordering::Relaxed).min(len);
     // One loop per kind of operation, so that the per-burst work is only
     // the move itself and the checks.
+    let burst = ctl.cfg.burst;
     let (res, end) = match op {
-        Xfer::Memcpy { dst, src } => bursts(ctl, off, len, len, single, |o, n| {
-            dst.copy_from(o, &src, o, n)
-        }),
+        Xfer::Memcpy { dst, src } => {
+            burst_delay(ctl);
+            one_shot(
+                off,
+                dst.copy_bursts(&src, off, len, burst, burst_step(ctl, single, len)),
+            )
+        }
         Xfer::Memset { dst, value } => {
-            bursts(ctl, off, len, len, single, |o, n| dst.fill(o, value, n))
+            burst_delay(ctl);
+            one_shot(
+                off,
+                dst.fill_bursts(value, off, len, burst, burst_step(ctl, single, len)),
+            )
         }
         Xfer::Cyclic {
             buf: Some(b),
             period,
-        } => bursts(ctl, off, len, period, single, |o, n| {
+        } => bursts(ctl, off, period, single, |o, n| {
             write_samples(&b, o, &ctl.sample, n)
         }),
-        Xfer::Cyclic { buf: None, period } => bursts(ctl, off, len, period, single, |_, _| Ok(())),
+        Xfer::Cyclic { buf: None, period } => bursts(ctl, off, period, single, |_, _| Ok(())),
     };
     match res {
         Ok(()) => end,
@@ -629,6 +638,39 @@ fn run_bursts(
     }
 }
 
+/// The result of a one-shot transfer's bursts from `off`, as `run_bursts`
+/// reports it: the offset reached, or the error and `off`.
+fn one_shot(off: usize, r: Result<usize>) -> (Result, usize) {
+    match r {
+        Ok(end) => (Ok(()), end),
+        Err(e) => (Err(e), off),
+    }
+}
+
+/// The simulated burst time, `delay_us` (module parameter), if any.
+fn burst_delay(ctl: &ChanCtl) {
+    if ctl.cfg.delay_us > 0 {
+        fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
+    }
+}
+
+/// What the engine does after each burst of a one-shot transfer of `len`
+/// bytes: publish the progress, stop after the first burst if `single` or
+/// when a request wants attention, and otherwise take the next burst's
+/// time, if there is a next burst.
+fn burst_step(ctl: &ChanCtl, single: bool, len: usize) -> impl FnMut(usize) -> bool + '_ {
+    move |reached| {
+        ctl.progress.store(reached, Ordering::Relaxed);
+        if single || ctl.attention.load(Ordering::Acquire) {
+            return false;
+        }
+        if reached < len {
+            burst_delay(ctl);
+        }
+        true
+    }
+}
+
 /// The period of a cyclic operation; `len` for the others.
 fn period_or(op: Xfer, len: usize) -> usize {
     match op {
@@ -637,38 +679,19 @@ fn period_or(op: Xfer, len: usize) -> usize {
     }
 }
 
-/// Bursts of at most the configured size from `off`, none crossing a
-/// multiple of `unit` (the period; `len` for one-shot transfers), with
+/// A cyclic transfer's bursts: at most the configured size from `off`,
+/// none crossing a multiple of `unit` (the period), with
 /// `mv(offset, bytes)` doing the move.  Stops after the burst that reaches
 /// such a boundary, after the first burst if `single`, or when a request
 /// wants attention.  Returns the result and the progress reached.
 fn bursts(
     ctl: &ChanCtl,
     mut off: usize,
-    len: usize,
     unit: usize,
     single: bool,
     mut mv: impl FnMut(usize, usize) -> Result,
 ) -> (Result, usize) {
     let burst = ctl.cfg.burst;
-    if unit == len {
-        // A one-shot transfer: no period boundaries, so no division per
-        // burst (a 1 MiB memcpy is 256 bursts).
-        loop {
-            let n = burst.min(len - off);
-            if ctl.cfg.delay_us > 0 {
-                fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
-            }
-            if let Err(e) = mv(off, n) {
-                return (Err(e), off);
-            }
-            off += n;
-            ctl.progress.store(off, Ordering::Relaxed);
-            if off >= len || single || ctl.attention.load(Ordering::Acquire) {
-                return (Ok(()), off);
-            }
-        }
-    }
     loop {
         let left = unit - off % unit;
         // Cyclic samples are words: keep bursts a multiple of 4.
@@ -676,9 +699,7 @@ fn bursts(
             0 => left,
             n => n,
         };
-        if ctl.cfg.delay_us > 0 {
-            fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
-        }
+        burst_delay(ctl);
         if let Err(e) = mv(off, n) {
             return (Err(e), off);
         }

@@ -283,30 +283,81 @@ impl EngineRange {
         }
     }
 
-    /// Copies `n` bytes at `src_off` of `src` to `off` of this range.
-    pub fn copy_from(&self, off: usize, src: &EngineRange, src_off: usize, n: usize) -> Result {
-        let d = self.at(off, n)?;
-        let s = src.at(src_off, n)?;
-        // SAFETY: Both are in bounds of ranges a client handed over for DMA,
-        // accessed while it allows (type invariant, `VirtChan::engine_range`).  `copy` (memmove), not
-        // `copy_nonoverlapping`: dmaengine forbids overlapping memcpy, but
-        // soundness must not rest on every C client obeying that.
-        unsafe { ptr::copy(s.cast_const(), d, n) };
-        Ok(())
+    /// Copies bytes `[off, end)` of `src` to the same offsets of this
+    /// range, in bursts of at most `burst` bytes, as a DMA engine moves a
+    /// descriptor: `step(reached)` runs after each burst and says whether
+    /// to go on.  The bounds are checked once, before the first burst:
+    /// `EINVAL`, with nothing copied, unless `off <= end`, both ranges hold
+    /// `end` bytes and `burst > 0`.  Returns the offset reached.
+    pub fn copy_bursts(
+        &self,
+        src: &EngineRange,
+        off: usize,
+        end: usize,
+        burst: usize,
+        step: impl FnMut(usize) -> bool,
+    ) -> Result<usize> {
+        let (d, s) = (self.base, src.base);
+        self.bursts(src.len, off, end, burst, step, |o, n| {
+            // SAFETY: `o + n <= end`, and both ranges hold `end` bytes
+            // (`bursts`): in bounds of ranges a client handed over for
+            // DMA, accessed while it allows (type invariant,
+            // `engine_range`).  `copy` (memmove), not
+            // `copy_nonoverlapping`: dmaengine forbids overlapping memcpy,
+            // but soundness must not rest on every C client obeying that.
+            unsafe { ptr::copy(s.add(o).cast_const(), d.add(o), n) }
+        })
     }
 
-    /// Fills `n` bytes at `off` with `value`.
-    pub fn fill(&self, off: usize, value: u8, n: usize) -> Result {
-        let d = self.at(off, n)?;
-        // SAFETY: As for `copy_from`.
-        unsafe { ptr::write_bytes(d, value, n) };
-        Ok(())
+    /// Fills bytes `[off, end)` of this range with `value`, in bursts; as
+    /// [`EngineRange::copy_bursts`].
+    pub fn fill_bursts(
+        &self,
+        value: u8,
+        off: usize,
+        end: usize,
+        burst: usize,
+        step: impl FnMut(usize) -> bool,
+    ) -> Result<usize> {
+        let d = self.base;
+        self.bursts(self.len, off, end, burst, step, |o, n| {
+            // SAFETY: As for `copy_bursts`.
+            unsafe { ptr::write_bytes(d.add(o), value, n) }
+        })
+    }
+
+    /// The burst loop of `copy_bursts` and `fill_bursts`: `mv(o, n)` moves
+    /// `n > 0` bytes at `o`, with `o + n <= end`; `end` was checked against
+    /// this range's length and `other_len` before the first.
+    fn bursts(
+        &self,
+        other_len: usize,
+        mut off: usize,
+        end: usize,
+        burst: usize,
+        mut step: impl FnMut(usize) -> bool,
+        mut mv: impl FnMut(usize, usize),
+    ) -> Result<usize> {
+        if off > end || end > self.len || end > other_len || burst == 0 {
+            return Err(EINVAL);
+        }
+        while off < end {
+            let n = burst.min(end - off);
+            mv(off, n);
+            off += n;
+            if !step(off) {
+                break;
+            }
+        }
+        Ok(off)
     }
 
     /// Writes `bytes` at `off`.
     pub fn write(&self, off: usize, bytes: &[u8]) -> Result {
         let d = self.at(off, bytes.len())?;
-        // SAFETY: As for `copy_from`; `bytes` is a distinct Rust slice.
+        // SAFETY: `d` is `bytes.len()` bytes in bounds of a range a client
+        // handed over for DMA, accessed while it allows (type invariant,
+        // `engine_range`); `bytes` is a distinct Rust slice.
         unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), d, bytes.len()) };
         Ok(())
     }
