@@ -61,6 +61,7 @@ help:
 	@echo '    [STRESS_PARAMS=chain=4]          ... with these rust_dmaengine parameters'
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
+	@echo 'make model                          the termination protocol model-checked with spin'
 
 # SETUP_ARGS=--dry-run: print what setup would do, change nothing.
 setup:
@@ -132,6 +133,12 @@ endif
 # Robustness under abuse, with KASAN, lockdep and kmemleak; see scripts/stress.
 stress:
 	@STRESS_PARAMS='$(STRESS_PARAMS)' scripts/stress $(CYCLES) $(SEED)
+
+# The termination protocol, model-checked with spin (tools/model/rde.pml,
+# Documentation/model.rst); also a gate of `make check`.
+.PHONY: model
+model:
+	@scripts/model
 
 guest: modules kselftest-install
 	@scripts/guest $(BOARD) '$(CMD)' $(FILES)
