@@ -354,6 +354,19 @@ impl<P: Provider> VirtChan<P> {
     /// makes sure none is scheduled, and frees the terminated descriptors.
     /// Sleeps.
     ///
+    /// The C API lets a client restart the channel between
+    /// `dmaengine_terminate_async()` and `dmaengine_synchronize()` (submit
+    /// and issue a new batch), and a callback of that batch may run during
+    /// the wait and terminate again (`tools/model`, Documentation/model.rst:
+    /// both cases found by the model).  So, under the lock after
+    /// `quiesce`: if a stop is pending again, the engine may still use
+    /// what that terminate took, which is then not freed: the wait starts
+    /// over; and if callbacks are due, `quiesce` may have dropped their
+    /// dispatch (`tasklet_kill()` holds the tasklet's SCHED bit while it
+    /// waits, `cancel_work_sync()` steals a pending run), so it is
+    /// scheduled again.  Those callbacks are the new batch's; none of a
+    /// terminated descriptor is ever called back.
+    ///
     /// A test build with `--cfg rde_sync_returns_early`
     /// (`rust_pl330_broken_sync.ko`, the negative control of the SMP
     /// contract test) returns at once, as upstream `pl330` does, which has
@@ -363,20 +376,36 @@ impl<P: Provider> VirtChan<P> {
         if cfg!(rde_sync_returns_early) {
             return;
         }
-        P::synchronize(this);
-        this.stopped.wait();
-        this.quiesce();
-        let terminated = this.inner.lock().queue.take_terminated();
-        drop(terminated);
+        loop {
+            P::synchronize(this);
+            this.stopped.wait();
+            this.quiesce();
+            let mut g = this.inner.lock();
+            if !this.stopped.is_done() {
+                // A callback terminated a restarted batch meanwhile and
+                // the engine has not acknowledged that stop yet.
+                continue;
+            }
+            let terminated = g.queue.take_terminated();
+            let due = g.queue.has_completed() || g.periods > 0;
+            drop(g);
+            if due {
+                this.schedule_callbacks();
+            }
+            drop(terminated);
+            return;
+        }
     }
 
     /// No callback runs or is scheduled after this.  Sleeps.
     ///
     /// Tasklet: `tasklet_kill()`.  BH work: `cancel_work_sync()`, which
     /// waits for a running dispatch and removes a pending one; a pending
-    /// one has nothing to do, since `terminate_all` moved every completed
-    /// descriptor to `terminated` (and forgot the cyclic periods) before
-    /// any synchronize.  Both leave the dispatcher ready to be scheduled
+    /// one has nothing to do for the terminated descriptors, since
+    /// `terminate_all` moved every completed descriptor to `terminated`
+    /// (and forgot the cyclic periods) before any synchronize, but may be
+    /// due to a batch submitted since, which `synchronize` schedules
+    /// again.  Both leave the dispatcher ready to be scheduled
     /// again, so the channel is reusable.  The one that was not chosen is
     /// never scheduled; quiescing it costs a test of its state bits.
     pub(super) fn quiesce(&self) {

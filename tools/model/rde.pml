@@ -45,7 +45,8 @@
  *                        rust_dmaengine_bh_nocancel.ko, rde_bh_skip_cancel)
  *   SKIP_ENGINE_WAIT     VirtChan::synchronize waits neither for the driver
  *                        (soft::synchronize) nor for the engine's stop
- *                        acknowledgement (stopped.wait())
+ *                        acknowledgement (stopped.wait(), nor its
+ *                        recheck under the lock: FIX_SYNC_RECHECK off)
  *   BROKEN_SYNC          rust_dmaengine_broken_sync.ko (rde_broken_sync):
  *                        terminate_all does not call engine_stopping() and
  *                        SoftDma::synchronize does not wait
@@ -63,13 +64,24 @@
  *   SKIP_DRIVER_SYNC     no soft::synchronize (flush_work, irq_work_sync):
  *                        violates P6 only
  *   SKIP_STOPPED_WAIT    no stopped.wait(): violates nothing here
- * Candidate fixes, for the findings of Documentation/model.rst (RESUBMIT):
+ * VirtChan::synchronize as built, after the findings of
+ * Documentation/model.rst (RESUBMIT), and the old one without them:
  *   FIX_SYNC_RECHECK     VirtChan::synchronize frees the terminated
  *                        descriptors only if, under the lock, no stop is
  *                        pending; else it waits and quiesces again
  *   FIX_RESCHEDULE       VirtChan::synchronize schedules dispatch again
  *                        after quiesce if callbacks are due
+ *   OLD_SYNC             neither (synchronize before the fix): the
+ *                        negative control of both; without it both are on
  */
+#ifndef OLD_SYNC
+#if !defined(FIX_SYNC_RECHECK) && !defined(SKIP_ENGINE_WAIT)
+#define FIX_SYNC_RECHECK
+#endif
+#ifndef FIX_RESCHEDULE
+#define FIX_RESCHEDULE
+#endif
+#endif
 
 #ifndef ND
 #define ND 3
@@ -884,16 +896,15 @@ proctype client()
 		cancel_bh_work();
 		/* inner.lock().queue.take_terminated(), dropped after the
 		 * unlock */
-#ifndef SKIP_TAKE_TERMINATED
 		CS {
 			LOCK;
 #ifdef FIX_SYNC_RECHECK
-			/* the candidate fix: free only if no stop is pending,
-			 * else wait again */
+			/* free only if no stop is pending, else wait again */
 			tmp = stopped_done;
 			if
 			:: tmp ->
 #endif
+#ifndef SKIP_TAKE_TERMINATED
 			for (i : 0 .. NDT - 1) {
 				if
 				:: dstate[i] == D_TERMINATED ->
@@ -904,13 +915,16 @@ proctype client()
 				:: else -> skip
 				fi
 			};
+#else
+			skip;
+#endif
 #ifdef FIX_SYNC_RECHECK
 			:: else -> SAY("client: a stop is pending again: waits again\n")
 			fi;
 #endif
 #ifdef FIX_RESCHEDULE
-			/* the candidate fix: a dispatch that quiesce dropped or
-			 * stole is scheduled again if callbacks are due */
+			/* a dispatch that quiesce dropped or stole is scheduled
+			 * again if callbacks are due */
 			more = 0;
 			for (i : 0 .. NDT - 1) {
 				if
@@ -925,7 +939,6 @@ proctype client()
 #endif
 			UNLOCK
 		};
-#endif
 #ifdef FIX_SYNC_RECHECK
 		if
 		:: tmp -> break
