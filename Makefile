@@ -40,7 +40,7 @@ KRUST_LIB_SRC = $(shell bash scripts/lib.sh rust_lib_src)
 # Each board builds in its own copy of the sources (out/BOARD/), so builds
 # for two boards never share objects and generated bindings.
 KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19 RUST_LIB_SRC=$(KRUST_LIB_SRC)
-SOURCES = Kbuild $(wildcard *.rs) dmaengine soft client
+SOURCES = Kbuild $(wildcard *.rs) dmaengine soft client tools/restart
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
 	rust-analyzer clippy fmt gates bench stress kselftest-install
@@ -78,7 +78,7 @@ kdir: kernel
 
 sync:
 	@mkdir -p $(MO)
-	@rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+	@rsync -aR --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
 		--exclude '*.mod*' --exclude 'bindings_generated.rs' \
 		--exclude modules.order --exclude Module.symvers \
 		$(SOURCES) $(MO)/
