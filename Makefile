@@ -12,6 +12,8 @@ ARCH_virt := arm64
 ARCH_zynq := arm
 ARCH_exynos4210 := arm
 ARCH_virt-bench := arm64
+# The in-tree patch series' board (scripts/series): its kernel, no modules.
+ARCH_virt-intree := arm64
 ARCH := $(ARCH_$(BOARD))
 ifeq ($(ARCH),)
 $(error BOARD=$(BOARD) is not a board; choose one of: virt zynq exynos4210 virt-bench)
@@ -43,7 +45,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19 RUST_LIB_SRC=$(KRUST_LI
 SOURCES = Kbuild $(wildcard *.rs) dmaengine soft client tools/restart
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
-	rust-analyzer clippy fmt gates bench stress kselftest-install
+	rust-analyzer clippy fmt gates bench stress kselftest-install series
 
 all: modules
 
@@ -51,6 +53,7 @@ help:
 	@echo 'make [BOARD=virt|zynq|exynos4210] [KDIR=...]   build the modules into out/BOARD/'
 	@echo 'make run [BOARD=...]                boot, load the modules, show what they do'
 	@echo 'make check [BOARDS="virt zynq exynos4210"]     every gate and test; ends "N passed, N failed"'
+	@echo 'make series [SERIES_GATES=1]        the in-tree patch series in out/series/ (and its gates)'
 	@echo 'make kdir BOARD=...                 print (and build if needed) the kernel tree'
 	@echo "make guest BOARD=... FILES='a b' CMD='...'  run CMD in a guest, files in /extra"
 	@echo 'make shell BOARD=...                interactive guest (exit with Ctrl-A x)'
@@ -115,6 +118,15 @@ kselftest-install: kernel
 
 check:
 	@scripts/check $(BOARDS)
+
+# The abstraction as an in-tree patch series for the kernel, generated from
+# our sources into out/series/ (Documentation/series.rst).  SERIES_GATES=1
+# also applies, builds and checks it as make check does.
+series:
+	@scripts/series gen
+ifneq ($(SERIES_GATES),)
+	@scripts/series gates
+endif
 
 # A benchmark, not a test: three boots of virt-bench (scripts/bench), then
 # two boots per PL330 board (scripts/bench-pl330).  BENCH=main, timed,

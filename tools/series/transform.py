@@ -251,9 +251,15 @@ def bh_work(text):
                '                    slot,\n'
                '                    Some(Self::trampoline),\n'
                '                    false,\n'
-               '                    c"dma_engine::BhWork".as_char_ptr(),\n'
+               '                    BH_WORK_NAME.as_char_ptr(),\n'
                '                    crate::static_lock_class!().as_ptr(),\n'
                '                )', w)
+    # Lockdep wants one name (by address) per class: `new` is generic, and a
+    # literal in it could have an address per instance.
+    text = insert_before(text, r'^/// A work item for `system_bh_wq` embedded in a `T`', (
+        '/// The lockdep name of every [`BhWork`] (one class for all: a `BhWork`\n'
+        '/// is only ever cancelled by its owner).\n'
+        'static BH_WORK_NAME: &CStr = c"dma_engine::BhWork";\n\n'), w + ': name')
     text = sub(text, '// SAFETY: `slot` is valid for writes; `INIT_WORK` initialises\n'
                      '            // every field of it.',
                '// SAFETY: `slot` is valid for writes; `init_work_with_key`\n'

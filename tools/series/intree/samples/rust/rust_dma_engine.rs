@@ -114,12 +114,11 @@ impl Provider for SoftDma {
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
         if g.queue.issue_pending() && g.engine == Engine::Idle {
             let chan: Arc<VirtChan<Self>> = chan.into();
+            // SAFETY: `system_dfl_wq` is a C global, always available.
+            let wq = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
             // Atomic context: the work item is allocated with GFP_ATOMIC.  If
             // that fails, the next issue_pending tries again.
-            if workqueue::system()
-                .try_spawn(GFP_ATOMIC, move || engine_run(chan))
-                .is_ok()
-            {
+            if wq.try_spawn(GFP_ATOMIC, move || engine_run(chan)).is_ok() {
                 g.engine = Engine::Running;
             }
         }
