@@ -76,13 +76,28 @@ def common(text, what):
     text = '\n'.join(out)
     # `bindings` from the private bindgen module -> the kernel's.
     text = re.sub(r'^(\s+)bindings,\n', '', text, flags=re.M)
-    text = text.replace('use super::bindings;\n', 'use crate::bindings;\n')
+    text = text.replace('use super::bindings;\n', '')
     if re.search(r'\bbindings::', text) and 'use crate::bindings;' not in text \
             and not re.search(r'use crate::\{[^;]*\bbindings\b', text, re.S):
+        lst = re.search(r'^use crate::\{\n', text, re.M)
         m = re.search(r'^(pub )?use ', text, re.M)
-        if not m:
+        if lst:
+            # rustfmt puts it in order.
+            text = text[:lst.end()] + '    bindings,\n' + text[lst.end():]
+            m = None
+        elif not m:
             raise SystemExit(f'{what}: no `use` to put `use crate::bindings;` before')
-        text = text[:m.start()] + 'use crate::bindings;\n' + text[m.start():]
+        at = m.start() if m else 0
+        # Above the item's doc comment and attributes, if it has any.
+        while at > 0:
+            prev = text.rfind('\n', 0, at - 1) + 1
+            if text[prev:at].lstrip().startswith(('///', '#[')):
+                at = prev
+            else:
+                break
+        if m:
+            gap = '\n' if text[at:].startswith('///') else ''
+            text = text[:at] + 'use crate::bindings;\n' + gap + text[at:]
     text = re.sub(r'#\[kunit_tests\(rust_dmaengine_', '#[kunit_tests(rust_dma_engine_', text)
     # In the kernel crate, Clippy knows `List::new()` and `KVec::new()` are
     # their `Default` (mem_replace_with_default).
@@ -141,6 +156,9 @@ def root(text, mods):
             text = drop_item(text, item, w + ': ' + item)
         text = sub(text, 'use crate::bindings;\n', '', w + ': no bindings yet')
     else:
+        if 'client' not in mods:
+            # Only clients read a status.
+            text = drop_item(text, r'^    fn from_raw\(s: bindings::dma_status\)', w + ': from_raw')
         # The context check the client API and a KUnit case need (in C
         # out of tree: `rde_may_sleep()`).
         text = insert_before(text, r'^/// The result of a transaction status query', CAN_SLEEP,

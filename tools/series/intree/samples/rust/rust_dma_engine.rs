@@ -220,7 +220,9 @@ impl Drop for Ram {
 /// for a device without one) and coherence (the engine is the CPU, which
 /// sees its own caches: cache maintenance at unmap would discard its copy).
 fn setup_dma(dev: &device::Device<device::Bound>) -> Result {
-    let d = core::ptr::from_ref(dev).cast_mut().cast::<bindings::device>();
+    let d = core::ptr::from_ref(dev)
+        .cast_mut()
+        .cast::<bindings::device>();
     // SAFETY: `device::Device` wraps a `struct device`.  It is the faux
     // device, just created: no driver maps memory for it yet, and nothing
     // else sets its DMA fields; `coherent_dma_mask` lives as long as it.
@@ -324,7 +326,10 @@ fn run_client() -> Result<usize> {
     for run in 0..RUNS {
         checked += run_chain(&mut ch, run, run % CHAIN)?;
     }
-    pr_info!("client: {RUNS} chains on {}, {checked} copies checked\n", ch.name());
+    pr_info!(
+        "client: {RUNS} chains on {}, {checked} copies checked\n",
+        ch.name()
+    );
     Ok(checked)
 }
 
