@@ -283,7 +283,7 @@ def stages(ksrc):
     # 7. The PL330 driver.
     maint += ['drivers/dma/pl330_rust.rs']
     yield '07-pl330', {
-        'drivers/dma/pl330_rust.rs': T.pl330(src('rust_pl330.rs')),
+        'drivers/dma/pl330_rust.rs': T.pl330(src('rust_pl330.rs'), 'Rust for Linux Contributors'),
         'drivers/dma/Kconfig': lambda t: insert_before(
             t, r'^config PXA_DMA$', KCONFIG_PL330, 'dma Kconfig'),
         'drivers/dma/Makefile': lambda t: insert_after(

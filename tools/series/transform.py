@@ -675,9 +675,11 @@ def amba(text):
 
 # --- drivers/dma/pl330_rust.rs (rust_pl330.rs) ----------------------------------
 
-def pl330(text):
+def pl330(text, author):
     w = 'pl330_rust.rs'
-    text = sub(text, 'See Documentation/pl330.rst.', 'See Documentation/driver-api/dmaengine/rust.rst.', w)
+    text = para(text, 'See Documentation/pl330.rst.', (
+        'See Documentation/driver-api/dmaengine/rust.rst.  Reference: ARM DDI 0424 '
+        '(CoreLink DMA-330 TRM), QEMU `hw/dma/pl330.c`; C driver: `drivers/dma/pl330.c`.'), w)
     text = sub(text, '\npub mod dmaengine;\n', '', w)
     m = re.search(r'^use dmaengine::\{\n(.*?)^\};\n', text, re.M | re.S)
     if not m:
@@ -688,8 +690,10 @@ def pl330(text):
         raise SystemExit(f'{w}: no `amba::{{...}}` in the use list')
     rest = body[:am.start()] + body[am.end():]
     rest = re.sub(r'^    ', '        ', rest, flags=re.M)
-    new_use = ('use kernel::{\n' + am.group(0) + '    dma_engine::{\n' + rest + '    },\n};\n')
-    text = text[:m.start()] + new_use + text[m.end():]
+    text = text[:m.start()] + text[m.end():]
+    # Into the driver's `use kernel::{...}` (rustfmt orders it).
+    text = sub(text, 'use kernel::{\n', 'use kernel::{\n' + am.group(0) + '    dma_engine::{\n' + rest
+               + '    },\n', w + ': use kernel')
     # Test builds (the fault test and the negative control) are out of tree.
     for rx in (r'^#\[cfg\(rde_pl330_fault_test\)\]\nmodule! \{', r'^#\[cfg\(rde_sync_returns_early\)\]\nmodule! \{',
                r'^#\[cfg\(rde_pl330_fault_test\)\]\nconst NAME', r'^#\[cfg\(rde_sync_returns_early\)\]\nconst NAME',
@@ -697,8 +701,23 @@ def pl330(text):
         text = drop_item(text, rx, w + ': ' + rx)
     text = resub(text, r'^#\[cfg\(not\(any\(rde_pl330_fault_test, rde_sync_returns_early\)\)\)\]\n',
                  '', w + ': cfg', count=2)
-    text = sub(text, '#[cfg(not(rde_pl330_fault_test))]\nfn fault_every()',
-               '/// Faults are injected only in a test build.\nfn fault_every()', w)
+    # The fault injection exists for the fault-test build only.
+    text = drop_item(text, r'^#\[cfg\(not\(rde_pl330_fault_test\)\)\]\nfn fault_every', w + ': stub')
+    text = resub(text, r'^    /// Descriptors prepared \(counted in the fault-test build only\)\.\n'
+                 r'    prepared: AtomicU32,\n(    ///.*\n)*    fault_every: u32,\n', '', w + ': fields')
+    text = resub(text, r'^        let every = chan\.data\(\)\.fault_every;\n        if every != 0 .*\n'
+                 r'(            .*\n)*        \}\n', '', w + ': injection')
+    text = sub(text, '        let mut x =\n            Xfer::memcpy(', '        let x =\n            Xfer::memcpy(', w)
+    text = resub(text, r'^        let fault_every = fault_every\(\)\?;\n', '', w + ': probe')
+    text = resub(text, r'^                    prepared: AtomicU32::new\(0\),\n                    fault_every,\n',
+                 '', w + ': init')
+    text = resub(text, r'^        // A bad knob of the fault-test build refuses the load\.\n        fault_every\(\)\?;\n',
+                 '', w + ': module init')
+    text = sub(text, 'authors: ["rust-dmaengine developers"],', f'authors: ["{author}"],', w)
+    # The atomics were the injection's.
+    imp = re.search(r'^use core::sync::atomic::\{\n(    .*\n)*\};\n', text, re.M)
+    if imp and not re.search(r'\bAtomic\w+|\bOrdering\b', text[:imp.start()] + text[imp.end():]):
+        text = text[:imp.start()] + text[imp.end():]
     text = sub(text, 'name: "rust_pl330",', 'name: "pl330_rust",', w)
     text = sub(text, 'const NAME: &CStr = c"rust_pl330";', 'const NAME: &CStr = c"pl330_rust";', w)
     text = sub(text, '"rust_pl330::', '"pl330_rust::', w, count=None)
