@@ -20,6 +20,7 @@
 //! one of the channels.
 
 use core::sync::atomic::{
+    AtomicBool,
     AtomicU32,
     Ordering, //
 };
@@ -54,6 +55,10 @@ use kernel::{
     ffi::c_ulong,
     prelude::*,
     sync::Arc,
+    time::{
+        delay::udelay,
+        Delta, //
+    },
     workqueue, //
 };
 
@@ -249,12 +254,15 @@ struct Chain {
     /// Callbacks of copies after `stop_at`: must stay 0.
     late: AtomicU32,
     errors: AtomicU32,
+    /// A callback is running: must be false once synchronize returned.
+    running: AtomicBool,
 }
 
 impl Callback for Chain {
     /// Runs in the provider's callback context (softirq): it can stop the
     /// channel but not wait for it.
     fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+        self.running.store(true, Ordering::Release);
         if index > self.stop_at {
             self.late.fetch_add(1, Ordering::Relaxed);
         } else if index == self.stop_at {
@@ -262,7 +270,11 @@ impl Callback for Chain {
                 self.errors.fetch_add(1, Ordering::Relaxed);
             }
             self.stopped.complete_all();
+            // Still running when process context wakes: synchronize must
+            // wait for this callback to return.
+            udelay(Delta::from_micros(1000));
         }
+        self.running.store(false, Ordering::Release);
     }
 }
 
@@ -289,6 +301,7 @@ fn run_chain(ch: &mut Channel, run: usize, stop_at: usize) -> Result<usize> {
         stopped: stopped.clone(),
         late: AtomicU32::new(0),
         errors: AtomicU32::new(0),
+        running: AtomicBool::new(false),
     };
     // The buffers and the state move into the transfer: until synchronize
     // gives them back, nothing can free them, nor write to them.
@@ -299,6 +312,10 @@ fn run_chain(ch: &mut Channel, run: usize, stop_at: usize) -> Result<usize> {
     let done = flight.terminate_async().map_err(|(e, _)| e)?.synchronize();
     if !woken || done.state.late.load(Ordering::Relaxed) != 0 {
         pr_err!("client: chain {run}: no stopping callback, or a callback after it\n");
+        return Err(EIO);
+    }
+    if done.state.running.load(Ordering::Acquire) {
+        pr_err!("client: chain {run}: a callback still runs after synchronize\n");
         return Err(EIO);
     }
     if done.state.errors.load(Ordering::Relaxed) != 0 {
