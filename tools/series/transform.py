@@ -57,6 +57,7 @@ FORBIDDEN = [
     (r'(?<!driver-api/)(?<![\w/])dmaengine/', 'an out-of-tree path'),
     (r'crate::dmaengine\b|\bdmaengine::', 'an out-of-tree module path'),
     (r'negative control', 'a test-only build'),
+    (r'tools/model|Documentation/model\.rst', 'the out-of-tree model'),
 ]
 
 
@@ -387,14 +388,27 @@ def chan(text):
                  r'    /// CPU\.  No product module is built with it\.\n', '', w + ': sync doc')
     text = resub(text, r'^        if cfg!\(rde_sync_returns_early\) \{\n            return;\n        \}\n',
                  '', w + ': sync knob')
+    # Restarted before synchronize: the paragraph found by the model.
+    text = para(text, 'The C API lets a client restart the channel', (
+        'The C API lets a client restart the channel between '
+        '`dmaengine_terminate_async()` and `dmaengine_synchronize()` (submit and '
+        'issue a new batch), and a callback of that batch may run during the wait '
+        'and terminate again.  So, under the lock after `quiesce`: if a stop is '
+        'pending again, the engine may still use what that terminate took, which '
+        'is then not freed: the wait starts over; and if callbacks are due, '
+        '`quiesce` may have dropped their dispatch (`cancel_work_sync()` steals a '
+        "pending run), so it is scheduled again.  Those callbacks are the new "
+        "batch's; none of a terminated descriptor is ever called back."), w)
     text = replace_item(text, r'^    pub\(super\) fn quiesce\(&self\)', (
         '    /// No callback runs or is scheduled after this.  Sleeps.\n'
         '    ///\n'
         "    /// `cancel_work_sync()` on the BH work item: it waits for a running\n"
-        '    /// dispatch and removes a pending one, which has nothing to do, since\n'
-        '    /// `terminate_all` moved every completed descriptor to `terminated`\n'
-        '    /// (and forgot the cyclic periods) before any synchronize.  The work\n'
-        '    /// item can be queued again afterwards, so the channel is reusable.\n'
+        '    /// dispatch and removes a pending one.  A pending one has nothing to\n'
+        '    /// do for the terminated descriptors, since `terminate_all` moved every\n'
+        '    /// completed descriptor to `terminated` (and forgot the cyclic periods)\n'
+        '    /// before any synchronize, but may be due to a batch submitted since,\n'
+        '    /// which `synchronize` schedules again.  The work item can be queued\n'
+        '    /// again afterwards, so the channel is reusable.\n'
         '    pub(super) fn quiesce(&self) {\n'
         '        self.cancel_bh_work();\n'
         '    }\n'), w + ': quiesce')
