@@ -656,9 +656,7 @@ def client(text):
 
 def amba(text):
     w = 'amba.rs'
-    text = para(text, 'The kernel crate has no AMBA bus abstraction', (
-        'AMBA primecell drivers for the kernel crate, with what a DMA controller\'s '
-        'driver needs from its device:'), w)
+    text = para(text, 'The kernel crate has no AMBA bus abstraction', 'What it offers:', w)
     text = para(text, '- [`Adapter`] registers an `amba_driver`', (
         '- [`Adapter`] registers an `amba_driver` for one [`DeviceId`], in the style '
         'of `kernel::platform::Adapter`, for `driver::Registration`.  It sets '
