@@ -179,11 +179,15 @@ def para(text, starts, new, what, width=80):
             break
         j += 1
     if new is None:
-        # Also one blank doc line, if the paragraph stood between two.
-        if (j < len(lines) and _DOC.match(lines[j]) and not _DOC.match(lines[j]).group(2).strip()
-                and i > 0 and _DOC.match(lines[i - 1])
-                and not _DOC.match(lines[i - 1]).group(2).strip()):
+        # Also one blank doc line: the one after it, or, when it was the
+        # last paragraph of its comment, the one before it.
+        def blank(k):
+            m = 0 <= k < len(lines) and _DOC.match(lines[k])
+            return bool(m) and not m.group(2).strip()
+        if blank(j) and blank(i - 1):
             j += 1
+        elif blank(i - 1) and not (j < len(lines) and _DOC.match(lines[j])):
+            i -= 1
         return '\n'.join(lines[:i] + lines[j:])
     prefix = prefix if prefix.endswith(' ') else prefix + ' '
     out = []
@@ -249,3 +253,25 @@ def reflow_long(text, limit=100, width=80):
             continue
         i += 1
     return '\n'.join(lines)
+
+
+def drop_test_knobs(text):
+    """Remove every `if cfg!(rde_*) { ... }` block and every doc paragraph
+    that begins "A test build with `--cfg rde_": the out-of-tree test
+    builds (negative controls) and what documents them."""
+    rx = re.compile(r'^[ \t]*if cfg!\(rde_\w+\) \{', re.M)
+    while True:
+        m = rx.search(text)
+        if not m:
+            break
+        end = _scan_end(text, m.start())
+        if text.startswith('\n', end):
+            end += 1
+        text = text[:m.start()] + text[end:]
+    while True:
+        hit = [l for l in text.split('\n')
+               if _DOC.match(l) and _DOC.match(l).group(2).startswith('A test build with `--cfg rde_')]
+        if not hit:
+            break
+        text = para(text, _DOC.match(hit[0]).group(2), None, 'test knob doc')
+    return text

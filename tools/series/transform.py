@@ -32,6 +32,7 @@ import re
 
 from rust_edit import (
     check_absent,
+    drop_test_knobs,
     reflow_long,
     drop_item,
     insert_after,
@@ -63,6 +64,8 @@ FORBIDDEN = [
 
 def common(text, what):
     """The renames every Rust file of the abstraction gets."""
+    # The test builds' knobs (`cfg!(rde_*)`) and their documentation.
+    text = drop_test_knobs(text)
     text = text.replace('$crate::dmaengine::', '$crate::dma_engine::')
     text = text.replace('crate::dmaengine::', 'crate::dma_engine::')
     text = text.replace('crate::dmaengine', 'crate::dma_engine')
@@ -297,11 +300,6 @@ def bh_work(text):
                '// SAFETY: By the type invariant of `BhWork` it is initialised; it is\n'
                '        // a field of `self` (trait contract), so its handler finds `self`.\n'
                '        // `system_bh_wq` is a C global, always available.', w)
-    # The negative control of the cancel is a test build out of tree.
-    text = resub(text, r'    /// A test build with `--cfg rde_bh_skip_cancel`\n(    ///.*\n)*', '',
-                 w + ': cancel doc')
-    text = resub(text, r'        if cfg!\(rde_bh_skip_cancel\) \{\n            return;\n        \}\n',
-                 '', w + ': cancel knob')
     text = sub(text, '    // interrupt does).  Fails in the rde_bh_skip_cancel build.\n',
                '    // interrupt does).\n', w)
     text = sub(text, '            // SAFETY: No arguments; reads the context.\n'
@@ -384,10 +382,6 @@ def chan(text):
         '    pub fn schedule_callbacks(&self) {\n'
         '        self.queue_bh_work();\n'
         '    }\n'), w + ': schedule_callbacks')
-    text = resub(text, r'^    ///\n    /// A test build with `--cfg rde_sync_returns_early`\n(    ///.*\n)*?'
-                 r'    /// CPU\.  No product module is built with it\.\n', '', w + ': sync doc')
-    text = resub(text, r'^        if cfg!\(rde_sync_returns_early\) \{\n            return;\n        \}\n',
-                 '', w + ': sync knob')
     # Restarted before synchronize: the paragraph found by the model.
     text = para(text, 'The C API lets a client restart the channel', (
         'The C API lets a client restart the channel between '
