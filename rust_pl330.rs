@@ -565,14 +565,14 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
         Some(d) => (&data.mc).copy_write(d.data.mc),
         None => return,
     }
-    // SAFETY: The thread is Stopped (`Idle`).  `mc_addr` is the channel's
-    // coherent slot, freed only after the device is unregistered and every
-    // thread killed (`Pl330Driver::drop`).  The program just copied there is
-    // the active descriptor's: `Xfer::memcpy` made it access only its
-    // source and destination, which the client owns for DMA until the
-    // descriptor completes or, once terminated, until `engine_stopped`
-    // (called only when the thread reads Stopped, see `settle`).
-    match unsafe { data.hw.go(ch, data.mc_addr) } {
+    // SAFETY: The thread is Stopped (`Idle`).  `mc_addr`, the channel's
+    // coherent slot, is freed only once the device is unregistered and every
+    // thread killed (`Pl330Driver::drop`).  Its program is the active
+    // descriptor's, which `Xfer::memcpy` made access only the client's source
+    // and destination, lent for DMA until completion or, once terminated,
+    // until `engine_stopped` (only when the thread reads Stopped: `settle`).
+    let started = unsafe { data.hw.go(ch, data.mc_addr) };
+    match started {
         Ok(()) => g.engine.state = State::Running,
         Err(e) => {
             dev_err!(

@@ -31,9 +31,9 @@
 //! - After [`HasBhWork::cancel_bh_work`] returns, the handler is neither
 //!   running nor pending (until the next queueing), and the work item can
 //!   be queued again.  It sleeps.  Unlike `tasklet_kill()`, a pending run
-//!   is cancelled rather than run first; a channel cancels only after
-//!   `terminate_all` took every completed descriptor away, so the run had
-//!   nothing to do.
+//!   is cancelled rather than run first: an owner that may have work due
+//!   after the cancel queues it again (a channel's `synchronize` does, for
+//!   a batch submitted after the terminate).
 //!
 //! What the owner must do (the `# Safety` of [`HasBhWork`]): cancel the work
 //! before any of its fields is dropped, and never drop itself from the

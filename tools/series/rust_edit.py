@@ -127,24 +127,25 @@ def replace_item(text, start_rx, new, what):
     return text[:b] + new + text[e:]
 
 
-def insert_before(text, anchor_rx, new, what):
-    """Insert `new` before the line that matches `anchor_rx` (once)."""
+def _anchor_line(text, anchor_rx, what):
+    """The start and end of the one line that matches `anchor_rx`."""
     rx = re.compile(anchor_rx, re.M)
     hits = list(rx.finditer(text))
     if len(hits) != 1:
         _fail(what, f'expected one line matching /{anchor_rx}/, found {len(hits)}')
-    at = text.rfind('\n', 0, hits[0].start()) + 1
+    end = text.find('\n', hits[0].end())
+    return text.rfind('\n', 0, hits[0].start()) + 1, len(text) if end < 0 else end + 1
+
+
+def insert_before(text, anchor_rx, new, what):
+    """Insert `new` before the line that matches `anchor_rx` (once)."""
+    at, _ = _anchor_line(text, anchor_rx, what)
     return text[:at] + new + text[at:]
 
 
 def insert_after(text, anchor_rx, new, what):
     """Insert `new` after the line that matches `anchor_rx` (once)."""
-    rx = re.compile(anchor_rx, re.M)
-    hits = list(rx.finditer(text))
-    if len(hits) != 1:
-        _fail(what, f'expected one line matching /{anchor_rx}/, found {len(hits)}')
-    at = text.find('\n', hits[0].end())
-    at = len(text) if at < 0 else at + 1
+    _, at = _anchor_line(text, anchor_rx, what)
     return text[:at] + new + text[at:]
 
 

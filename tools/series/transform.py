@@ -266,8 +266,9 @@ def bh_work(text):
         '- After [`HasBhWork::cancel_bh_work`] returns, the handler is neither '
         'running nor pending (until the next queueing), and the work item can be '
         'queued again.  It sleeps.  A pending run is cancelled rather than run '
-        'first; a channel cancels only after `terminate_all` took every completed '
-        'descriptor away, so the run had nothing to do.'), w)
+        'first: an owner that may have work due after the cancel queues it again '
+        "(a channel's `synchronize` does, for a batch submitted after the "
+        'terminate).'), w)
     text = sub(text, 'bindings::rde_init_work(slot, Some(Self::trampoline))',
                'bindings::init_work_with_key(\n'
                '                    slot,\n'
