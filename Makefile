@@ -12,7 +12,8 @@ ARCH_virt := arm64
 ARCH_zynq := arm
 ARCH_exynos4210 := arm
 ARCH_virt-bench := arm64
-# The in-tree patch series' board (scripts/series): its kernel, no modules.
+# The in-tree patch series' board (scripts/series): its kernel, and our
+# modules built against it to run the contract tests there.
 ARCH_virt-intree := arm64
 ARCH := $(ARCH_$(BOARD))
 ifeq ($(ARCH),)

@@ -48,14 +48,23 @@ rde_channels() {
 # rde_kunit MODULE.ko: load a module whose KUnit suites run at load time,
 # print their KTAP from the kernel log, then unload it.
 rde_kunit() {
-	local name rc
-	name=kunit-$(basename "$1" .ko)
+	local m
+	m=$(basename "$1" .ko)
+	rde_kmsg_ktap "kunit-$m" insmod "$1" && rmmod "$m"
+}
+
+# rde_kmsg_ktap NAME CMD...: run CMD (e.g. the insmod of a test module that
+# reports in KTAP to the kernel log) and print what the kernel logged
+# meanwhile as the KTAP section NAME.  A module whose test fails prints
+# "not ok"; one that fails to load prints no result: both fail the section.
+rde_kmsg_ktap() {
+	local name=$1 rc
+	shift
 	echo "<6>rde-guest: mark $name" >/dev/kmsg
 	echo "RDE-KTAP-BEGIN $name"
-	insmod "$1"
+	"$@"
 	rc=$?
 	dmesg | sed -n "/rde-guest: mark $name\$/,\$p" | sed '1d; s/^\[[^]]*\] //'
-	[ $rc -eq 0 ] && rmmod "$(basename "$1" .ko)"
 	echo "RDE-KTAP-END $name rc=$rc"
 	return $rc
 }
