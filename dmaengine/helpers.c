@@ -41,12 +41,6 @@ void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan)
 	list_add_tail(&chan->device_node, &dev->channels);
 }
 
-void rde_desc_callback_invoke(struct dma_async_tx_descriptor *tx,
-			      const struct dmaengine_result *result)
-{
-	dmaengine_desc_get_callback_invoke(tx, result);
-}
-
 bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx)
 {
 	return tx->callback || tx->callback_result;

@@ -33,19 +33,21 @@ use crate::dmaengine::{
     },
     DmaAddress, //
 };
-use core::ptr;
+use core::ptr::{
+    self,
+    NonNull, //
+};
 use kernel::{
     prelude::*,
-    sync::{
-        Arc,
-        ArcBorrow, //
-    },
+    sync::ArcBorrow,
     types::Opaque,
     workqueue::{
         self,
         HasWork,
+        RawWorkItem,
         Work,
-        WorkItem, //
+        WorkItem,
+        WorkItemPointer, //
     },
 };
 
@@ -72,6 +74,17 @@ pub trait SoftEngine: Provider<ChanData = SoftChan<Self, Self::Ctl>> {
 /// `irq` was set up by `init_irq_work` with `irq_trampoline::<P>`; a
 /// `SoftChan<P, _>` only ever lives as the `data` of a `VirtChan<P>` (it is
 /// made by [`SoftChan::new`], whose initialiser the framework runs in place).
+///
+/// Neither the work item nor the interrupt holds a reference to the
+/// channel, as a `work_struct` and an IRQ handler embedded in a C driver's
+/// channel do not: both are queued only through [`kick`] and [`raise_irq`]
+/// by someone who holds the channel, and a channel is only dropped after
+/// the framework waited for both.  Channels are made by `Registration`
+/// alone, and it drops its references only after it marked each channel
+/// dead (after which [`kick`] queues nothing and the engine raises no new
+/// interrupt) and called [`Provider::synchronize`] ([`synchronize`]: the
+/// work has returned, the interrupt handler has run).  The `SoftChan`'s
+/// drop waits for both once more.
 #[pin_data(PinnedDrop)]
 pub struct SoftChan<P: SoftEngine, C> {
     #[pin]
@@ -107,8 +120,9 @@ impl<P: SoftEngine> SoftChan<P, P::Ctl> {
 #[pinned_drop]
 impl<P: SoftEngine, C> PinnedDrop for SoftChan<P, C> {
     fn drop(self: Pin<&mut Self>) {
-        // The work item holds a reference to the channel while queued, so
-        // it is not queued now; the interrupt has no reference: wait for it.
+        // Neither is pending by now (type invariant); make sure.
+        // SAFETY: `work` was set up in `new` by `new_work!`.
+        unsafe { bindings::cancel_work_sync(Work::raw_get(&self.work)) };
         // SAFETY: `irq` was set up in `new` (type invariant).
         unsafe { bindings::irq_work_sync(self.irq.get()) };
     }
@@ -142,10 +156,60 @@ unsafe impl<P: SoftEngine> HasWork<VirtChan<P>> for VirtChan<P> {
 }
 
 impl<P: SoftEngine> WorkItem for VirtChan<P> {
-    type Pointer = Arc<VirtChan<P>>;
+    type Pointer = EngineWork<P>;
 
-    fn run(this: Arc<VirtChan<P>>) {
-        P::engine_run(this.as_arc_borrow());
+    fn run(this: EngineWork<P>) {
+        // SAFETY: `this` came from `EngineWork::run`, which runs only while
+        // the channel lives (`SoftChan`'s type invariant).
+        P::engine_run(unsafe { ArcBorrow::from_raw(this.0.as_ptr()) });
+    }
+}
+
+/// The engine's work item as the workqueue holds it: a borrowed channel,
+/// not a reference count.  The kernel crate's `Arc<T>` work pointer would
+/// take and drop a reference on every kick (about 45 instructions per
+/// transfer, Documentation/testing.rst); a C driver's embedded
+/// `work_struct` takes none either.  What keeps the channel alive until
+/// the work has run is [`SoftChan`]'s type invariant.
+///
+/// Only [`kick`] makes one.
+pub struct EngineWork<P: SoftEngine>(NonNull<VirtChan<P>>);
+
+// SAFETY: An `EngineWork` is a pointer to a `VirtChan<P>`, which is `Sync`;
+// the engine's handler runs on any worker.
+unsafe impl<P: SoftEngine> Send for EngineWork<P> {}
+
+// SAFETY: `__enqueue` passes the `work` field of the channel's `SoftChan`,
+// which `SoftChan::new` initialised with `EngineWork::<P>::run` (through
+// `new_work!` and `WorkItem for VirtChan<P>`); the channel, and so that
+// field, stays valid until the work has run (`SoftChan`'s type invariant).
+unsafe impl<P: SoftEngine> RawWorkItem<0> for EngineWork<P> {
+    type EnqueueOutput = ();
+
+    unsafe fn __enqueue<F>(self, queue_work_on: F) -> Self::EnqueueOutput
+    where
+        F: FnOnce(*mut bindings::work_struct) -> bool,
+    {
+        // SAFETY: `self.0` is a live channel (made by `kick` from one).
+        let work = unsafe { VirtChan::raw_get_work(self.0.as_ptr()) };
+        // SAFETY: `work` is the initialised `work` field of that channel.
+        // Already queued (`false`): the pending run serves this kick too.
+        let _ = queue_work_on(unsafe { Work::raw_get(work) });
+    }
+}
+
+// SAFETY: The only `work_struct` that `__enqueue` passes was initialised
+// with this `run` (above).
+unsafe impl<P: SoftEngine> WorkItemPointer<0> for EngineWork<P> {
+    unsafe extern "C" fn run(ptr: *mut bindings::work_struct) {
+        // CAST: `Work<T>` is `repr(transparent)` over `work_struct`.
+        let ptr = ptr.cast::<Work<VirtChan<P>>>();
+        // SAFETY: `ptr` is the `work` field of a channel's `SoftChan`
+        // (`__enqueue`), and the channel is alive (`SoftChan`'s type
+        // invariant).
+        let chan = unsafe { VirtChan::work_container_of(ptr) };
+        // SAFETY: As above, `chan` is valid and non-null.
+        <VirtChan<P> as WorkItem>::run(EngineWork(unsafe { NonNull::new_unchecked(chan) }));
     }
 }
 
@@ -175,8 +239,10 @@ pub fn kick<P: SoftEngine>(chan: VirtChanRef<'_, P>, inner: &Inner<P>) {
     if inner.is_dead() {
         return;
     }
-    let arc: Arc<VirtChan<P>> = chan.into();
-    let _ = workqueue::system_unbound().enqueue(arc);
+    // INVARIANT: `chan` is alive, and is not dropped before the work has
+    // run (`SoftChan`'s type invariant).
+    let w = EngineWork(NonNull::from(&*chan));
+    workqueue::system_unbound().enqueue(w);
 }
 
 /// Raises the engine's "interrupt": [`SoftEngine::irq`] runs soon in hard

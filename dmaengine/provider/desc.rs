@@ -107,10 +107,23 @@ impl<P: Provider> Desc<P> {
     /// Invokes the client's callback, if it set one.
     pub(super) fn invoke_callback(&self, result: bindings::dmaengine_tx_result, residue: u32) {
         let res = bindings::dmaengine_result { result, residue };
+        let tx = self.tx.get();
         // SAFETY: By the type invariant `tx` is initialised; the callback
         // fields were set by the client before submit and are not changed
         // after it.
-        unsafe { bindings::rde_desc_callback_invoke(self.tx.get(), &res) };
+        let (callback, callback_result, param) =
+            unsafe { ((*tx).callback, (*tx).callback_result, (*tx).callback_param) };
+        // As `dmaengine_desc_callback_invoke()`: the callback that takes the
+        // result, if the client set one, else the plain one.  In Rust rather
+        // than through a helper: C inlines it.
+        if let Some(f) = callback_result {
+            // SAFETY: The client's callback with its own parameter, called as
+            // `include/linux/dmaengine.h` documents it.
+            unsafe { f(param, &res) };
+        } else if let Some(f) = callback {
+            // SAFETY: As above.
+            unsafe { f(param) };
+        }
     }
 }
 

@@ -413,29 +413,7 @@ def chan(text):
 # --- provider/desc.rs ----------------------------------------------------------
 
 def desc(text):
-    w = 'provider/desc.rs'
-    text = sub(text, '''        // SAFETY: By the type invariant `tx` is initialised; the callback
-        // fields were set by the client before submit and are not changed
-        // after it.
-        unsafe { bindings::rde_desc_callback_invoke(self.tx.get(), &res) };
-''', '''        let tx = self.tx.get();
-        // SAFETY: By the type invariant `tx` is initialised; the callback
-        // fields were set by the client before submit and are not changed
-        // after it.
-        let (callback, callback_result, param) =
-            unsafe { ((*tx).callback, (*tx).callback_result, (*tx).callback_param) };
-        // As `dmaengine_desc_callback_invoke()`: the callback that takes the
-        // result, if the client set one, else the plain one.
-        if let Some(f) = callback_result {
-            // SAFETY: The client's callback with its own parameter, called as
-            // `include/linux/dmaengine.h` documents it.
-            unsafe { f(param, &res) };
-        } else if let Some(f) = callback {
-            // SAFETY: As above.
-            unsafe { f(param) };
-        }
-''', w)
-    return common(text, w)
+    return common(text, 'provider/desc.rs')
 
 
 # --- provider/ops.rs -----------------------------------------------------------
