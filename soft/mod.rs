@@ -186,6 +186,9 @@ unsafe impl<P: SoftEngine> Send for EngineWork<P> {}
 unsafe impl<P: SoftEngine> RawWorkItem<0> for EngineWork<P> {
     type EnqueueOutput = ();
 
+    /// # Safety
+    ///
+    /// As for [`RawWorkItem::__enqueue`].
     unsafe fn __enqueue<F>(self, queue_work_on: F) -> Self::EnqueueOutput
     where
         F: FnOnce(*mut bindings::work_struct) -> bool,
@@ -201,6 +204,9 @@ unsafe impl<P: SoftEngine> RawWorkItem<0> for EngineWork<P> {
 // SAFETY: The only `work_struct` that `__enqueue` passes was initialised
 // with this `run` (above).
 unsafe impl<P: SoftEngine> WorkItemPointer<0> for EngineWork<P> {
+    /// # Safety
+    ///
+    /// As for [`WorkItemPointer::run`].
     unsafe extern "C" fn run(ptr: *mut bindings::work_struct) {
         // CAST: `Work<T>` is `repr(transparent)` over `work_struct`.
         let ptr = ptr.cast::<Work<VirtChan<P>>>();
