@@ -324,13 +324,13 @@ impl Provider for SoftDma {
     }
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
-        if g.queue.issue_pending() && g.engine.state == State::Idle && !g.engine.pause_requested {
+        if g.issue_pending() && g.engine.state == State::Idle && !g.engine.pause_requested {
             start_next(&chan, g);
         }
     }
 
     fn tx_status(chan: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
-        let residue = match (g.queue.active(), g.queue.find(cookie)) {
+        let residue = match (g.queue().active(), g.queue().find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie => d
                 .len()
                 .saturating_sub(chan.data().ctl.progress.load(Ordering::Relaxed)),
@@ -433,7 +433,7 @@ impl SoftEngine for SoftDma {
                             // descriptors `terminate_all` took are gone from
                             // it.
                             unsafe { chan.engine_stopped() };
-                            if g.queue.start_next().is_none() {
+                            if g.start_next().is_none() {
                                 return;
                             }
                             g.engine.state = State::Running;
@@ -448,7 +448,7 @@ impl SoftEngine for SoftDma {
                         return;
                     }
                     ctl.attention.store(false, Ordering::Relaxed);
-                    match g.queue.active() {
+                    match g.queue().active() {
                         Some(d) => (d.data, d.len(), false),
                         None => {
                             g.engine.state = State::Idle;
@@ -495,7 +495,7 @@ impl SoftEngine for SoftDma {
     fn irq(chan: VirtChanRef<'_, Self>) {
         let mut g = chan.lock();
         if g.engine.state == State::IrqPending {
-            g.queue.complete_active();
+            g.complete_active();
             g.engine.state = State::Idle;
             // A pause that came in meanwhile holds the next descriptor until
             // resume (which starts it from Idle).
@@ -521,9 +521,9 @@ impl SoftEngine for SoftDma {
 /// request covers every descriptor the engine may still touch, which is
 /// only ever the active one.
 fn chain_done(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) -> bool {
-    g.queue.complete_active();
+    g.complete_active();
     g.engine.unsignalled += 1;
-    let next = !g.engine.pause_requested && g.queue.start_next().is_some();
+    let next = !g.engine.pause_requested && g.start_next().is_some();
     if next {
         chan.data().ctl.progress.store(0, Ordering::Relaxed);
         if g.engine.unsignalled >= chan.data().ctl.cfg.chain {
@@ -547,7 +547,7 @@ fn signal(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
 
 /// Makes the next issued descriptor active and starts the engine on it.
 fn start_next(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
-    let next = g.queue.start_next().map(|d| (d.data, d.len()));
+    let next = g.start_next().map(|d| (d.data, d.len()));
     if let Some(started) = next {
         g.engine.state = State::Running;
         chan.data().ctl.progress.store(0, Ordering::Relaxed);

@@ -559,7 +559,7 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     }
     let data = chan.data();
     let ch = chan.index();
-    match g.queue.start_next() {
+    match g.start_next() {
         // The thread is Stopped (`Idle`): it does not read its microcode
         // until the `DMAGO` below, an MMIO write ordered after this one.
         Some(d) => (&data.mc).copy_write(d.data.mc),
@@ -629,14 +629,14 @@ impl Provider for Pl330 {
     }
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
-        if g.queue.issue_pending() {
+        if g.issue_pending() {
             settle(&chan, g);
             start_next(&chan, g);
         }
     }
 
     fn tx_status(chan: &Pl330Chan, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
-        let residue = match (g.queue.active(), g.queue.find(cookie)) {
+        let residue = match (g.queue().active(), g.queue().find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie && g.engine.state == State::Running => {
                 // The destination address register advances with each
                 // burst written; before the program's `DMAMOV DAR` it may
@@ -740,7 +740,7 @@ impl Irq {
                 self.hw.wait_stopped(ch);
             }
             g.engine.state = State::Idle;
-            g.queue.complete_active();
+            g.complete_active();
             start_next(c, &mut g);
         }
         drop(g);

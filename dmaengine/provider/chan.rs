@@ -64,9 +64,17 @@ use kernel::{
 };
 
 /// The state of a channel that the channel lock protects.
+///
+/// The driver reads the descriptor lists through [`Inner::queue`] and moves
+/// descriptors along them with [`Inner::issue_pending`],
+/// [`Inner::start_next`] and [`Inner::complete_active`]; it never gets the
+/// `DescQueue` itself by `&mut`.  With that, safe driver code could
+/// `mem::take()` or `mem::swap()` the lists, freeing descriptors whose `tx`
+/// a client still holds, or moving one channel's descriptors (and their
+/// callbacks) to another whose `synchronize` does not wait for them.
 pub struct Inner<P: Provider> {
     /// The descriptor lists.
-    pub queue: DescQueue<Desc<P>>,
+    pub(super) queue: DescQueue<Desc<P>>,
     /// The driver's engine state.
     pub engine: P::Engine,
     pub(super) periods: u32,
@@ -90,6 +98,31 @@ impl<P: Provider> Inner<P> {
         if let Some(d) = self.queue.active() {
             d.result.store(result.to_raw(), Ordering::Relaxed);
         }
+        self.queue.complete_active()
+    }
+
+    /// The descriptor lists, to read (the active descriptor, a cookie's
+    /// descriptor, the cookies).
+    pub fn queue(&self) -> &DescQueue<Desc<P>> {
+        &self.queue
+    }
+
+    /// `issue_pending`: everything submitted becomes issued.  Returns
+    /// whether anything is now waiting for the engine.
+    pub fn issue_pending(&mut self) -> bool {
+        self.queue.issue_pending()
+    }
+
+    /// If the engine is free, makes the next issued descriptor active, and
+    /// returns the active one.
+    pub fn start_next(&mut self) -> Option<&Desc<P>> {
+        self.queue.start_next()
+    }
+
+    /// The active descriptor finished: its cookie completes and its
+    /// callback is due.  Returns whether there was one.  Call
+    /// [`VirtChan::schedule_callbacks`] afterwards.
+    pub fn complete_active(&mut self) -> bool {
         self.queue.complete_active()
     }
 

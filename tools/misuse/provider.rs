@@ -76,7 +76,7 @@ impl Provider for Engine {
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
         let _ = chan;
-        g.queue.issue_pending();
+        g.issue_pending();
         // MISUSE-LOCKED
     }
 

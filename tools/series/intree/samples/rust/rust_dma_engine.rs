@@ -117,7 +117,7 @@ impl Provider for SoftDma {
     }
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
-        if g.queue.issue_pending() && g.engine == Engine::Idle {
+        if g.issue_pending() && g.engine == Engine::Idle {
             let chan: Arc<VirtChan<Self>> = chan.into();
             // SAFETY: `system_dfl_wq` is a C global, always available.
             let wq = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
@@ -131,7 +131,7 @@ impl Provider for SoftDma {
 
     fn tx_status(_chan: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         // A copy is done in one go: one that is not complete has not begun.
-        let residue = g.queue.find(cookie).map_or(0, |d| d.len());
+        let residue = g.queue().find(cookie).map_or(0, |d| d.len());
         TxStatus {
             status: Status::InProgress,
             residue: u32::try_from(residue).unwrap_or(u32::MAX),
@@ -162,7 +162,7 @@ fn engine_run(chan: Arc<VirtChan<SoftDma>>) {
                 unsafe { chan.engine_stopped() };
                 g.engine = Engine::Running;
             }
-            match g.queue.start_next() {
+            match g.start_next() {
                 Some(d) => d.data,
                 None => {
                     g.engine = Engine::Idle;
