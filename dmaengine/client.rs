@@ -584,7 +584,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
     /// was, with the error: it may still be running.
     // The error gives the whole batch back by value, so that nothing DMA may
     // still use is freed or leaked by accident: its size is the point.
-    #[allow(clippy::result_large_err)]
+    #[expect(clippy::result_large_err)]
     pub fn terminate_async(self) -> Result<Terminated<'ch, S>, (Error, Self)> {
         // SAFETY: The channel is held.
         let r = unsafe { bindings::rde_dmaengine_terminate_async(self.ch.raw()) };
@@ -598,7 +598,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
     /// `dmaengine_terminate_sync()`: stops everything and gives the memory
     /// back.  Sleeps.  If the provider fails to terminate, the batch is
     /// given back as it was, with the error.
-    #[allow(clippy::result_large_err)]
+    #[expect(clippy::result_large_err)]
     pub fn terminate_sync(self) -> Result<Finished<S>, (Error, Self)> {
         Ok(self.terminate_async()?.synchronize())
     }
@@ -703,7 +703,7 @@ mod tests {
         new_spinlock_irq, //
     };
 
-    // Hole 7: the drops that wait for DMA must see where they cannot.
+    // The drops that wait for DMA must see where they cannot.
     #[test]
     fn may_sleep_in_process_context() {
         assert!(can_sleep());
@@ -735,7 +735,7 @@ mod tests {
         Ok(())
     }
 
-    // Hole 8: an empty buffer would map a dangling pointer.
+    // An empty buffer would map a dangling pointer.
     #[test]
     fn dma_buf_of_zero_bytes_is_einval() {
         assert!(matches!(DmaBuf::new(0), Err(e) if e == EINVAL));

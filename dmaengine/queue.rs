@@ -528,9 +528,11 @@ mod tests {
         }
         q.issue_pending();
         q.start_next();
-        q.complete_active(); // 0: completed, callback pending
-        q.start_next(); // 1: active; 2, 3: issued
-                        // Active, two issued and one completed are aborted.
+        // 0: completed, callback pending.
+        q.complete_active();
+        // 1: active; 2, 3: issued.  Active, two issued and one completed
+        // are aborted.
+        q.start_next();
         assert_eq!(q.terminate_all(), 4);
         // No callback after terminate, and nothing left to run.
         assert!(q.pop_completed().is_none());
@@ -547,8 +549,8 @@ mod tests {
 
     #[test]
     fn items_of_another_queue_or_none_are_refused() -> Result {
-        // Hole 3 of the soundness review: `submit` took any item and
-        // unlinked it from a list it was not on.
+        // `submit` must refuse an item of another queue, or of none:
+        // unlinking it from a list it is not on would corrupt that list.
         let mut q = DescQueue::<Item>::new();
         let mut other = DescQueue::<Item>::new();
         let stray = item(1)?;

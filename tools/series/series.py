@@ -61,6 +61,9 @@ def maint_entry(files):
              'L:\tdmaengine@vger.kernel.org',
              'L:\trust-for-linux@vger.kernel.org',
              'S:\tMaintained']
+    # The abstraction's directory once, not each file in it.
+    d = 'rust/kernel/dma_engine/'
+    files = {d if f.startswith(d) else f for f in files}
     lines += [f'F:\t{f}' for f in sorted(files)]
     return '\n'.join(lines) + '\n\n'
 
