@@ -61,9 +61,8 @@ def maint_entry(files):
              'L:\tdmaengine@vger.kernel.org',
              'L:\trust-for-linux@vger.kernel.org',
              'S:\tMaintained']
-    # The abstraction's directory once, not each file in it.
-    d = 'rust/kernel/dma_engine/'
-    files = {d if f.startswith(d) else f for f in files}
+    # Each file, not rust/kernel/dma_engine/ once: checkpatch asks every
+    # patch that adds a file to update MAINTAINERS.
     lines += [f'F:\t{f}' for f in sorted(files)]
     return '\n'.join(lines) + '\n\n'
 
