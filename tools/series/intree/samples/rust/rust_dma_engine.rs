@@ -78,7 +78,7 @@ const CHANNELS: u32 = 4;
 
 /// A copy, as the client asked for it, in bus addresses.
 #[derive(Clone, Copy)]
-struct Copy {
+struct Xfer {
     dst: DmaAddress,
     src: DmaAddress,
     len: usize,
@@ -100,7 +100,7 @@ struct SoftDma;
 
 #[vtable]
 impl Provider for SoftDma {
-    type Desc = Copy;
+    type Desc = Xfer;
     type Engine = Engine;
     type ChanData = ();
 
@@ -109,20 +109,19 @@ impl Provider for SoftDma {
         dst: DmaAddress,
         src: DmaAddress,
         len: usize,
-    ) -> Result<Copy> {
+    ) -> Result<Xfer> {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Copy { dst, src, len })
+        Ok(Xfer { dst, src, len })
     }
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
         if g.issue_pending() && g.engine == Engine::Idle {
             let chan: Arc<VirtChan<Self>> = chan.into();
-            // SAFETY: `system_dfl_wq` is a C global, always available.
-            let wq = unsafe { workqueue::Queue::from_raw(bindings::system_dfl_wq) };
             // Atomic context: the work item is allocated with GFP_ATOMIC.  If
             // that fails, the next issue_pending tries again.
+            let wq = workqueue::system_unbound();
             if wq.try_spawn(GFP_ATOMIC, move || engine_run(chan)).is_ok() {
                 g.engine = Engine::Running;
             }
@@ -180,7 +179,7 @@ fn engine_run(chan: Arc<VirtChan<SoftDma>>) {
     }
 }
 
-impl Copy {
+impl Xfer {
     /// Copies with the CPU.  Process context: mapping may sleep.
     fn run(self) -> TxResult {
         let Some(src) = Ram::map(self.src, self.len) else {
