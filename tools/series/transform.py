@@ -459,6 +459,9 @@ def registration(text):
                 bindings::list_add_tail(&raw mut (*ch).device_node, &raw mut (*d).channels);
             }''', w)
     text = sub(text, 'bindings::rde_dma_cap_set(', 'bindings::__dma_cap_set(', w, count=2)
+    # In the kernel crate `Device::as_raw()` is visible: no cast.
+    text = sub(text, 'let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();',
+               'let dev_raw = normal.as_raw();', w)
     return common(text, w)
 
 
