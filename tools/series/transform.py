@@ -462,6 +462,7 @@ def registration(text):
     # In the kernel crate `Device::as_raw()` is visible: no cast.
     text = sub(text, 'let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();',
                'let dev_raw = normal.as_raw();', w)
+    text = resub(text, r'^    ptr,\n', '', w + ': use ptr')
     return common(text, w)
 
 
