@@ -53,6 +53,10 @@ pub enum Status {
     Paused,
     /// The transaction failed.
     Error,
+    /// The provider completes descriptors out of order and cannot tell from
+    /// the cookie alone (`DMA_OUT_OF_ORDER`): ask again with a transaction
+    /// state, or wait for the callback.
+    OutOfOrder,
 }
 
 impl Status {
@@ -62,6 +66,7 @@ impl Status {
             Status::InProgress => bindings::dma_status_DMA_IN_PROGRESS,
             Status::Paused => bindings::dma_status_DMA_PAUSED,
             Status::Error => bindings::dma_status_DMA_ERROR,
+            Status::OutOfOrder => bindings::dma_status_DMA_OUT_OF_ORDER,
         }
     }
 
@@ -70,6 +75,7 @@ impl Status {
             bindings::dma_status_DMA_COMPLETE => Status::Complete,
             bindings::dma_status_DMA_IN_PROGRESS => Status::InProgress,
             bindings::dma_status_DMA_PAUSED => Status::Paused,
+            bindings::dma_status_DMA_OUT_OF_ORDER => Status::OutOfOrder,
             _ => Status::Error,
         }
     }
