@@ -471,7 +471,7 @@ impl SoftEngine for SoftDma {
                 Xfer::Cyclic { period, .. } => {
                     if off % period == 0 {
                         g.period_elapsed();
-                        soft::raise_irq(&chan);
+                        soft::raise_irq(&chan, &g);
                     }
                     if off >= len {
                         ctl.progress.store(0, Ordering::Relaxed);
@@ -484,7 +484,7 @@ impl SoftEngine for SoftDma {
                 }
                 _ if off >= len => {
                     g.engine.state = State::IrqPending;
-                    soft::raise_irq(&chan);
+                    soft::raise_irq(&chan, &g);
                     return;
                 }
                 _ => {}
@@ -541,7 +541,7 @@ fn chain_done(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) -> bool {
 fn signal(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
     if g.engine.unsignalled > 0 {
         g.engine.unsignalled = 0;
-        soft::raise_irq(chan);
+        soft::raise_irq(chan, g);
     }
 }
 

@@ -49,7 +49,7 @@ use kernel::{
 };
 
 /// The handler of a BH work item embedded in `Self`.
-pub trait BhWorkHandler: Sync {
+pub(super) trait BhWorkHandler: Sync {
     /// Runs in softirq context (BH work), never concurrently with itself.
     fn bh_work_run(&self);
 }
@@ -65,7 +65,7 @@ pub trait BhWorkHandler: Sync {
 /// - The implementer cancels the work ([`HasBhWork::cancel_bh_work`])
 ///   before any field of `Self` is dropped, and no handler run ever drops
 ///   the last reference to its `Self`.
-pub unsafe trait HasBhWork: BhWorkHandler + Sized {
+pub(super) unsafe trait HasBhWork: BhWorkHandler + Sized {
     /// The `BhWork<Self>` field of `*ptr`.
     ///
     /// # Safety
@@ -154,7 +154,7 @@ pub(crate) use impl_has_bh_work;
 /// `BhWork::trampoline`.
 #[pin_data(PinnedDrop)]
 #[repr(transparent)]
-pub struct BhWork<T: HasBhWork> {
+pub(super) struct BhWork<T: HasBhWork> {
     #[pin]
     inner: Opaque<bindings::work_struct>,
     _p: PhantomData<T>,
@@ -171,7 +171,7 @@ impl<T: HasBhWork> BhWork<T> {
     ///
     /// Safe: the work can only be queued through `T`'s [`HasBhWork`], which
     /// names this field.
-    pub fn new() -> impl PinInit<Self> {
+    pub(super) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; `INIT_WORK` initialises
             // every field of it.

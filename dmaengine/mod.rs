@@ -28,7 +28,7 @@
 
 #[cfg(CONFIG_ARM_AMBA)]
 pub mod amba;
-pub mod bh_work;
+mod bh_work;
 pub mod bindings;
 pub mod client;
 pub mod completion;
@@ -36,7 +36,7 @@ pub mod lock;
 pub mod platform;
 pub mod provider;
 pub mod queue;
-pub mod tasklet;
+mod tasklet;
 
 /// A bus address as seen by the DMA engine (`dma_addr_t`): the kernel
 /// crate's own type, re-exported for the users of this module.

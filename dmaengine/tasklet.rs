@@ -38,7 +38,7 @@ use kernel::{
 };
 
 /// The handler of a tasklet embedded in `Self`.
-pub trait TaskletHandler: Sync {
+pub(super) trait TaskletHandler: Sync {
     /// Runs in softirq context, never concurrently with itself.
     fn tasklet_run(&self);
 }
@@ -55,7 +55,7 @@ pub trait TaskletHandler: Sync {
 ///   any field of `Self` is dropped, and no handler run ever drops the last
 ///   reference to its `Self` (the tasklet core touches the tasklet after the
 ///   handler returns).
-pub unsafe trait HasTasklet: TaskletHandler + Sized {
+pub(super) unsafe trait HasTasklet: TaskletHandler + Sized {
     /// The `Tasklet<Self>` field of `*ptr`.
     ///
     /// # Safety
@@ -142,7 +142,7 @@ pub(crate) use impl_has_tasklet;
 /// `Tasklet::trampoline`.
 #[pin_data(PinnedDrop)]
 #[repr(transparent)]
-pub struct Tasklet<T: HasTasklet> {
+pub(super) struct Tasklet<T: HasTasklet> {
     #[pin]
     inner: Opaque<bindings::tasklet_struct>,
     _p: PhantomData<T>,
@@ -159,7 +159,7 @@ impl<T: HasTasklet> Tasklet<T> {
     ///
     /// Safe: the tasklet can only be scheduled through `T`'s
     /// [`HasTasklet`], which names this field.
-    pub fn new() -> impl PinInit<Self> {
+    pub(super) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; `tasklet_setup` initialises
             // every field of it.

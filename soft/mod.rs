@@ -77,14 +77,15 @@ pub trait SoftEngine: Provider<ChanData = SoftChan<Self, Self::Ctl>> {
 ///
 /// Neither the work item nor the interrupt holds a reference to the
 /// channel, as a `work_struct` and an IRQ handler embedded in a C driver's
-/// channel do not: both are queued only through [`kick`] and [`raise_irq`]
-/// by someone who holds the channel, and a channel is only dropped after
-/// the framework waited for both.  Channels are made by `Registration`
-/// alone, and it drops its references only after it marked each channel
-/// dead (after which [`kick`] queues nothing and the engine raises no new
-/// interrupt) and called [`Provider::synchronize`] ([`synchronize`]: the
-/// work has returned, the interrupt handler has run).  The `SoftChan`'s
-/// drop waits for both once more.
+/// channel do not: both are queued only through [`kick`] and [`raise_irq`],
+/// under the lock of that very channel (they check that the locked state
+/// they are shown is the channel's own), and neither does anything once the
+/// channel is dead.  Channels are made by `Registration` alone, which holds
+/// a reference to each until its drop marked them dead and then called
+/// [`Provider::synchronize`] ([`synchronize`]: the work has returned, the
+/// interrupt handler has run): a reference a driver kept longer can only
+/// drop the channel after that, when neither can be pending.  The
+/// `SoftChan`'s drop waits for both once more.
 #[pin_data(PinnedDrop)]
 pub struct SoftChan<P: SoftEngine, C> {
     #[pin]
@@ -242,7 +243,9 @@ unsafe extern "C" fn irq_trampoline<P: SoftEngine>(w: *mut bindings::irq_work) {
 /// lock is held; on a dead channel (its device is going away) nothing is
 /// queued.
 pub fn kick<P: SoftEngine>(chan: VirtChanRef<'_, P>, inner: &Inner<P>) {
-    if inner.is_dead() {
+    // `inner` must be this channel's: another channel's would pass the
+    // death check for a channel that is dead.
+    if inner.is_dead() || !chan.owns(inner) {
         return;
     }
     // INVARIANT: `chan` is alive, and is not dropped before the work has
@@ -252,8 +255,14 @@ pub fn kick<P: SoftEngine>(chan: VirtChanRef<'_, P>, inner: &Inner<P>) {
 }
 
 /// Raises the engine's "interrupt": [`SoftEngine::irq`] runs soon in hard
-/// IRQ context.  Any context.
-pub fn raise_irq<P: SoftEngine>(chan: &VirtChan<P>) {
+/// IRQ context.  Any context.  `inner` is the proof that the channel lock
+/// is held; on a dead channel nothing is raised, as [`kick`] queues
+/// nothing, so that neither can be pending once the `Registration` has
+/// flushed them (`SoftChan`'s type invariant).
+pub fn raise_irq<P: SoftEngine>(chan: &VirtChan<P>, inner: &Inner<P>) {
+    if inner.is_dead() || !chan.owns(inner) {
+        return;
+    }
     // SAFETY: `irq` was set up in `SoftChan::new` (type invariant).
     unsafe { bindings::irq_work_queue(chan.data().irq.get()) };
 }

@@ -63,16 +63,30 @@ use kernel::{
     types::Opaque, //
 };
 
-/// The state of a channel that the channel lock protects.
+/// The state of a channel that the channel lock protects, as a driver sees
+/// it: [`InnerOf`] with an unsized tail.
 ///
-/// The driver reads the descriptor lists through [`Inner::queue`] and moves
-/// descriptors along them with [`Inner::issue_pending`],
-/// [`Inner::start_next`] and [`Inner::complete_active`]; it never gets the
-/// `DescQueue` itself by `&mut`.  With that, safe driver code could
+/// A driver gets it only by reference, and because it is unsized no safe
+/// code can move it: `mem::swap()`, `mem::take()` and `mem::replace()` need
+/// a sized type.  With a sized `&mut Inner` from two channels' locks a
+/// driver could swap the two whole states, and with them the descriptor
+/// lists: a client's descriptors would then run, and be called back, on
+/// the other channel, whose `terminate_all` and `synchronize` do not wait
+/// for them (found by the soundness audit of 2026-11-26).
+pub type Inner<P> = InnerOf<P, [()]>;
+
+/// The state of a channel under its lock.  The lock holds it with a
+/// zero-sized tail (`T = [(); 0]`); drivers see it with an unsized one
+/// ([`Inner`]).
+///
+/// The driver reads the descriptor lists through [`InnerOf::queue`] and
+/// moves descriptors along them with [`InnerOf::issue_pending`],
+/// [`InnerOf::start_next`] and [`InnerOf::complete_active`]; it never gets
+/// the `DescQueue` itself by `&mut`.  With that, safe driver code could
 /// `mem::take()` or `mem::swap()` the lists, freeing descriptors whose `tx`
 /// a client still holds, or moving one channel's descriptors (and their
 /// callbacks) to another whose `synchronize` does not wait for them.
-pub struct Inner<P: Provider> {
+pub struct InnerOf<P: Provider, T: ?Sized> {
     /// The descriptor lists.
     pub(super) queue: DescQueue<Desc<P>>,
     /// The driver's engine state.
@@ -81,9 +95,43 @@ pub struct Inner<P: Provider> {
     /// Set when the `Registration` goes away: no new descriptor, no new
     /// engine work, no new client.
     pub(super) dead: bool,
+    /// The channel whose lock holds this state ([`VirtChan::owns`]).
+    pub(super) owner: *const VirtChan<P>,
+    /// Zero-sized under the lock, unsized in [`Inner`].
+    _unsized: T,
 }
 
-impl<P: Provider> Inner<P> {
+// SAFETY: `owner` is only compared, never dereferenced; the other fields are
+// `Send` (the bounds).
+unsafe impl<P: Provider, T: ?Sized + Send> Send for InnerOf<P, T>
+where
+    DescQueue<Desc<P>>: Send,
+    P::Engine: Send,
+{
+}
+
+/// What the channel lock holds.
+pub(super) type Locked<P> = InnerOf<P, [(); 0]>;
+
+/// The guard of a channel's lock, as [`VirtChan::lock`] gives it: the state
+/// as an [`Inner`], which safe code cannot move out of.
+pub struct ChanGuard<'a, P: Provider>(SpinLockIrqSaveGuard<'a, Locked<P>>);
+
+impl<P: Provider> core::ops::Deref for ChanGuard<'_, P> {
+    type Target = Inner<P>;
+
+    fn deref(&self) -> &Inner<P> {
+        &*self.0
+    }
+}
+
+impl<P: Provider> core::ops::DerefMut for ChanGuard<'_, P> {
+    fn deref_mut(&mut self) -> &mut Inner<P> {
+        &mut *self.0
+    }
+}
+
+impl<P: Provider, T: ?Sized> InnerOf<P, T> {
     /// Whether the device is going away: a driver must not start anything
     /// new (queue work, program hardware) on a dead channel.
     pub fn is_dead(&self) -> bool {
@@ -150,7 +198,7 @@ pub struct VirtChan<P: Provider> {
     #[pin]
     pub(super) chan: Opaque<bindings::dma_chan>,
     #[pin]
-    pub(super) inner: SpinLockIrqSave<Inner<P>>,
+    pub(super) inner: SpinLockIrqSave<Locked<P>>,
     /// Callback dispatch if `dispatch` is [`Dispatch::Tasklet`].
     #[pin]
     pub(super) bh: Tasklet<VirtChan<P>>,
@@ -259,10 +307,17 @@ impl<P: Provider> VirtChan<P> {
         engine: P::Engine,
         data: impl PinInit<P::ChanData, Error>,
     ) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
+        try_pin_init!(&this in Self {
             chan: Opaque::zeroed(),
             inner <- new_spinlock_irqsave!(
-                Inner { queue: DescQueue::new(), engine, periods: 0, dead: false },
+                InnerOf {
+                    queue: DescQueue::new(),
+                    engine,
+                    periods: 0,
+                    dead: false,
+                    owner: this.as_ptr().cast_const(),
+                    _unsized: [],
+                },
                 "rust_dmaengine::VirtChan::inner"
             ),
             bh <- Tasklet::new(),
@@ -327,8 +382,13 @@ impl<P: Provider> VirtChan<P> {
     }
 
     /// Locks the channel.
-    pub fn lock(&self) -> SpinLockIrqSaveGuard<'_, Inner<P>> {
-        self.inner.lock()
+    pub fn lock(&self) -> ChanGuard<'_, P> {
+        ChanGuard(self.inner.lock())
+    }
+
+    /// Whether `inner` is this channel's state (the one its lock holds).
+    pub fn owns(&self, inner: &Inner<P>) -> bool {
+        ptr::eq(inner.owner, self)
     }
 
     /// Tells the framework that the engine may still access the memory of
@@ -375,7 +435,7 @@ impl<P: Provider> VirtChan<P> {
     /// descriptor that is not done is terminated.  Any context.
     pub(super) fn terminate(&self) -> Result {
         let mut g = self.inner.lock();
-        let r = P::terminate_all(self, &mut g);
+        let r = P::terminate_all(self, &mut *g);
         g.queue.terminate_all();
         g.periods = 0;
         r

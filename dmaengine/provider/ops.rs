@@ -168,7 +168,7 @@ impl<P: Provider> Ops<P> {
         if g.dead {
             return;
         }
-        P::issue_pending(chan, &mut g);
+        P::issue_pending(chan, &mut *g);
     }
 
     /// # Safety
@@ -202,7 +202,7 @@ impl<P: Provider> Ops<P> {
                 residue: 0,
             }
         } else {
-            P::tx_status(&chan, &g, Cookie(cookie))
+            P::tx_status(&chan, &*g, Cookie(cookie))
         };
         if !state.is_null() {
             // SAFETY: A non-null `state` is valid for writes.

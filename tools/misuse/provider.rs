@@ -24,7 +24,6 @@ use dmaengine::{
         ItemState,
         QueueItem, //
     },
-    tasklet::Tasklet,
     DmaAddress,
     Status, //
 };
@@ -132,11 +131,6 @@ impl_list_item! {
 
 // MISUSE-ITEM
 
-/// A tasklet is reached only through its owner.
-#[allow(dead_code)]
-fn tasklet_of(_t: &Tasklet<VirtChan<Engine>>) {
-    // MISUSE-TASKLET
-}
 
 struct Misuse;
 

@@ -149,8 +149,10 @@ def root(text, mods):
                    '([`client::Channel::request_unsynchronized`])')
         p2 += '.'
     text = para(text, 'Every call of the C API lives below', p2, w)
-    decls = ''.join(f'pub mod {m};\n' for m in mods)
-    text = resub(text, r'^#\[cfg\(CONFIG_ARM_AMBA\)\]\npub mod amba;\n(pub mod \w+;\n)+',
+    # The dispatcher's module is private: its handler trait, reachable
+    # from outside, would let a driver run callback dispatch itself.
+    decls = ''.join(f'{"" if m == "bh_work" else "pub "}mod {m};\n' for m in mods)
+    text = resub(text, r'^#\[cfg\(CONFIG_ARM_AMBA\)\]\npub mod amba;\n((pub )?mod \w+;\n)+',
                  decls, w + ': module list', flags=re.M)
     text = common(text, w)
     if 'provider' not in mods:
@@ -356,7 +358,7 @@ def chan(text):
     text = sub(text, '    sync::{\n        aref::ARef,\n        ArcBorrow, //\n    },',
                '    sync::{\n        aref::ARef,\n        new_spinlock_irq,\n        ArcBorrow,\n'
                '        SpinLockIrq,\n        SpinLockIrqGuard, //\n    },', w)
-    text = sub(text, 'SpinLockIrqSave<Inner<P>>', 'SpinLockIrq<Inner<P>>', w)
+    text = sub(text, 'SpinLockIrqSave<Locked<P>>', 'SpinLockIrq<Locked<P>>', w)
     text = sub(text, 'SpinLockIrqSaveGuard<', 'SpinLockIrqGuard<', w)
     text = sub(text, 'new_spinlock_irqsave!(', 'new_spinlock_irq!(', w)
     text = sub(text, '"rust_dmaengine::VirtChan::inner"', '"dma_engine::VirtChan::inner"', w)
