@@ -131,7 +131,6 @@ impl_list_item! {
 
 // MISUSE-ITEM
 
-
 struct Misuse;
 
 impl kernel::Module for Misuse {
