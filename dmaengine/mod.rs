@@ -8,7 +8,7 @@
 //! transfer's own completion callback, and must not sleep; only after
 //! `device_synchronize` returns is it safe to free what the transfer used.
 //! On the provider side, [`provider`] gives drivers a virtual channel with a
-//! [`queue::DescQueue`], callback dispatch from a [`tasklet::Tasklet`] and a
+//! [`queue::DescQueue`], callback dispatch from a tasklet and a
 //! [`completion::ReusableCompletion`] to wait for the engine to stop.  On the
 //! client side, [`client`] makes freeing before `synchronize` a compile
 //! error.

@@ -11,7 +11,7 @@
 //! - a [`DescQueue`](super::queue::DescQueue) and the driver's engine state, together in one
 //!   [`Inner`] behind the channel's `SpinLockIrqSave`: the lists cannot be touched
 //!   without the lock;
-//! - a [`Tasklet`](super::tasklet::Tasklet) or a [`BhWork`](super::bh_work::BhWork) ([`Dispatch`])
+//! - a tasklet or a BH work item ([`Dispatch`])
 //!   that invokes completion callbacks, one descriptor at a
 //!   time and *without* the channel lock, so that a callback may call
 //!   `dmaengine_terminate_async()` on its own channel;
@@ -62,7 +62,9 @@ mod ops;
 mod registration;
 
 pub use chan::{
+    ChanGuard,
     Inner,
+    InnerOf,
     VirtChan, //
 };
 pub use desc::Desc;

@@ -131,7 +131,7 @@ def root(text, mods):
     if 'provider' in mods:
         p1 += (' On the provider side, [`provider`] gives drivers a virtual channel '
                'with a [`queue::DescQueue`], callback dispatch from the BH workqueue '
-               '([`bh_work::BhWork`]) and a [`completion::ReusableCompletion`] to wait '
+               'and a [`completion::ReusableCompletion`] to wait '
                'for the engine to stop.')
     else:
         p1 += ' Its core is the descriptor queue of a virtual channel, [`queue::DescQueue`].'
@@ -325,8 +325,8 @@ def provider(text):
         '- a [`DescQueue`](super::queue::DescQueue) and the driver\'s engine state, '
         "together in one [`Inner`] behind the channel's `SpinLockIrq`: the lists "
         'cannot be touched without the lock;'), w)
-    text = para(text, '- a [`Tasklet`]', (
-        '- a [`BhWork`](super::bh_work::BhWork) on the BH workqueue that invokes '
+    text = para(text, '- a tasklet or a BH work item', (
+        '- a work item on the BH workqueue that invokes '
         'completion callbacks, one descriptor at a time and *without* the channel '
         'lock, so that a callback may call `dmaengine_terminate_async()` on its own '
         'channel;'), w)
