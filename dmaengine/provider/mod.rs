@@ -100,12 +100,11 @@ pub struct SlaveConfig {
 /// `Documentation/dispatch.rst` compares the two.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Dispatch {
-    /// A tasklet, as `virt-dma` and every upstream DMA driver use: the
+    /// A tasklet, as `virt-dma` and most upstream DMA drivers use: the
     /// design's default.
     #[default]
     Tasklet,
-    /// A work item on the BH workqueue, `system_bh_wq` (see
-    /// [`bh_work`](super::bh_work)).
+    /// A work item on the BH workqueue, `system_bh_wq`.
     Bh,
 }
 
