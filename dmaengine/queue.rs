@@ -152,7 +152,9 @@ pub unsafe trait QueueItem: ListItem<0> {
 /// # Invariants
 ///
 /// `owner` is 0 until a [`DescQueue`] takes the item with
-/// [`DescQueue::add_allocated`], and that queue's id from then on.
+/// [`DescQueue::add_allocated`], and that queue's id from then on, unless
+/// the item is made new while no one else references it (a recycled
+/// descriptor is written a fresh `ItemState`: no queue holds it).
 #[derive(Default)]
 pub struct ItemState {
     cookie: AtomicI32,

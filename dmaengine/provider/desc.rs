@@ -7,6 +7,7 @@ use super::VirtChan;
 use crate::dmaengine::{
     bindings,
     provider::Provider,
+    TxResult,
     queue::{
         Cookie,
         DescQueue,
@@ -16,6 +17,7 @@ use crate::dmaengine::{
 };
 use core::{
     mem::offset_of,
+    ptr,
     sync::atomic::{
         AtomicU32,
         Ordering, //
@@ -25,6 +27,7 @@ use kernel::{
     list::{
         impl_list_arc_safe,
         impl_list_item,
+        ListArc,
         ListLinks, //
     },
     prelude::*,
@@ -97,6 +100,39 @@ impl<P: Provider> Desc<P> {
     /// Whether the transfer is empty.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// A descriptor kept as its channel's spare, made new: a zeroed C
+    /// descriptor, a fresh queue state, and the new transfer's fields, as
+    /// `VirtChan::new_desc` initialises a new one.  Its links are unlinked:
+    /// it was popped from its last list.
+    ///
+    /// # Safety
+    ///
+    /// `p` came from [`ListArc::into_raw`] of a `Desc<P>` that no one else
+    /// references (its reference count is one and it is on no list), and
+    /// `P::Desc` needs no drop.
+    pub(super) unsafe fn reuse(
+        p: *mut Self,
+        data: P::Desc,
+        len: usize,
+        cyclic: bool,
+    ) -> ListArc<Self> {
+        // SAFETY: The caller promises that `p` is valid and ours alone, so
+        // these writes race with nothing; none moves a pinned field (`tx` is
+        // zeroed in place, `links` is left as it is).  The old `data` needs
+        // no drop, and the other fields overwritten have none.
+        unsafe {
+            ptr::write_bytes((*p).tx.get(), 0, 1);
+            ptr::addr_of_mut!((*p).st).write(ItemState::new());
+            ptr::addr_of_mut!((*p).cyclic).write(cyclic);
+            ptr::addr_of_mut!((*p).len).write(len);
+            ptr::addr_of_mut!((*p).result).write(AtomicU32::new(TxResult::NoError.to_raw()));
+            ptr::addr_of_mut!((*p).data).write(data);
+        }
+        // SAFETY: The caller promises that `p` came from `ListArc::into_raw`
+        // and that nothing else references it.
+        unsafe { ListArc::from_raw(p) }
     }
 
     /// How the transaction ended (set when it completed).
