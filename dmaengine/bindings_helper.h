@@ -8,6 +8,13 @@
 #include <linux/amba/bus.h>
 #include <linux/dmaengine.h>
 #include <linux/platform_device.h>
+#include <linux/preempt.h>
 #include <linux/irq_work.h>
 #include <linux/workqueue.h>
 #include "helpers.h"
+
+/*
+ * For lock.rs, which reads preempt_count() inline on arm64: the bits that
+ * count refcounted local_interrupt_disable() regions.
+ */
+const unsigned int RDE_HARDIRQ_DISABLE_MASK = HARDIRQ_DISABLE_MASK;
