@@ -56,6 +56,7 @@ pub mod dmaengine;
 pub mod soft;
 
 use soft::{
+    EnginePair,
     EngineRange,
     SoftChan,
     SoftEngine, //
@@ -216,11 +217,10 @@ enum State {
 struct Engine {
     state: State,
     pause_requested: bool,
-    /// The descriptor (operation and length) whose first burst started
-    /// when the engine started it (in the interrupt handler): that burst
-    /// completes even if a stop request comes first, as a hardware burst
-    /// would.
-    started: Option<(Xfer, usize)>,
+    /// The descriptor's operation whose first burst started when the
+    /// engine started it (in the interrupt handler): that burst completes
+    /// even if a stop request comes first, as a hardware burst would.
+    started: Option<Xfer>,
     /// Chained mode: descriptors completed since the engine last raised
     /// its interrupt.
     unsignalled: u32,
@@ -244,23 +244,53 @@ struct ChanCtl {
 }
 
 /// What one descriptor asks for, with its memory as the engine reaches it
-/// (checked and translated at prep, once).
+/// (checked and translated at prep, once), and its length.
+///
+/// Four words, so that it moves (prep, start, the engine) without a call
+/// to `memcpy`: the Rust target of arm64 calls it for larger moves, and for
+/// a byte-sized tag followed by 31 bytes (hence the word-sized tag).
 #[derive(Clone, Copy)]
+#[repr(usize)]
 enum Xfer {
-    Memcpy {
-        dst: EngineRange,
-        src: EngineRange,
-    },
+    Memcpy(EnginePair),
     Memset {
         dst: EngineRange,
         value: u8,
     },
     Cyclic {
-        /// Device-to-memory: the buffer the simulated FIFO fills.  `None`
-        /// for memory-to-device, whose simulated sink reads nothing.
-        buf: Option<EngineRange>,
+        buf: CyclicBuf,
         period: usize,
     },
+}
+
+/// The buffer of a cyclic transfer.
+#[derive(Clone, Copy)]
+enum CyclicBuf {
+    /// Device-to-memory: the buffer the simulated FIFO fills.
+    Fill(EngineRange),
+    /// Memory-to-device, whose simulated sink reads nothing: the buffer's
+    /// length.
+    Sink(usize),
+}
+
+const _: () = assert!(core::mem::size_of::<Option<Xfer>>() <= 4 * core::mem::size_of::<usize>());
+
+impl Xfer {
+    /// The transfer's length in bytes (a cyclic one: its buffer's).
+    fn len(&self) -> usize {
+        match self {
+            Xfer::Memcpy(p) => p.len(),
+            Xfer::Memset { dst, .. } => dst.len(),
+            Xfer::Cyclic {
+                buf: CyclicBuf::Fill(b),
+                ..
+            } => b.len(),
+            Xfer::Cyclic {
+                buf: CyclicBuf::Sink(len),
+                ..
+            } => *len,
+        }
+    }
 }
 
 struct SoftDma;
@@ -280,10 +310,9 @@ impl Provider for SoftDma {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Xfer::Memcpy {
-            dst: reachable(chan, dst, len)?,
-            src: reachable(chan, src, len)?,
-        })
+        Ok(Xfer::Memcpy(
+            reachable(chan, dst, len)?.pair(reachable(chan, src, len)?),
+        ))
     }
 
     fn prep_memset(chan: &VirtChan<Self>, dst: DmaAddress, value: u8, len: usize) -> Result<Xfer> {
@@ -311,9 +340,9 @@ impl Provider for SoftDma {
             return Err(EINVAL);
         }
         let buf = if dir == Direction::DevToMem {
-            Some(reachable(chan, buf, buf_len)?)
+            CyclicBuf::Fill(reachable(chan, buf, buf_len)?)
         } else {
-            None
+            CyclicBuf::Sink(buf_len)
         };
         Ok(Xfer::Cyclic { buf, period })
     }
@@ -410,7 +439,7 @@ impl SoftEngine for SoftDma {
             // Under the lock: act on requests, pick up the active descriptor.
             let (op, len, single) = {
                 let mut g = chan.lock();
-                if let Some((op, len)) = g.engine.started.take() {
+                if let Some(op) = g.engine.started.take() {
                     // A started burst runs even if a request came first (the
                     // descriptor may be terminated already: its memory stays
                     // valid until synchronize, which waits for us); it is
@@ -419,7 +448,7 @@ impl SoftEngine for SoftDma {
                     if !single {
                         ctl.attention.store(false, Ordering::Relaxed);
                     }
-                    (op, len, single)
+                    (op, op.len(), single)
                 } else {
                     match g.engine.state {
                         State::Stopping => {
@@ -449,7 +478,7 @@ impl SoftEngine for SoftDma {
                     }
                     ctl.attention.store(false, Ordering::Relaxed);
                     match g.queue().active() {
-                        Some(d) => (d.data, d.len(), false),
+                        Some(d) => (d.data, d.data.len(), false),
                         None => {
                             g.engine.state = State::Idle;
                             return;
@@ -547,7 +576,7 @@ fn signal(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
 
 /// Makes the next issued descriptor active and starts the engine on it.
 fn start_next(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
-    let next = g.start_next().map(|d| (d.data, d.len()));
+    let next = g.start_next().map(|d| d.data);
     if let Some(started) = next {
         g.engine.state = State::Running;
         chan.data().ctl.progress.store(0, Ordering::Relaxed);
@@ -600,11 +629,11 @@ fn run_bursts(
     // the move itself and the checks.
     let burst = ctl.cfg.burst;
     let (res, end) = match op {
-        Xfer::Memcpy { dst, src } => {
+        Xfer::Memcpy(p) => {
             burst_delay(ctl);
             one_shot(
                 off,
-                dst.copy_bursts(&src, off, len, burst, burst_step(ctl, single, len)),
+                p.copy_bursts(off, len, burst, burst_step(ctl, single, len)),
             )
         }
         Xfer::Memset { dst, value } => {
@@ -615,12 +644,15 @@ fn run_bursts(
             )
         }
         Xfer::Cyclic {
-            buf: Some(b),
+            buf: CyclicBuf::Fill(b),
             period,
         } => bursts(ctl, off, period, single, |o, n| {
             write_samples(&b, o, &ctl.sample, n)
         }),
-        Xfer::Cyclic { buf: None, period } => bursts(ctl, off, period, single, |_, _| Ok(())),
+        Xfer::Cyclic {
+            buf: CyclicBuf::Sink(_),
+            period,
+        } => bursts(ctl, off, period, single, |_, _| Ok(())),
     };
     match res {
         Ok(()) => end,
@@ -713,6 +745,10 @@ fn bursts(
 
 /// The simulated peripheral FIFO: `n` bytes of consecutive 32-bit
 /// little-endian samples at `off` of `b`.
+///
+/// Not inlined: its staging buffer would otherwise sit in the stack frame
+/// of the engine's every run, cyclic or not.
+#[inline(never)]
 fn write_samples(b: &EngineRange, off: usize, sample: &AtomicU32, n: usize) -> Result {
     let mut chunk = [0u8; 256];
     let mut s = sample.load(Ordering::Relaxed);

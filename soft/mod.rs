@@ -307,15 +307,10 @@ pub unsafe fn engine_range<P: Provider>(
         .cast::<bindings::device>();
     // SAFETY: `dev` is a live device (the channel holds a reference).
     let p = unsafe { bindings::rde_dma_range_to_virt(dev, addr, len) };
-    if p.is_null() {
-        return Err(EFAULT);
-    }
+    let base = NonNull::new(p.cast::<u8>()).ok_or(EFAULT)?;
     // INVARIANT: `rde_dma_range_to_virt` checked that all `len` bytes at `p`
     // are in the linear map; the caller keeps to the time they may be used.
-    Ok(EngineRange {
-        base: p.cast(),
-        len,
-    })
+    Ok(EngineRange { base, len })
 }
 
 /// A DMA range of a channel's device as the software engine sees it; see
@@ -329,7 +324,7 @@ pub unsafe fn engine_range<P: Provider>(
 /// that [`engine_range`]'s `# Safety` allows.
 #[derive(Clone, Copy)]
 pub struct EngineRange {
-    base: *mut u8,
+    base: NonNull<u8>,
     len: usize,
 }
 
@@ -358,40 +353,30 @@ impl EngineRange {
             Some(end) if end <= self.len => {
                 // SAFETY: `off + n <= len`: in bounds of the range (type
                 // invariant).
-                Ok(unsafe { self.base.add(off) })
+                Ok(unsafe { self.base.as_ptr().add(off) })
             }
             _ => Err(EINVAL),
         }
     }
 
-    /// Copies bytes `[off, end)` of `src` to the same offsets of this
-    /// range, in bursts of at most `burst` bytes, as a DMA engine moves a
-    /// descriptor: `step(reached)` runs after each burst and says whether
-    /// to go on.  The bounds are checked once, before the first burst:
-    /// `EINVAL`, with nothing copied, unless `off <= end`, both ranges hold
-    /// `end` bytes and `burst > 0`.  Returns the offset reached.
-    pub fn copy_bursts(
-        &self,
-        src: &EngineRange,
-        off: usize,
-        end: usize,
-        burst: usize,
-        step: impl FnMut(usize) -> bool,
-    ) -> Result<usize> {
-        let (d, s) = (self.base, src.base);
-        self.bursts(src.len, off, end, burst, step, |o, n| {
-            // SAFETY: `o + n <= end`, and both ranges hold `end` bytes
-            // (`bursts`): in bounds of ranges a client handed over for
-            // DMA, accessed while it allows (type invariant,
-            // `engine_range`).  `copy` (memmove), not
-            // `copy_nonoverlapping`: dmaengine forbids overlapping memcpy,
-            // but soundness must not rest on every C client obeying that.
-            unsafe { ptr::copy(s.add(o).cast_const(), d.add(o), n) }
-        })
+    /// This range as the destination and `src` as the source of a copy of
+    /// as many bytes as both hold.
+    pub fn pair(self, src: EngineRange) -> EnginePair {
+        // INVARIANT: both ranges hold at least `len` bytes and keep their own
+        // invariants.
+        EnginePair {
+            dst: self.base,
+            src: src.base,
+            len: self.len.min(src.len),
+        }
     }
 
-    /// Fills bytes `[off, end)` of this range with `value`, in bursts; as
-    /// [`EngineRange::copy_bursts`].
+    /// Fills bytes `[off, end)` of this range with `value`, in bursts of at
+    /// most `burst` bytes, as a DMA engine moves a descriptor:
+    /// `step(reached)` runs after each burst and says whether to go on.
+    /// The bounds are checked once, before the first burst: `EINVAL`, with
+    /// nothing written, unless `off <= end <= len` and `burst > 0`.
+    /// Returns the offset reached.
     pub fn fill_bursts(
         &self,
         value: u8,
@@ -400,37 +385,13 @@ impl EngineRange {
         burst: usize,
         step: impl FnMut(usize) -> bool,
     ) -> Result<usize> {
-        let d = self.base;
-        self.bursts(self.len, off, end, burst, step, |o, n| {
-            // SAFETY: As for `copy_bursts`.
+        let d = self.base.as_ptr();
+        bursts(self.len, off, end, burst, step, |o, n| {
+            // SAFETY: `o + n <= end <= len` (`bursts`): in bounds of a range
+            // a client handed over for DMA, accessed while it allows (type
+            // invariant, `engine_range`).
             unsafe { ptr::write_bytes(d.add(o), value, n) }
         })
-    }
-
-    /// The burst loop of `copy_bursts` and `fill_bursts`: `mv(o, n)` moves
-    /// `n > 0` bytes at `o`, with `o + n <= end`; `end` was checked against
-    /// this range's length and `other_len` before the first.
-    fn bursts(
-        &self,
-        other_len: usize,
-        mut off: usize,
-        end: usize,
-        burst: usize,
-        mut step: impl FnMut(usize) -> bool,
-        mut mv: impl FnMut(usize, usize),
-    ) -> Result<usize> {
-        if off > end || end > self.len || end > other_len || burst == 0 {
-            return Err(EINVAL);
-        }
-        while off < end {
-            let n = burst.min(end - off);
-            mv(off, n);
-            off += n;
-            if !step(off) {
-                break;
-            }
-        }
-        Ok(off)
     }
 
     /// Writes `bytes` at `off`.
@@ -442,4 +403,85 @@ impl EngineRange {
         unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), d, bytes.len()) };
         Ok(())
     }
+}
+
+/// Two [`EngineRange`]s of the same length, the destination and the source
+/// of a copy ([`EngineRange::pair`]): three words, where two ranges take
+/// four, so that a driver's descriptor holding one stays small enough to
+/// be moved without a call to `memcpy`.
+///
+/// # Invariants
+///
+/// `dst` and `src` are the bases of two [`EngineRange`]s of at least `len`
+/// bytes each, with their invariants.
+#[derive(Clone, Copy)]
+pub struct EnginePair {
+    dst: NonNull<u8>,
+    src: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: As for `EngineRange`.
+unsafe impl Send for EnginePair {}
+// SAFETY: As above.
+unsafe impl Sync for EnginePair {}
+
+impl EnginePair {
+    /// The length of the copy in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the copy is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies bytes `[off, end)` of the source to the same offsets of the
+    /// destination, in bursts, as [`EngineRange::fill_bursts`] fills:
+    /// `EINVAL`, with nothing copied, unless `off <= end <= len` and
+    /// `burst > 0`.  Returns the offset reached.
+    pub fn copy_bursts(
+        &self,
+        off: usize,
+        end: usize,
+        burst: usize,
+        step: impl FnMut(usize) -> bool,
+    ) -> Result<usize> {
+        let (d, s) = (self.dst.as_ptr(), self.src.as_ptr());
+        bursts(self.len, off, end, burst, step, |o, n| {
+            // SAFETY: `o + n <= end <= len` (`bursts`), and both ranges hold
+            // `len` bytes (type invariant): in bounds of ranges a client
+            // handed over for DMA, accessed while it allows (`engine_range`).
+            // `copy` (memmove), not `copy_nonoverlapping`: dmaengine forbids
+            // overlapping memcpy, but soundness must not rest on every C
+            // client obeying that.
+            unsafe { ptr::copy(s.add(o).cast_const(), d.add(o), n) }
+        })
+    }
+}
+
+/// The burst loop of `fill_bursts` and `copy_bursts`: checks
+/// `off <= end <= len` and `burst > 0` once, then `mv(o, n)` moves `n > 0`
+/// bytes at `o`, with `o + n <= end`, and `step` says whether to go on.
+fn bursts(
+    len: usize,
+    mut off: usize,
+    end: usize,
+    burst: usize,
+    mut step: impl FnMut(usize) -> bool,
+    mut mv: impl FnMut(usize, usize),
+) -> Result<usize> {
+    if off > end || end > len || burst == 0 {
+        return Err(EINVAL);
+    }
+    while off < end {
+        let n = burst.min(end - off);
+        mv(off, n);
+        off += n;
+        if !step(off) {
+            break;
+        }
+    }
+    Ok(off)
 }
