@@ -310,9 +310,12 @@ impl Provider for SoftDma {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Xfer::Memcpy(
-            reachable(chan, dst, len)?.pair(reachable(chan, src, len)?),
-        ))
+        // SAFETY: `dst`, `src` and `len` are the arguments of this prep;
+        // accesses as for `reachable`.
+        match unsafe { soft::engine_pair(chan, dst, src, len) } {
+            Ok(p) => Ok(Xfer::Memcpy(p)),
+            Err(e) => Err(unreachable(chan, dst, src, len, e)),
+        }
     }
 
     fn prep_memset(chan: &VirtChan<Self>, dst: DmaAddress, value: u8, len: usize) -> Result<Xfer> {
@@ -607,6 +610,19 @@ fn reachable(chan: &VirtChan<SoftDma>, addr: DmaAddress, len: usize) -> Result<E
             chan.index()
         )
     })
+}
+
+/// Reports a copy whose memory the engine cannot reach; returns `e`.  Out
+/// of line: the message would otherwise make every prep's stack frame.
+#[cold]
+#[inline(never)]
+fn unreachable(chan: &VirtChan<SoftDma>, dst: DmaAddress, src: DmaAddress, len: usize, e: Error) -> Error {
+    dev_err!(
+        chan.dev(),
+        "chan {}: DMA address {dst:#x} or {src:#x} (+{len}) is not RAM the engine can reach\n",
+        chan.index()
+    );
+    e
 }
 
 /// The engine's bursts on the active descriptor `op` of `len` bytes, from

@@ -53,6 +53,15 @@ void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
 	return rde_reach_virt(dev, addr, len);
 }
 
+/* Both ranges of a copy, in one call, for soft::engine_pair(). */
+bool rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst, dma_addr_t src,
+			  size_t len, void **vdst, void **vsrc)
+{
+	*vdst = rde_reach_virt(dev, dst, len);
+	*vsrc = rde_reach_virt(dev, src, len);
+	return *vdst && *vsrc;
+}
+
 /*
  * A software engine copies through the CPU's cache: it is cache-coherent,
  * and the DMA API must not invalidate what it wrote.

@@ -23,6 +23,8 @@ void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan);
 void rde_dma_device_init_channels(struct dma_device *dev);
 bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx);
 void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len);
+bool rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst, dma_addr_t src,
+			  size_t len, void **vdst, void **vsrc);
 void rde_dev_set_dma_coherent(struct device *dev);
 
 /* Bus glue (amba.rs). */

@@ -313,6 +313,37 @@ pub unsafe fn engine_range<P: Provider>(
     Ok(EngineRange { base, len })
 }
 
+/// The two ranges of a copy of `len` bytes, from `src` to `dst`, as
+/// [`engine_range`] makes each, in one call.
+///
+/// # Safety
+///
+/// As for [`engine_range`], for both ranges.
+pub unsafe fn engine_pair<P: Provider>(
+    chan: &VirtChan<P>,
+    dst: DmaAddress,
+    src: DmaAddress,
+    len: usize,
+) -> Result<EnginePair> {
+    let dev = ptr::from_ref(chan.dev())
+        .cast_mut()
+        .cast::<bindings::device>();
+    let mut d = ptr::null_mut();
+    let mut s = ptr::null_mut();
+    // SAFETY: `dev` is a live device (the channel holds a reference); `d`
+    // and `s` are valid for writes.
+    if !unsafe { bindings::rde_dma_pair_to_virt(dev, dst, src, len, &mut d, &mut s) } {
+        return Err(EFAULT);
+    }
+    let (Some(dst), Some(src)) = (NonNull::new(d.cast::<u8>()), NonNull::new(s.cast::<u8>())) else {
+        return Err(EFAULT);
+    };
+    // INVARIANT: `rde_dma_pair_to_virt` checked that all `len` bytes at
+    // `d` and at `s` are in the linear map; the caller keeps to the time
+    // they may be used.
+    Ok(EnginePair { dst, src, len })
+}
+
 /// A DMA range of a channel's device as the software engine sees it; see
 /// [`engine_range`].  Made when a descriptor is prepared and kept in
 /// it, like the bus addresses a DMA controller's descriptor holds.
@@ -359,18 +390,6 @@ impl EngineRange {
         }
     }
 
-    /// This range as the destination and `src` as the source of a copy of
-    /// as many bytes as both hold.
-    pub fn pair(self, src: EngineRange) -> EnginePair {
-        // INVARIANT: both ranges hold at least `len` bytes and keep their own
-        // invariants.
-        EnginePair {
-            dst: self.base,
-            src: src.base,
-            len: self.len.min(src.len),
-        }
-    }
-
     /// Fills bytes `[off, end)` of this range with `value`, in bursts of at
     /// most `burst` bytes, as a DMA engine moves a descriptor:
     /// `step(reached)` runs after each burst and says whether to go on.
@@ -406,7 +425,7 @@ impl EngineRange {
 }
 
 /// Two [`EngineRange`]s of the same length, the destination and the source
-/// of a copy ([`EngineRange::pair`]): three words, where two ranges take
+/// of a copy ([`engine_pair`]): three words, where two ranges take
 /// four, so that a driver's descriptor holding one stays small enough to
 /// be moved without a call to `memcpy`.
 ///
