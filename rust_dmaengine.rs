@@ -355,12 +355,14 @@ impl Provider for SoftDma {
         Ok(())
     }
 
+    #[inline]
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
         if g.issue_pending() && g.engine.state == State::Idle && !g.engine.pause_requested {
             start_next(&chan, g);
         }
     }
 
+    #[inline]
     fn tx_status(chan: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let residue = match (g.queue().active(), g.queue().find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie => d
