@@ -30,6 +30,12 @@ M=/lib/modules/extra
 p=/sys/module/dmatest/parameters
 # The C twin's private virt-dma (tasklet or BH-work dispatch), which
 # rde_c_twin needs; it stays loaded.
+# The fair deadline server's accounting (update_curr_dl_se and co.) runs
+# while it is active, and whether it is depends on the scheduler's
+# history, not on the provider: about 200 instructions per transfer that
+# fell on one provider's runs and not the other's, in either order.  Off
+# for the benchmark.
+echo 0 >/sys/kernel/debug/sched/fair_server/cpu0/runtime || exit 1
 insmod /extra/rde_virt_dma.ko || exit 1
 D=/sys/kernel/debug/rust_dmaengine_client
 # The deep queue's interrupt coalescing: descriptors per interrupt.
