@@ -53,13 +53,32 @@ void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
 	return rde_reach_virt(dev, addr, len);
 }
 
-/* Both ranges of a copy, in one call, for soft::engine_pair(). */
-bool rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst, dma_addr_t src,
-			  size_t len, void **vdst, void **vsrc)
+static noinline bool rde_dma_pair_to_virt_slow(struct device *dev,
+					       dma_addr_t dst, dma_addr_t src,
+					       size_t len, void **vdst,
+					       void **vsrc)
 {
 	*vdst = rde_reach_virt(dev, dst, len);
 	*vsrc = rde_reach_virt(dev, src, len);
 	return *vdst && *vsrc;
+}
+
+/*
+ * Both ranges of a copy, in one call, for soft::engine_pair().  The common
+ * case (both in remembered subsections) calls nothing, so it needs no
+ * stack frame; anything else is redone out of line.
+ */
+bool rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst, dma_addr_t src,
+			  size_t len, void **vdst, void **vsrc)
+{
+	void *d = rde_reach_virt_cached(dev, dst, len);
+	void *s = rde_reach_virt_cached(dev, src, len);
+
+	if (unlikely(!d || !s))
+		return rde_dma_pair_to_virt_slow(dev, dst, src, len, vdst, vsrc);
+	*vdst = d;
+	*vsrc = s;
+	return true;
 }
 
 /*

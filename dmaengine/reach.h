@@ -88,6 +88,25 @@ static noinline void *rde_dma_range_to_virt_slow(phys_addr_t phys,
 	return phys_to_virt(phys);
 }
 
+/*
+ * The common case of rde_reach_virt() alone, for a caller that does the
+ * rest out of line: a range in one remembered subsection, or NULL.
+ */
+static inline void *rde_reach_virt_cached(struct device *dev, dma_addr_t addr,
+				   size_t len)
+{
+	phys_addr_t phys = dma_to_phys(dev, addr);
+	unsigned long last;
+
+	if (!len || phys + len - 1 < phys)
+		return NULL;
+	last = PHYS_PFN(phys + len - 1);
+	if (PHYS_PFN(phys) / RDE_PFN_STEP == last / RDE_PFN_STEP &&
+	    rde_reach_cached(last / RDE_PFN_STEP + 1))
+		return phys_to_virt(phys);
+	return NULL;
+}
+
 static void *rde_reach_virt(struct device *dev, dma_addr_t addr, size_t len)
 {
 	phys_addr_t phys = dma_to_phys(dev, addr);
