@@ -53,32 +53,37 @@ void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
 	return rde_reach_virt(dev, addr, len);
 }
 
-static noinline bool rde_dma_pair_to_virt_slow(struct device *dev,
-					       dma_addr_t dst, dma_addr_t src,
-					       size_t len, void **vdst,
-					       void **vsrc)
+static noinline struct rde_pair
+rde_dma_pair_to_virt_slow(struct device *dev, dma_addr_t dst, dma_addr_t src,
+			  size_t len)
 {
-	*vdst = rde_reach_virt(dev, dst, len);
-	*vsrc = rde_reach_virt(dev, src, len);
-	return *vdst && *vsrc;
+	struct rde_pair p = {
+		.dst = rde_reach_virt(dev, dst, len),
+		.src = rde_reach_virt(dev, src, len),
+	};
+
+	if (!p.dst || !p.src)
+		p.dst = p.src = NULL;
+	return p;
 }
 
 /*
- * Both ranges of a copy, in one call, for soft::engine_pair().  The common
- * case (both in remembered subsections) calls nothing, so it needs no
- * stack frame; anything else is redone out of line.
+ * Both ranges of a copy, in one call, for soft::engine_pair(), returned in
+ * two registers.  The common case (both in remembered subsections) calls
+ * nothing, so it needs no stack frame; anything else is redone out of
+ * line.
  */
-bool rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst, dma_addr_t src,
-			  size_t len, void **vdst, void **vsrc)
+struct rde_pair rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst,
+				     dma_addr_t src, size_t len)
 {
-	void *d = rde_reach_virt_cached(dev, dst, len);
-	void *s = rde_reach_virt_cached(dev, src, len);
+	struct rde_pair p = {
+		.dst = rde_reach_virt_cached(dev, dst, len),
+		.src = rde_reach_virt_cached(dev, src, len),
+	};
 
-	if (unlikely(!d || !s))
-		return rde_dma_pair_to_virt_slow(dev, dst, src, len, vdst, vsrc);
-	*vdst = d;
-	*vsrc = s;
-	return true;
+	if (unlikely(!p.dst || !p.src))
+		return rde_dma_pair_to_virt_slow(dev, dst, src, len);
+	return p;
 }
 
 /*

@@ -23,8 +23,14 @@ void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan);
 void rde_dma_device_init_channels(struct dma_device *dev);
 bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx);
 void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len);
-bool rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst, dma_addr_t src,
-			  size_t len, void **vdst, void **vsrc);
+/* The CPU addresses of a copy's two ranges; both NULL if either fails. */
+struct rde_pair {
+	void *dst;
+	void *src;
+};
+
+struct rde_pair rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst,
+				     dma_addr_t src, size_t len);
 void rde_dev_set_dma_coherent(struct device *dev);
 
 /* Bus glue (amba.rs). */

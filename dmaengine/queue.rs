@@ -248,14 +248,13 @@ impl<T: QueueItem> DescQueue<T> {
     /// Fails with `EBUSY` (and drops `d`) if the item was on a queue before.
     pub fn add_allocated(&mut self, d: ListArc<T>) -> Result {
         let st = d.queue_state();
-        if st
-            .owner
-            .compare_exchange(0, self.id, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-            || st.submitted.load(Ordering::Relaxed)
-        {
+        // A load and a store, not a compare-exchange: `owner` is written
+        // only here and while the item is made new, and both need the one
+        // `ListArc` of the item (we own it), so no other write can race.
+        if st.owner.load(Ordering::Relaxed) != 0 || st.submitted.load(Ordering::Relaxed) {
             return Err(EBUSY);
         }
+        st.owner.store(self.id, Ordering::Relaxed);
         // INVARIANT: the item is ours now, not submitted, on `allocated`.
         self.allocated.push_back(d);
         Ok(())
@@ -271,9 +270,12 @@ impl<T: QueueItem> DescQueue<T> {
         if st.owner.load(Ordering::Relaxed) != self.id {
             return Err(QueueError::NotOurs);
         }
-        if st.submitted.swap(true, Ordering::Relaxed) {
+        // A load and a store, not a swap: the item is ours, and only the
+        // holder of `&mut self` writes `submitted` of an item we own.
+        if st.submitted.load(Ordering::Relaxed) {
             return Err(QueueError::AlreadySubmitted);
         }
+        st.submitted.store(true, Ordering::Relaxed);
         // SAFETY: `d` belongs to this queue (`owner`, set only by our
         // `add_allocated`, and `QueueItem` promises the state is `d`'s own)
         // and was not submitted: by the type invariant it is on `allocated`,

@@ -328,18 +328,13 @@ pub unsafe fn engine_pair<P: Provider>(
     let dev = ptr::from_ref(chan.dev())
         .cast_mut()
         .cast::<bindings::device>();
-    let mut d = ptr::null_mut();
-    let mut s = ptr::null_mut();
-    // SAFETY: `dev` is a live device (the channel holds a reference); `d`
-    // and `s` are valid for writes.
-    if !unsafe { bindings::rde_dma_pair_to_virt(dev, dst, src, len, &mut d, &mut s) } {
-        return Err(EFAULT);
-    }
-    let (Some(dst), Some(src)) = (NonNull::new(d.cast::<u8>()), NonNull::new(s.cast::<u8>())) else {
+    // SAFETY: `dev` is a live device (the channel holds a reference).
+    let p = unsafe { bindings::rde_dma_pair_to_virt(dev, dst, src, len) };
+    let (Some(dst), Some(src)) = (NonNull::new(p.dst.cast::<u8>()), NonNull::new(p.src.cast::<u8>())) else {
         return Err(EFAULT);
     };
     // INVARIANT: `rde_dma_pair_to_virt` checked that all `len` bytes at
-    // `d` and at `s` are in the linear map; the caller keeps to the time
+    // `dst` and at `src` are in the linear map; the caller keeps to the time
     // they may be used.
     Ok(EnginePair { dst, src, len })
 }

@@ -527,6 +527,7 @@ impl<P: Provider> VirtChan<P> {
         self.cancel_bh_work();
     }
 
+    #[inline]
     pub(super) fn new_desc(
         &self,
         data: P::Desc,
