@@ -527,7 +527,7 @@ impl<P: Provider> VirtChan<P> {
         self.cancel_bh_work();
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn new_desc(
         &self,
         data: P::Desc,
