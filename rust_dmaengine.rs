@@ -253,14 +253,8 @@ struct ChanCtl {
 #[repr(usize)]
 enum Xfer {
     Memcpy(EnginePair),
-    Memset {
-        dst: EngineRange,
-        value: u8,
-    },
-    Cyclic {
-        buf: CyclicBuf,
-        period: usize,
-    },
+    Memset { dst: EngineRange, value: u8 },
+    Cyclic { buf: CyclicBuf, period: usize },
 }
 
 /// The buffer of a cyclic transfer.
@@ -618,7 +612,13 @@ fn reachable(chan: &VirtChan<SoftDma>, addr: DmaAddress, len: usize) -> Result<E
 /// of line: the message would otherwise make every prep's stack frame.
 #[cold]
 #[inline(never)]
-fn unreachable(chan: &VirtChan<SoftDma>, dst: DmaAddress, src: DmaAddress, len: usize, e: Error) -> Error {
+fn unreachable(
+    chan: &VirtChan<SoftDma>,
+    dst: DmaAddress,
+    src: DmaAddress,
+    len: usize,
+    e: Error,
+) -> Error {
     dev_err!(
         chan.dev(),
         "chan {}: DMA address {dst:#x} or {src:#x} (+{len}) is not RAM the engine can reach\n",

@@ -330,7 +330,10 @@ pub unsafe fn engine_pair<P: Provider>(
         .cast::<bindings::device>();
     // SAFETY: `dev` is a live device (the channel holds a reference).
     let p = unsafe { bindings::rde_dma_pair_to_virt(dev, dst, src, len) };
-    let (Some(dst), Some(src)) = (NonNull::new(p.dst.cast::<u8>()), NonNull::new(p.src.cast::<u8>())) else {
+    let (Some(dst), Some(src)) = (
+        NonNull::new(p.dst.cast::<u8>()),
+        NonNull::new(p.src.cast::<u8>()),
+    ) else {
         return Err(EFAULT);
     };
     // INVARIANT: `rde_dma_pair_to_virt` checked that all `len` bytes at

@@ -7,13 +7,13 @@ use super::VirtChan;
 use crate::dmaengine::{
     bindings,
     provider::Provider,
-    TxResult,
     queue::{
         Cookie,
         DescQueue,
         ItemState,
         QueueItem, //
     },
+    TxResult,
 };
 use core::{
     mem::offset_of,
