@@ -276,6 +276,7 @@ impl<P: Provider> VirtChan<P> {
     /// then runs again.
     ///
     /// Runs in softirq context, from the tasklet or the BH work item.
+    #[inline(always)]
     fn dispatch_callbacks(&self) {
         loop {
             let (done, cyclic, more) = {
