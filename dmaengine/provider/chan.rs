@@ -595,12 +595,11 @@ impl<P: Provider> VirtChan<P> {
     /// no drop (so nothing of the driver outlives the callback); otherwise
     /// drops it.  A spare already kept is freed.
     ///
-    /// A client calls back, preps the next transfer and submits it, one
-    /// descriptor at a time: the spare saves an allocation and a free per
-    /// transfer (`kmalloc` from Rust goes through `krealloc`, about 90
-    /// instructions more than C's `kzalloc`; see
-    /// `Documentation/testing.rst`).  The C twin of `make bench` keeps a
-    /// spare the same way.
+    /// A client that is called back, then preps and submits the next
+    /// transfer, keeps one descriptor in flight: the spare saves it an
+    /// allocation and a free per transfer (and an allocation from Rust
+    /// goes through `krealloc()`, which costs more than C's constant-size
+    /// `kzalloc()`).
     fn recycle(&self, d: ListArc<Desc<P>>) {
         if core::mem::needs_drop::<P::Desc>() {
             return;

@@ -355,8 +355,8 @@ def chan(text):
     text = resub(text, r'^    Dispatch,\n', '', w + ': use Dispatch')
     text = resub(text, r'^    lock::\{\n(        .*\n)*?    \},\n', '', w + ': use lock')
     text = resub(text, r'^    tasklet::\{\n(        .*\n)*?    \},\n', '', w + ': use tasklet')
-    text = sub(text, '    sync::{\n        aref::ARef,\n        ArcBorrow, //\n    },',
-               '    sync::{\n        aref::ARef,\n        new_spinlock_irq,\n        ArcBorrow,\n'
+    text = sub(text, '    sync::{\n        aref::ARef,\n        Arc,\n        ArcBorrow, //\n    },',
+               '    sync::{\n        aref::ARef,\n        new_spinlock_irq,\n        Arc,\n        ArcBorrow,\n'
                '        SpinLockIrq,\n        SpinLockIrqGuard, //\n    },', w)
     text = sub(text, 'SpinLockIrqSave<Locked<P>>', 'SpinLockIrq<Locked<P>>', w)
     text = sub(text, 'SpinLockIrqSaveGuard<', 'SpinLockIrqGuard<', w)
