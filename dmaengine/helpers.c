@@ -63,7 +63,7 @@ rde_dma_pair_to_virt_slow(struct device *dev, dma_addr_t dst, dma_addr_t src,
 	};
 
 	if (!p.dst || !p.src)
-		p.dst = p.src = NULL;
+		return (struct rde_pair){};
 	return p;
 }
 

@@ -92,8 +92,8 @@ static noinline void *rde_dma_range_to_virt_slow(phys_addr_t phys,
  * The common case of rde_reach_virt() alone, for a caller that does the
  * rest out of line: a range in one remembered subsection, or NULL.
  */
-static inline void *rde_reach_virt_cached(struct device *dev, dma_addr_t addr,
-				   size_t len)
+static inline void *rde_reach_virt_cached(struct device *dev,
+					  dma_addr_t addr, size_t len)
 {
 	phys_addr_t phys = dma_to_phys(dev, addr);
 	unsigned long last;
