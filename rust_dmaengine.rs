@@ -308,7 +308,7 @@ impl Provider for SoftDma {
         // accesses as for `reachable`.
         match unsafe { soft::engine_pair(chan, dst, src, len) } {
             Ok(p) => Ok(Xfer::Memcpy(p)),
-            Err(e) => Err(unreachable(chan, dst, src, len, e)),
+            Err(e) => Err(report_unreachable(chan, dst, src, len, e)),
         }
     }
 
@@ -612,7 +612,7 @@ fn reachable(chan: &VirtChan<SoftDma>, addr: DmaAddress, len: usize) -> Result<E
 /// of line: the message would otherwise make every prep's stack frame.
 #[cold]
 #[inline(never)]
-fn unreachable(
+fn report_unreachable(
     chan: &VirtChan<SoftDma>,
     dst: DmaAddress,
     src: DmaAddress,

@@ -70,8 +70,8 @@ rde_dma_pair_to_virt_slow(struct device *dev, dma_addr_t dst, dma_addr_t src,
 /*
  * Both ranges of a copy, in one call, for soft::engine_pair(), returned in
  * two registers.  The common case (both in remembered subsections) calls
- * nothing, so it needs no stack frame; anything else is redone out of
- * line.
+ * nothing but dma_to_phys()'s translation, if the device has DMA ranges,
+ * so it mostly needs no stack frame; anything else is redone out of line.
  */
 struct rde_pair rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst,
 				     dma_addr_t src, size_t len)

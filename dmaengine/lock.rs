@@ -15,7 +15,10 @@
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
 
 use super::bindings;
-#[cfg(CONFIG_ARM64)]
+#[cfg(all(
+    CONFIG_ARM64,
+    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE))
+))]
 use core::ptr;
 use kernel::{
     ffi::c_ulong,
@@ -179,7 +182,10 @@ unsafe impl Backend for SpinLockIrqSaveBackend {
 /// would cost what the direct unlock saves.  (With
 /// `CONFIG_RUST_INLINE_HELPERS` helpers are inlined, but that needs rustc
 /// and clang on the same LLVM, which the toolchain here is not.)
-#[cfg(CONFIG_ARM64)]
+#[cfg(all(
+    CONFIG_ARM64,
+    not(any(CONFIG_PREEMPT_RT, CONFIG_INLINE_SPIN_UNLOCK_IRQRESTORE))
+))]
 #[inline(always)]
 fn refcounted_region_open() -> bool {
     let task: *const bindings::task_struct;

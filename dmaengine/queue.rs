@@ -271,7 +271,9 @@ impl<T: QueueItem> DescQueue<T> {
             return Err(QueueError::NotOurs);
         }
         // A load and a store, not a swap: the item is ours, and only the
-        // holder of `&mut self` writes `submitted` of an item we own.
+        // holder of `&mut self` writes `submitted` of an item we own (or
+        // `Desc::reuse`, while the item is unreachable: no one else holds
+        // a reference to it).
         if st.submitted.load(Ordering::Relaxed) {
             return Err(QueueError::AlreadySubmitted);
         }

@@ -563,8 +563,13 @@ impl<P: Provider> VirtChan<P> {
         unsafe {
             bindings::dma_async_tx_descriptor_init(tx, self.chan.get());
             (*tx).tx_submit = Some(tx_submit::<P>);
-            // CAST: `enum dma_ctrl_flags` values fit the C field.
-            (*tx).flags = flags as bindings::dma_ctrl_flags;
+            // CAST: `enum dma_ctrl_flags` values fit the C field.  Without
+            // `DMA_CTRL_REUSE`: the device does not claim `descriptor_reuse`
+            // (so `dmaengine_desc_set_reuse()` refuses it), and a client
+            // that passed it to prep directly would otherwise keep using
+            // the descriptor after its callback.
+            (*tx).flags =
+                flags as bindings::dma_ctrl_flags & !bindings::dma_ctrl_flags_DMA_CTRL_REUSE;
         }
         // One lock round trip, as `vchan_tx_prep()`: the device-gone check
         // and the queueing under the same lock.  On a dead channel `d` is
@@ -600,8 +605,14 @@ impl<P: Provider> VirtChan<P> {
     /// allocation and a free per transfer (and an allocation from Rust
     /// goes through `krealloc()`, which costs more than C's constant-size
     /// `kzalloc()`).
+    ///
+    /// Only for a descriptor popped from `completed`, whose callback has
+    /// run: its client is done with its `tx` (DMA-engine API).  With KASAN
+    /// nothing is kept, so that a client that does use a `tx` after its
+    /// callback is reported there, as it would be with every descriptor
+    /// freed.
     fn recycle(&self, d: ListArc<Desc<P>>) {
-        if core::mem::needs_drop::<P::Desc>() {
+        if core::mem::needs_drop::<P::Desc>() || cfg!(CONFIG_KASAN) {
             return;
         }
         let Some(unique) = Arc::into_unique_or_drop(d.into_arc()) else {

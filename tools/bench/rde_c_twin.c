@@ -392,7 +392,7 @@ static void twin_remove(struct platform_device *pdev)
 	for (i = 0; i < td->nr; i++) {
 		irq_work_sync(&td->chans[i].irq);
 		rde_vchan_kill(&td->chans[i].vc);
-		kfree(td->chans[i].spare);
+		kfree(xchg(&td->chans[i].spare, NULL));
 	}
 	destroy_workqueue(td->wq);
 }
