@@ -154,11 +154,6 @@ bool rde_irqs_disabled(void)
 	return irqs_disabled();
 }
 
-void rde_tasklet_schedule(struct tasklet_struct *t)
-{
-	tasklet_schedule(t);
-}
-
 void rde_init_work(struct work_struct *work,
 		   void (*func)(struct work_struct *))
 {

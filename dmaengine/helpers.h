@@ -44,7 +44,6 @@ void rde_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 bool rde_irqs_disabled(void);
 
 /* Deferred work. */
-void rde_tasklet_schedule(struct tasklet_struct *t);
 void rde_init_work(struct work_struct *work,
 		   void (*func)(struct work_struct *));
 bool rde_queue_bh_work(struct work_struct *work);

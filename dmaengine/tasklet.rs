@@ -31,7 +31,14 @@
 //! C header: [`include/linux/interrupt.h`](srctree/include/linux/interrupt.h)
 
 use super::bindings;
-use core::marker::PhantomData;
+use core::{
+    marker::PhantomData,
+    ptr,
+    sync::atomic::{
+        AtomicUsize,
+        Ordering, //
+    },
+};
 use kernel::{
     prelude::*,
     types::Opaque, //
@@ -75,9 +82,23 @@ pub(super) unsafe trait HasTasklet: TaskletHandler + Sized {
     fn schedule_tasklet(&self) {
         // SAFETY: `self` is a valid `Self`.
         let t = unsafe { &*Self::raw_get_tasklet(self) };
-        // SAFETY: By the type invariant of `Tasklet` it is set up; it is a
-        // field of `self` (trait contract), so its handler finds `self`.
-        unsafe { bindings::rde_tasklet_schedule(t.inner.get()) };
+        let raw = t.inner.get();
+        // `tasklet_schedule()`, inline (a call through a C helper costs more
+        // than it does): `test_and_set_bit(TASKLET_STATE_SCHED, &t->state)`,
+        // a fully ordered read-modify-write, then `__tasklet_schedule()` for
+        // the caller that set the bit.
+        const SCHED: usize = 1 << bindings::TASKLET_STATE_SCHED;
+        // SAFETY: `raw` points at the live `tasklet_struct` of `t`, whose
+        // `state` word the tasklet core reads and writes only with atomic
+        // bitops; it is word-aligned (an `unsigned long`).
+        let state = unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*raw).state).cast()) };
+        if state.fetch_or(SCHED, Ordering::SeqCst) & SCHED == 0 {
+            // SAFETY: By the type invariant of `Tasklet` it is set up; it is
+            // a field of `self` (trait contract), so its handler finds
+            // `self`.  This caller set `TASKLET_STATE_SCHED`, as
+            // `__tasklet_schedule()` requires.
+            unsafe { bindings::__tasklet_schedule(raw) };
+        }
     }
 
     /// Waits until the handler is neither running nor scheduled.  Sleeps;

@@ -196,17 +196,35 @@ impl<P: Provider> Ops<P> {
             }
             return Status::Complete.to_raw();
         }
+        // SAFETY: `state` is null or valid for writes (dmaengine's contract).
+        unsafe { Self::tx_status_locked(&chan, Cookie(cookie), state) }
+    }
+
+    /// `tx_status` for a cookie not complete in the lock-free snapshot: under
+    /// the lock, with the driver's residue.  Out of line, so that the common
+    /// case (a completed cookie) needs no stack frame.
+    ///
+    /// # Safety
+    ///
+    /// `state` is null or valid for writes.
+    #[inline(never)]
+    unsafe fn tx_status_locked(
+        chan: &VirtChan<P>,
+        cookie: Cookie,
+        state: *mut bindings::dma_tx_state,
+    ) -> bindings::dma_status {
         let g = chan.inner.lock();
-        let st = if g.queue.cookies().is_complete(Cookie(cookie)) {
+        let st = if g.queue.cookies().is_complete(cookie) {
             TxStatus {
                 status: Status::Complete,
                 residue: 0,
             }
         } else {
-            P::tx_status(&chan, &*g, Cookie(cookie))
+            P::tx_status(chan, &*g, cookie)
         };
         if !state.is_null() {
-            // SAFETY: A non-null `state` is valid for writes.
+            // SAFETY: A non-null `state` is valid for writes (the caller's
+            // promise).
             unsafe {
                 (*state).last = g.queue.cookies().last_completed().0;
                 (*state).used = g.queue.cookies().last_assigned().0;
