@@ -520,6 +520,8 @@ impl SoftEngine for SoftDma {
         }
     }
 
+    // Inlined into its trampoline, as C's handler is the irq_work function.
+    #[inline]
     fn irq(chan: VirtChanRef<'_, Self>) {
         let mut g = chan.lock();
         if g.engine.state == State::IrqPending {
@@ -575,14 +577,15 @@ fn signal(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
 
 /// Makes the next issued descriptor active and starts the engine on it.
 fn start_next(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
-    let next = g.start_next().map(|d| d.data);
-    if let Some(started) = next {
-        g.engine.state = State::Running;
-        chan.data().ctl.progress.store(0, Ordering::Relaxed);
-        // The hardware fetches the descriptor and starts its first burst now.
-        g.engine.started = Some(started);
-        soft::kick(*chan, g);
-    }
+    let started = match g.start_next() {
+        Some(d) => d.data,
+        None => return,
+    };
+    // The hardware fetches the descriptor and starts its first burst now.
+    g.engine.started = Some(started);
+    g.engine.state = State::Running;
+    chan.data().ctl.progress.store(0, Ordering::Relaxed);
+    soft::kick(*chan, g);
 }
 
 /// The engine's view of `len` bytes at `addr`, checked at prep time so that

@@ -24,7 +24,6 @@
 //! C header: [`drivers/dma/virt-dma.h`](srctree/drivers/dma/virt-dma.h)
 
 use core::sync::atomic::{
-    AtomicBool,
     AtomicI32,
     AtomicU64,
     Ordering, //
@@ -152,13 +151,14 @@ pub unsafe trait QueueItem: ListItem<0> {
 /// # Invariants
 ///
 /// `owner` is 0 until a [`DescQueue`] takes the item with
-/// [`DescQueue::add_allocated`], and that queue's id from then on, unless
-/// the item is made new while no one else references it (a recycled
-/// descriptor is written a fresh `ItemState`: no queue holds it).
+/// [`DescQueue::add_allocated`], and from then on that queue's id shifted
+/// left by one, with bit 0 set once the item is submitted, unless the item
+/// is made new while no one else references it (a recycled descriptor is
+/// written a fresh `ItemState`: no queue holds it).  One word, so that
+/// submit checks "ours, and not submitted yet" with one compare.
 #[derive(Default)]
 pub struct ItemState {
     cookie: AtomicI32,
-    submitted: AtomicBool,
     owner: AtomicU64,
 }
 
@@ -167,7 +167,6 @@ impl ItemState {
     pub const fn new() -> Self {
         Self {
             cookie: AtomicI32::new(0),
-            submitted: AtomicBool::new(false),
             owner: AtomicU64::new(0),
         }
     }
@@ -194,10 +193,10 @@ static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// # Invariants
 ///
-/// - `id` is unique among all queues and never 0.
-/// - An item whose `owner` is `id` and whose `submitted` flag is false is on
-///   `allocated` (and on no other list); the flag is only set under the same
-///   `&mut self` that removes it.
+/// - `id` is unique among all queues, never 0, and below 2^63.
+/// - An item whose `owner` is `id << 1` (ours, not submitted) is on
+///   `allocated` (and on no other list); bit 0 (submitted) is only set under
+///   the same `&mut self` that removes it.
 /// - `active` is the descriptor the engine is working on, if any.
 ///
 /// Methods that free descriptors or hand them out of the queue are visible
@@ -223,7 +222,7 @@ impl<T: QueueItem> Default for DescQueue<T> {
 impl<T: QueueItem> DescQueue<T> {
     /// An empty queue with fresh cookies.
     pub fn new() -> Self {
-        // INVARIANT: ids count up from 1; 2^64 queues are never made.
+        // INVARIANT: ids count up from 1; 2^63 queues are never made.
         Self {
             id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             cookies: Cookies::new(),
@@ -251,10 +250,10 @@ impl<T: QueueItem> DescQueue<T> {
         // A load and a store, not a compare-exchange: `owner` is written
         // only here and while the item is made new, and both need the one
         // `ListArc` of the item (we own it), so no other write can race.
-        if st.owner.load(Ordering::Relaxed) != 0 || st.submitted.load(Ordering::Relaxed) {
+        if st.owner.load(Ordering::Relaxed) != 0 {
             return Err(EBUSY);
         }
-        st.owner.store(self.id, Ordering::Relaxed);
+        st.owner.store(self.id << 1, Ordering::Relaxed);
         // INVARIANT: the item is ours now, not submitted, on `allocated`.
         self.allocated.push_back(d);
         Ok(())
@@ -267,17 +266,19 @@ impl<T: QueueItem> DescQueue<T> {
     /// [`QueueError::AlreadySubmitted`].
     pub fn submit(&mut self, d: &T) -> Result<Cookie, QueueError> {
         let st = d.queue_state();
-        if st.owner.load(Ordering::Relaxed) != self.id {
-            return Err(QueueError::NotOurs);
+        let owner = st.owner.load(Ordering::Relaxed);
+        if owner != self.id << 1 {
+            return Err(if owner == self.id << 1 | 1 {
+                QueueError::AlreadySubmitted
+            } else {
+                QueueError::NotOurs
+            });
         }
-        // A load and a store, not a swap: the item is ours, and only the
-        // holder of `&mut self` writes `submitted` of an item we own (or
-        // `Desc::reuse`, while the item is unreachable: no one else holds
-        // a reference to it).
-        if st.submitted.load(Ordering::Relaxed) {
-            return Err(QueueError::AlreadySubmitted);
-        }
-        st.submitted.store(true, Ordering::Relaxed);
+        // A load and a store, not a compare-exchange: the item is ours, and
+        // only the holder of `&mut self` writes `owner` of an item we own
+        // (or `Desc::reuse`, while the item is unreachable: no one else
+        // holds a reference to it).
+        st.owner.store(owner | 1, Ordering::Relaxed);
         // SAFETY: `d` belongs to this queue (`owner`, set only by our
         // `add_allocated`, and `QueueItem` promises the state is `d`'s own)
         // and was not submitted: by the type invariant it is on `allocated`,

@@ -22,6 +22,7 @@ use crate::dmaengine::{
     bindings,
     completion::ReusableCompletion,
     lock::{
+        lock_scoped,
         new_spinlock_irqsave,
         SpinLockIrqSave,
         SpinLockIrqSaveGuard, //
@@ -280,7 +281,9 @@ impl<P: Provider> VirtChan<P> {
     fn dispatch_callbacks(&self) {
         loop {
             let (done, cyclic, more) = {
-                let mut g = self.inner.lock();
+                // SAFETY: The guard stays in this block, which calls only
+                // the queue's methods and makes no token.
+                let mut g = unsafe { lock_scoped(&self.inner) };
                 let done = g.queue.pop_completed();
                 let cyclic = if done.is_none() && g.periods > 0 {
                     g.periods = 0;
@@ -444,7 +447,9 @@ impl<P: Provider> VirtChan<P> {
     /// `device_terminate_all`: the driver stops its engine, then every
     /// descriptor that is not done is terminated.  Any context.
     pub(super) fn terminate(&self) -> Result {
-        let mut g = self.inner.lock();
+        // SAFETY: The guard stays here; the driver gets `&mut Inner`, and the
+        // queue's methods make no token.
+        let mut g = unsafe { lock_scoped(&self.inner) };
         let r = P::terminate_all(self, &mut *g);
         g.queue.terminate_all();
         g.periods = 0;
@@ -574,7 +579,10 @@ impl<P: Provider> VirtChan<P> {
         // One lock round trip, as `vchan_tx_prep()`: the device-gone check
         // and the queueing under the same lock.  On a dead channel `d` is
         // dropped (after the guard: it was declared first).
-        let mut g = self.inner.lock();
+        // SAFETY: The guard stays here; the queue's methods make no token
+        // (a refused `d` is dropped under it: `P::Desc`'s drop, if any,
+        // cannot keep a token past its return).
+        let mut g = unsafe { lock_scoped(&self.inner) };
         if g.dead {
             return Err(ENODEV);
         }

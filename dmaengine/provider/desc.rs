@@ -6,6 +6,7 @@
 use super::VirtChan;
 use crate::dmaengine::{
     bindings,
+    lock::lock_scoped,
     provider::Provider,
     queue::{
         Cookie,
@@ -188,7 +189,8 @@ pub(super) unsafe extern "C" fn tx_submit<P: Provider>(
     // SAFETY: `tx->chan` was set by `dma_async_tx_descriptor_init` to a
     // channel of ours.
     let chan = unsafe { VirtChan::<P>::from_raw((*tx).chan) };
-    let mut g = chan.inner.lock();
+    // SAFETY: The guard stays here; the queue's methods make no token.
+    let mut g = unsafe { lock_scoped(&chan.inner) };
     match g.queue.submit(desc) {
         Ok(c) => {
             chan.cookies_seen

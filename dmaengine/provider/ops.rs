@@ -12,6 +12,7 @@ use super::{
 };
 use crate::dmaengine::{
     bindings,
+    lock::lock_scoped,
     queue::{
         Cookie,
         Cookies, //
@@ -165,7 +166,8 @@ impl<P: Provider> Ops<P> {
     pub(super) unsafe extern "C" fn issue_pending(c: *mut bindings::dma_chan) {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
-        let mut g = chan.inner.lock();
+        // SAFETY: The guard stays here; the driver gets `&mut Inner`.
+        let mut g = unsafe { lock_scoped(&chan.inner) };
         if g.dead {
             return;
         }
@@ -213,7 +215,8 @@ impl<P: Provider> Ops<P> {
         cookie: Cookie,
         state: *mut bindings::dma_tx_state,
     ) -> bindings::dma_status {
-        let g = chan.inner.lock();
+        // SAFETY: The guard stays here; the driver gets `&Inner`.
+        let g = unsafe { lock_scoped(&chan.inner) };
         let st = if g.queue.cookies().is_complete(cookie) {
             TxStatus {
                 status: Status::Complete,

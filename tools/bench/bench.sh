@@ -20,9 +20,10 @@
 #
 # MODE icount: the guest runs under QEMU -icount shift=0 on one CPU, where
 # one nanosecond of guest time is one guest instruction.  dmatest iops then
-# give instructions per transfer, without timing noise; the latency mode
-# gives instructions per operation; rde_prof samples where they go.  Lines:
-#   RDE-INSN provider=P size=S rep=R insn=N
+# give instructions per transfer, without timing noise: REPS times each
+# size on both providers, back to back; then the latency mode gives
+# instructions per operation, and rde_prof samples where they go.  Lines:
+#   RDE-ICOUNT provider=P size=S chans=1 threads=1 rep=R iops=I ...
 #   RDE-LAT ... (in instructions), RDE-PROF provider=P ...
 reps=${1:-3}
 mode=${2:-timed}
@@ -135,10 +136,23 @@ since_mark() { # name: the kernel log since the mark of run NAME
 # every thread reported.  One that has not after 300 s is a hang or a lost
 # completion (dmatest's own timeout is 3 s per transfer): the run fails,
 # with the threads' stacks.
+#
+# The first wait without forking: anything the shell does on the one CPU
+# once a thread has started lands in that thread's measured run (under
+# icount, a fork and exec of cat or dmesg is about 100 instructions per
+# 64-byte transfer of a run).  So the shell reads `run`, a builtin read
+# (Y once a thread runs; N while the threads are pending, and when done),
+# until a thread runs, before that CPU is the thread's; then it blocks in
+# `wait`, which is reliable once a thread has started.
 wait_summaries() {
 	t=0
+	s=0
+	while read -r r <$p/run && [ "$r" = N ] && [ $s -lt 100000 ]; do
+		s=$((s + 1))
+	done
+	read -r _ <$p/wait
 	while :; do
-		cat $p/wait >/dev/null
+		read -r _ <$p/wait
 		n=$(since_mark "$1" | grep -c ': summary [0-9]* tests')
 		[ "$n" -ge "$2" ] && return 0
 		if [ $t -ge 3000 ]; then
@@ -195,27 +209,39 @@ latency() { # provider dev rep iterations
 	grep -q '^errors: 0$' $D/results || echo "RDE-LAT-ERROR provider=$1 rep=$3"
 }
 if [ "$mode" = icount ]; then
+	# Each size, Rust and C back to back, the first of the pair
+	# alternating by repetition: guest housekeeping that lands in a run
+	# (a few million instructions, about 100 per transfer) then falls on
+	# either side alike, and scripts/bench-report takes each side's
+	# least-disturbed repetition.
 	rep=0
 	while [ $rep -lt "$reps" ]; do
-		for prov in rust c; do
-			dev=$rust
-			[ $prov = c ] && dev=$ctwin
-			for size in 64 512 4096 65536 1048576; do
+		for size in 64 512 4096 65536 1048576; do
+			if [ $((rep % 2)) = 0 ]; then
+				order="rust c"
+			else
+				order="c rust"
+			fi
+			for prov in $order; do
+				dev=$rust
+				[ $prov = c ] && dev=$ctwin
 				# Not in a pipe: a failed run must end the script.
 				run $prov "$dev" $size 1 1 $rep >/tmp/run.out
 				sed 's/RDE-BENCH/RDE-ICOUNT/' /tmp/run.out
 			done
-			latency $prov "$dev" $rep 200
-			# Where the instructions of 64-byte transfers go.
-			if [ $rep = 0 ]; then
-				insmod /extra/rde_prof.ko period_us=20 top=30
-				run $prov "$dev" 64 1 1 $rep >/dev/null
-				rmmod rde_prof
-				dmesg | sed -n "s/.*rde_prof: /RDE-PROF provider=$prov /p"
-				dmesg -c >/dev/null
-			fi
 		done
 		rep=$((rep + 1))
+	done
+	for prov in rust c; do
+		dev=$rust
+		[ $prov = c ] && dev=$ctwin
+		latency $prov "$dev" 0 200
+		# Where the instructions of 64-byte transfers go.
+		insmod /extra/rde_prof.ko period_us=20 top=30
+		run $prov "$dev" 64 1 1 0 >/dev/null
+		rmmod rde_prof
+		dmesg | sed -n "s/.*rde_prof: /RDE-PROF provider=$prov /p"
+		dmesg -c >/dev/null
 	done
 	rmmod rust_dmaengine_client dmatest rde_c_twin rde_virt_dma rust_dmaengine
 	exit 0
