@@ -19,8 +19,15 @@ size=${2:-64}
 # while it is active, and whether it is depends on the scheduler's
 # history, not on the provider: about 200 instructions per transfer that
 # fell on one provider's runs and not the other's, in either order.  Off
-# for the benchmark.
+# for the benchmark.  So are EEVDF's delayed dequeue and lag-based
+# placement: with them a wakeup costs what the history of the run queue
+# says (sleepers kept in the tree, lag arithmetic), 90 to 140 instructions
+# per transfer in place_entity alone, varying from run to run by up to 100
+# instructions per transfer for the same provider; without them five
+# repetitions agree to within a few instructions.
 echo 0 >/sys/kernel/debug/sched/fair_server/cpu0/runtime || exit 1
+echo NO_DELAY_DEQUEUE >/sys/kernel/debug/sched/features || exit 1
+echo NO_PLACE_LAG >/sys/kernel/debug/sched/features || exit 1
 insmod $M/rust_dmaengine.ko channels=1 ${3:-} || exit 1
 # shellcheck disable=SC2086
 insmod /extra/rde_virt_dma.ko && insmod /extra/rde_c_twin.ko channels=1 ${4:-} || exit 1
