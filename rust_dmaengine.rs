@@ -390,7 +390,7 @@ impl Provider for SoftDma {
         match g.engine.state {
             State::Paused => {
                 g.engine.state = State::Running;
-                soft::kick(chan, &g);
+                soft::kick(&chan, &g);
             }
             State::Idle => start_next(&chan, &mut g),
             _ => {}
@@ -433,11 +433,12 @@ impl SoftEngine for SoftDma {
     type Ctl = ChanCtl;
 
     fn engine_run(chan: VirtChanRef<'_, Self>) {
+        // A plain reference, `Send` as `with_lock` wants.
+        let chan: &VirtChan<Self> = &chan;
         let ctl = &chan.data().ctl;
         loop {
             // Under the lock: act on requests, pick up the active descriptor.
-            let (op, len, single) = {
-                let mut g = chan.lock();
+            let picked = chan.with_lock(|g| {
                 if let Some(op) = g.engine.started.take() {
                     // A started burst runs even if a request came first (the
                     // descriptor may be terminated already: its memory stays
@@ -447,75 +448,75 @@ impl SoftEngine for SoftDma {
                     if !single {
                         ctl.attention.store(false, Ordering::Relaxed);
                     }
-                    (op, op.len(), single)
-                } else {
-                    match g.engine.state {
-                        State::Stopping => {
-                            // Acknowledge the stop; carry on with anything
-                            // issued since.
-                            g.engine.state = State::Idle;
-                            // SAFETY: The engine is between bursts and has
-                            // dropped the terminated descriptor's ranges
-                            // (`op` is per loop iteration); it looks at the
-                            // queue again only under this lock, and the
-                            // descriptors `terminate_all` took are gone from
-                            // it.
-                            unsafe { chan.engine_stopped() };
-                            if g.start_next().is_none() {
-                                return;
-                            }
-                            g.engine.state = State::Running;
-                            ctl.progress.store(0, Ordering::Relaxed);
-                        }
-                        State::Running => {}
-                        State::Idle | State::IrqPending | State::Paused => return,
+                    return Some((op, op.len(), single));
+                }
+                match g.engine.state {
+                    State::Stopping => {
+                        // Acknowledge the stop; carry on with anything
+                        // issued since.
+                        g.engine.state = State::Idle;
+                        // SAFETY: The engine is between bursts and has
+                        // dropped the terminated descriptor's ranges (`op`
+                        // is per loop iteration); it looks at the queue
+                        // again only under this lock, and the descriptors
+                        // `terminate_all` took are gone from it.
+                        unsafe { chan.engine_stopped() };
+                        g.start_next()?;
+                        g.engine.state = State::Running;
+                        ctl.progress.store(0, Ordering::Relaxed);
                     }
-                    if g.engine.pause_requested {
-                        g.engine.state = State::Paused;
-                        signal(&chan, &mut g);
-                        return;
-                    }
-                    ctl.attention.store(false, Ordering::Relaxed);
-                    match g.queue().active() {
-                        Some(d) => (d.data, d.data.len(), false),
-                        None => {
-                            g.engine.state = State::Idle;
-                            return;
-                        }
+                    State::Running => {}
+                    State::Idle | State::IrqPending | State::Paused => return None,
+                }
+                if g.engine.pause_requested {
+                    g.engine.state = State::Paused;
+                    signal(&chan, g);
+                    return None;
+                }
+                ctl.attention.store(false, Ordering::Relaxed);
+                match g.queue().active() {
+                    Some(d) => Some((d.data, d.data.len(), false)),
+                    None => {
+                        g.engine.state = State::Idle;
+                        None
                     }
                 }
+            });
+            let Some((op, len, single)) = picked else {
+                return;
             };
 
             // Without the lock: bursts until the descriptor or period ends
             // or a request wants attention.
             let off = run_bursts(&chan, ctl, op, len, single);
 
-            // Under the lock: account for them.
-            let mut g = chan.lock();
-            if g.engine.state != State::Running {
-                continue;
-            }
-            match op {
-                Xfer::Cyclic { period, .. } => {
-                    if off % period == 0 {
-                        g.period_elapsed();
-                        soft::raise_irq(&chan, &g);
-                    }
-                    if off >= len {
-                        ctl.progress.store(0, Ordering::Relaxed);
-                    }
+            // Under the lock: account for them; whether the engine goes on.
+            let more = chan.with_lock(|g| {
+                if g.engine.state != State::Running {
+                    return true;
                 }
-                _ if off >= len && ctl.cfg.chain > 0 => {
-                    if !chain_done(&chan, &mut g) {
-                        return;
+                match op {
+                    Xfer::Cyclic { period, .. } => {
+                        if off % period == 0 {
+                            g.period_elapsed();
+                            soft::raise_irq(&chan, g);
+                        }
+                        if off >= len {
+                            ctl.progress.store(0, Ordering::Relaxed);
+                        }
+                        true
                     }
+                    _ if off >= len && ctl.cfg.chain > 0 => chain_done(&chan, g),
+                    _ if off >= len => {
+                        g.engine.state = State::IrqPending;
+                        soft::raise_irq(&chan, g);
+                        false
+                    }
+                    _ => true,
                 }
-                _ if off >= len => {
-                    g.engine.state = State::IrqPending;
-                    soft::raise_irq(&chan, &g);
-                    return;
-                }
-                _ => {}
+            });
+            if !more {
+                return;
             }
         }
     }
@@ -523,17 +524,19 @@ impl SoftEngine for SoftDma {
     // Inlined into its trampoline, as C's handler is the irq_work function.
     #[inline]
     fn irq(chan: VirtChanRef<'_, Self>) {
-        let mut g = chan.lock();
-        if g.engine.state == State::IrqPending {
-            g.complete_active();
-            g.engine.state = State::Idle;
-            // A pause that came in meanwhile holds the next descriptor until
-            // resume (which starts it from Idle).
-            if !g.engine.pause_requested {
-                start_next(&chan, &mut g);
+        let chan: &VirtChan<Self> = &chan;
+        chan.with_lock(|g| {
+            if g.engine.state == State::IrqPending {
+                g.complete_active();
+                g.engine.state = State::Idle;
+                // A pause that came in meanwhile holds the next descriptor
+                // until resume (which starts it from Idle).
+                if !g.engine.pause_requested {
+                    start_next(&chan, g);
+                }
             }
-        }
-        chan.schedule_callbacks();
+            chan.schedule_callbacks();
+        });
     }
 }
 
@@ -550,7 +553,7 @@ impl SoftEngine for SoftDma {
 /// descriptor or the next one as the engine's, never neither: its stop
 /// request covers every descriptor the engine may still touch, which is
 /// only ever the active one.
-fn chain_done(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) -> bool {
+fn chain_done(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) -> bool {
     g.complete_active();
     g.engine.unsignalled += 1;
     let next = !g.engine.pause_requested && g.start_next().is_some();
@@ -568,7 +571,7 @@ fn chain_done(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) -> bool {
 
 /// Chained mode: raises the engine's interrupt if descriptors completed
 /// since it last did.
-fn signal(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
+fn signal(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) {
     if g.engine.unsignalled > 0 {
         g.engine.unsignalled = 0;
         soft::raise_irq(chan, g);
@@ -576,7 +579,7 @@ fn signal(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
 }
 
 /// Makes the next issued descriptor active and starts the engine on it.
-fn start_next(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
+fn start_next(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) {
     let started = match g.start_next() {
         Some(d) => d.data,
         None => return,
@@ -585,7 +588,7 @@ fn start_next(chan: &VirtChanRef<'_, SoftDma>, g: &mut Inner<SoftDma>) {
     g.engine.started = Some(started);
     g.engine.state = State::Running;
     chan.data().ctl.progress.store(0, Ordering::Relaxed);
-    soft::kick(*chan, g);
+    soft::kick(chan, g);
 }
 
 /// The engine's view of `len` bytes at `addr`, checked at prep time so that

@@ -242,7 +242,7 @@ unsafe extern "C" fn irq_trampoline<P: SoftEngine>(w: *mut bindings::irq_work) {
 /// is already queued is absorbed.  `inner` is the proof that the channel
 /// lock is held; on a dead channel (its device is going away) nothing is
 /// queued.
-pub fn kick<P: SoftEngine>(chan: VirtChanRef<'_, P>, inner: &Inner<P>) {
+pub fn kick<P: SoftEngine>(chan: &VirtChan<P>, inner: &Inner<P>) {
     // `inner` must be this channel's: another channel's would pass the
     // death check for a channel that is dead.
     if inner.is_dead() || !chan.owns(inner) {
@@ -250,7 +250,7 @@ pub fn kick<P: SoftEngine>(chan: VirtChanRef<'_, P>, inner: &Inner<P>) {
     }
     // INVARIANT: `chan` is alive, and is not dropped before the work has
     // run (`SoftChan`'s type invariant).
-    let w = EngineWork(NonNull::from(&*chan));
+    let w = EngineWork(NonNull::from(chan));
     workqueue::system_unbound().enqueue(w);
 }
 
