@@ -390,7 +390,7 @@ impl Provider for SoftDma {
         match g.engine.state {
             State::Paused => {
                 g.engine.state = State::Running;
-                soft::kick(&chan, &g);
+                soft::kick(&g);
             }
             State::Idle => start_next(&chan, &mut g),
             _ => {}
@@ -470,7 +470,7 @@ impl SoftEngine for SoftDma {
                 }
                 if g.engine.pause_requested {
                     g.engine.state = State::Paused;
-                    signal(&chan, g);
+                    signal(g);
                     return None;
                 }
                 ctl.attention.store(false, Ordering::Relaxed);
@@ -499,7 +499,7 @@ impl SoftEngine for SoftDma {
                     Xfer::Cyclic { period, .. } => {
                         if off % period == 0 {
                             g.period_elapsed();
-                            soft::raise_irq(&chan, g);
+                            soft::raise_irq(g);
                         }
                         if off >= len {
                             ctl.progress.store(0, Ordering::Relaxed);
@@ -509,7 +509,7 @@ impl SoftEngine for SoftDma {
                     _ if off >= len && ctl.cfg.chain > 0 => chain_done(&chan, g),
                     _ if off >= len => {
                         g.engine.state = State::IrqPending;
-                        soft::raise_irq(&chan, g);
+                        soft::raise_irq(g);
                         false
                     }
                     _ => true,
@@ -560,21 +560,21 @@ fn chain_done(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) -> bool {
     if next {
         chan.data().ctl.progress.store(0, Ordering::Relaxed);
         if g.engine.unsignalled >= chan.data().ctl.cfg.chain {
-            signal(chan, g);
+            signal(g);
         }
     } else {
         g.engine.state = State::Idle;
-        signal(chan, g);
+        signal(g);
     }
     next
 }
 
 /// Chained mode: raises the engine's interrupt if descriptors completed
 /// since it last did.
-fn signal(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) {
+fn signal(g: &mut Inner<SoftDma>) {
     if g.engine.unsignalled > 0 {
         g.engine.unsignalled = 0;
-        soft::raise_irq(chan, g);
+        soft::raise_irq(g);
     }
 }
 
@@ -588,7 +588,7 @@ fn start_next(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) {
     g.engine.started = Some(started);
     g.engine.state = State::Running;
     chan.data().ctl.progress.store(0, Ordering::Relaxed);
-    soft::kick(chan, g);
+    soft::kick(g);
 }
 
 /// The engine's view of `len` bytes at `addr`, checked at prep time so that

@@ -151,8 +151,8 @@ pub unsafe trait QueueItem: ListItem<0> {
 /// # Invariants
 ///
 /// `owner` is 0 until a [`DescQueue`] takes the item with
-/// [`DescQueue::add_allocated`], and from then on that queue's id shifted
-/// left by one, with bit 0 set once the item is submitted, unless the item
+/// [`DescQueue::add_allocated`], and from then on that queue's (even) id,
+/// with bit 0 set once the item is submitted, unless the item
 /// is made new while no one else references it (a recycled descriptor is
 /// written a fresh `ItemState`: no queue holds it).  One word, so that
 /// submit checks "ours, and not submitted yet" with one compare.
@@ -193,8 +193,10 @@ static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// # Invariants
 ///
-/// - `id` is unique among all queues, never 0, and below 2^63.
-/// - An item whose `owner` is `id << 1` (ours, not submitted) is on
+/// - `id` is unique among all queues, even, and never 0 (a count from 1,
+///   shifted left by one: bit 0 of an item's `owner` is its submitted
+///   bit).
+/// - An item whose `owner` is `id` (ours, not submitted) is on
 ///   `allocated` (and on no other list); bit 0 (submitted) is only set under
 ///   the same `&mut self` that removes it.
 /// - `active` is the descriptor the engine is working on, if any.
@@ -222,9 +224,10 @@ impl<T: QueueItem> Default for DescQueue<T> {
 impl<T: QueueItem> DescQueue<T> {
     /// An empty queue with fresh cookies.
     pub fn new() -> Self {
-        // INVARIANT: ids count up from 1; 2^63 queues are never made.
+        // INVARIANT: the count starts at 1 and 2^63 queues are never made,
+        // so the shifted ids are distinct, even and not 0.
         Self {
-            id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
+            id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed) << 1,
             cookies: Cookies::new(),
             allocated: List::new(),
             submitted: List::new(),
@@ -253,7 +256,7 @@ impl<T: QueueItem> DescQueue<T> {
         if st.owner.load(Ordering::Relaxed) != 0 {
             return Err(EBUSY);
         }
-        st.owner.store(self.id << 1, Ordering::Relaxed);
+        st.owner.store(self.id, Ordering::Relaxed);
         // INVARIANT: the item is ours now, not submitted, on `allocated`.
         self.allocated.push_back(d);
         Ok(())
@@ -267,8 +270,8 @@ impl<T: QueueItem> DescQueue<T> {
     pub fn submit(&mut self, d: &T) -> Result<Cookie, QueueError> {
         let st = d.queue_state();
         let owner = st.owner.load(Ordering::Relaxed);
-        if owner != self.id << 1 {
-            return Err(if owner == self.id << 1 | 1 {
+        if owner != self.id {
+            return Err(if owner == self.id | 1 {
                 QueueError::AlreadySubmitted
             } else {
                 QueueError::NotOurs

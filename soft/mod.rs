@@ -238,31 +238,33 @@ unsafe extern "C" fn irq_trampoline<P: SoftEngine>(w: *mut bindings::irq_work) {
     P::irq(chan);
 }
 
-/// Queues the engine's work ([`SoftEngine::engine_run`]).  A kick while it
-/// is already queued is absorbed.  `inner` is the proof that the channel
-/// lock is held; on a dead channel (its device is going away) nothing is
-/// queued.
-pub fn kick<P: SoftEngine>(chan: &VirtChan<P>, inner: &Inner<P>) {
-    // `inner` must be this channel's: another channel's would pass the
-    // death check for a channel that is dead.
-    if inner.is_dead() || !chan.owns(inner) {
+/// Queues the engine's work ([`SoftEngine::engine_run`]) of the channel
+/// whose state `inner` is.  A kick while it is already queued is absorbed.
+/// `inner` is the proof that the channel lock is held, and names the
+/// channel (so that no other channel's death check can pass for it); on a
+/// dead channel (its device is going away) nothing is queued.
+pub fn kick<P: SoftEngine>(inner: &Inner<P>) {
+    if inner.is_dead() {
         return;
     }
+    let chan = inner.chan();
     // INVARIANT: `chan` is alive, and is not dropped before the work has
     // run (`SoftChan`'s type invariant).
     let w = EngineWork(NonNull::from(chan));
     workqueue::system_unbound().enqueue(w);
 }
 
-/// Raises the engine's "interrupt": [`SoftEngine::irq`] runs soon in hard
-/// IRQ context.  Any context.  `inner` is the proof that the channel lock
-/// is held; on a dead channel nothing is raised, as [`kick`] queues
-/// nothing, so that neither can be pending once the `Registration` has
-/// flushed them (`SoftChan`'s type invariant).
-pub fn raise_irq<P: SoftEngine>(chan: &VirtChan<P>, inner: &Inner<P>) {
-    if inner.is_dead() || !chan.owns(inner) {
+/// Raises the "interrupt" of the engine of the channel whose state `inner`
+/// is: [`SoftEngine::irq`] runs soon in hard IRQ context.  Any context.
+/// `inner` is the proof that the channel lock is held; on a dead channel
+/// nothing is raised, as [`kick`] queues nothing, so that neither can be
+/// pending once the `Registration` has flushed them (`SoftChan`'s type
+/// invariant).
+pub fn raise_irq<P: SoftEngine>(inner: &Inner<P>) {
+    if inner.is_dead() {
         return;
     }
+    let chan = inner.chan();
     // SAFETY: `irq` was set up in `SoftChan::new` (type invariant).
     unsafe { bindings::irq_work_queue(chan.data().irq.get()) };
 }

@@ -98,14 +98,15 @@ pub struct InnerOf<P: Provider, T: ?Sized> {
     /// Set when the `Registration` goes away: no new descriptor, no new
     /// engine work, no new client.
     pub(super) dead: bool,
-    /// The channel whose lock holds this state ([`VirtChan::owns`]).
+    /// The channel whose lock holds this state ([`InnerOf::chan`],
+    /// [`VirtChan::owns`]).
     pub(super) owner: *const VirtChan<P>,
     /// Zero-sized under the lock, unsized in [`Inner`].
     _unsized: T,
 }
 
-// SAFETY: `owner` is only compared, never dereferenced; the other fields are
-// `Send` (the bounds).
+// SAFETY: `owner` is dereferenced only to a shared `&VirtChan<P>`, which is
+// `Sync`; the other fields are `Send` (the bounds).
 unsafe impl<P: Provider, T: ?Sized + Send> Send for InnerOf<P, T>
 where
     DescQueue<Desc<P>>: Send,
@@ -139,6 +140,17 @@ impl<P: Provider, T: ?Sized> InnerOf<P, T> {
     /// new (queue work, program hardware) on a dead channel.
     pub fn is_dead(&self) -> bool {
         self.dead
+    }
+
+    /// The channel whose lock holds this state: what a driver that has the
+    /// state (under the lock) needs to act on its channel, with no way to
+    /// name the wrong one.
+    pub fn chan(&self) -> &VirtChan<P> {
+        // SAFETY: `owner` is the channel whose lock holds this state
+        // (`VirtChan::new` sets it; the framework never moves the state out
+        // of its lock, and drivers see it only unsized), so the channel
+        // outlives any reference to its state.
+        unsafe { &*self.owner }
     }
 
     /// The active descriptor ended with `result` (an error of the engine,
