@@ -711,18 +711,20 @@ fn burst_delay(ctl: &ChanCtl) {
 }
 
 /// What the engine does after each burst of a one-shot transfer of `len`
-/// bytes: publish the progress, stop after the first burst if `single` or
-/// when a request wants attention, and otherwise take the next burst's
-/// time, if there is a next burst.
+/// bytes: publish the progress; then, unless that was the last burst (the
+/// engine looks at its requests under the lock next anyway), stop if
+/// `single` or when a request wants attention, and otherwise take the next
+/// burst's time.
 fn burst_step(ctl: &ChanCtl, single: bool, len: usize) -> impl FnMut(usize) -> bool + '_ {
     move |reached| {
         ctl.progress.store(reached, Ordering::Relaxed);
+        if reached >= len {
+            return true;
+        }
         if single || ctl.attention.load(Ordering::Acquire) {
             return false;
         }
-        if reached < len {
-            burst_delay(ctl);
-        }
+        burst_delay(ctl);
         true
     }
 }

@@ -191,15 +191,13 @@ pub(super) unsafe extern "C" fn tx_submit<P: Provider>(
     let chan = unsafe { VirtChan::<P>::from_raw((*tx).chan) };
     // SAFETY: The guard stays here; the queue's methods make no token.
     let mut g = unsafe { lock_scoped(&chan.inner) };
-    match g.queue.submit(desc) {
-        Ok(c) => {
-            chan.cookies_seen
-                .store(g.queue.cookies().to_bits(), Ordering::Release);
-            // SAFETY: Under the channel lock; clients read `tx->cookie` only
-            // after submit returns.
-            unsafe { (*tx).cookie = c.0 };
-            c.0
-        }
-        Err(_) => EINVAL.to_errno(),
-    }
+    let Ok(c) = g.queue.submit(desc) else {
+        return EINVAL.to_errno();
+    };
+    chan.cookies_seen
+        .store(g.queue.cookies().to_bits(), Ordering::Release);
+    // SAFETY: Under the channel lock; clients read `tx->cookie` only after
+    // submit returns.
+    unsafe { (*tx).cookie = c.0 };
+    c.0
 }
