@@ -31,8 +31,12 @@ KDIR = $(shell scripts/kdir $(BOARD))
 endif
 MO := $(CURDIR)/out/$(BOARD)
 
+# The board's LLVM (clang, lld; libclang for bindgen): 19, or what its
+# qemu/BOARD/board.sh sets (scripts/lib.sh llvm_version).
+LLVM_VER := $(shell bash scripts/lib.sh llvm_version $(BOARD))
+
 # What the kernel's Rust build and our bindgen step need.
-export LIBCLANG_PATH := /usr/lib/llvm-19/lib
+export LIBCLANG_PATH := /usr/lib/llvm-$(LLVM_VER)/lib
 export PATH := $(RDE_CACHE)/cargo/bin:$(PATH)
 # RUST_LIB_SRC, KSRC: user overrides only.  scripts/ read a non-empty value as
 # "use this, do not download", so the Makefile never sets them itself; the
@@ -42,7 +46,7 @@ KRUST_LIB_SRC = $(shell bash scripts/lib.sh rust_lib_src)
 
 # Each board builds in its own copy of the sources (out/BOARD/), so builds
 # for two boards never share objects and generated bindings.
-KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-19 RUST_LIB_SRC=$(KRUST_LIB_SRC)
+KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-$(LLVM_VER) RUST_LIB_SRC=$(KRUST_LIB_SRC)
 SOURCES = Kbuild $(wildcard *.rs) dmaengine soft client tools/restart
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
@@ -102,7 +106,7 @@ clippy: kernel sync
 	+$(KMAKE) clean >/dev/null
 
 rust-analyzer: kernel
-	+$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=$(ARCH) LLVM=-19 \
+	+$(MAKE) -C $(KDIR) M=$(CURDIR) ARCH=$(ARCH) LLVM=-$(LLVM_VER) \
 		RUST_LIB_SRC=$(KRUST_LIB_SRC) rust-analyzer
 	@echo "rust-project.json written for $(KDIR)"
 

@@ -272,7 +272,10 @@ impl<T: ?Sized> Drop for ScopedGuard<'_, T> {
         // still usable (`lock_scoped`'s contract), so restoring the saved
         // state breaks none.  `guard` is not dropped (`ManuallyDrop`).
         unsafe {
-            bindings::_raw_spin_unlock_irqrestore(raw.cast::<bindings::raw_spinlock_t>(), self.flags)
+            bindings::_raw_spin_unlock_irqrestore(
+                raw.cast::<bindings::raw_spinlock_t>(),
+                self.flags,
+            )
         };
         #[cfg(not(all(
             CONFIG_ARM64,

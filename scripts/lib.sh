@@ -17,6 +17,18 @@ kernel_version() {
 
 ksrc() { echo "${KSRC:-$RDE_CACHE/src/linux}"; }
 
+# llvm_version BOARD: the LLVM (clang, lld, libclang) major version that
+# builds BOARD's kernel and modules: the board's LLVM_VERSION (board.sh),
+# else 19.  virt-bench uses rustc's own (see qemu/virt-bench/board.sh).
+llvm_version() {
+	(
+		LLVM_VERSION=
+		# shellcheck disable=SC1090
+		. "$RDE_TOP/qemu/$1/board.sh"
+		echo "${LLVM_VERSION:-19}"
+	)
+}
+
 rust_lib_src() {
 	if [ -n "${RUST_LIB_SRC:-}" ]; then
 		echo "$RUST_LIB_SRC"
@@ -25,9 +37,10 @@ rust_lib_src() {
 	fi
 }
 
-# Environment the kernel build needs for Rust.
+# Environment the kernel build needs for Rust (bindgen's libclang: the
+# board's LLVM, from LLVM_VERSION, which board.sh may set).
 kenv() {
-	export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+	export LIBCLANG_PATH=/usr/lib/llvm-${LLVM_VERSION:-19}/lib
 	export RUST_LIB_SRC=$(rust_lib_src)
 	export PATH=$RDE_CACHE/cargo/bin:$PATH
 }
@@ -47,6 +60,7 @@ retry() {
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ $# -gt 0 ]; then
 	case $1 in
 	ksrc | rust_lib_src) "$1" ;;
+	llvm_version) "$@" ;;
 	*) die "lib.sh: no such query '$1'" ;;
 	esac
 fi

@@ -594,18 +594,43 @@ impl<P: Provider> VirtChan<P> {
             unsafe { Desc::reuse(spare, data, len, cyclic) }
         };
         let tx = d.tx.get();
-        // SAFETY: `tx` is a zeroed descriptor that no one else sees yet;
-        // `chan` is registered.
+        // SAFETY: `tx` is the C descriptor of a descriptor that no one else
+        // sees yet (new, or the spare made new); `chan` is registered.
         unsafe {
+            // The whole descriptor, every field named: one that a later
+            // kernel adds is a build error here, not a stale value from the
+            // spare's last transfer.  Written as a whole, with the non-zero
+            // fields among the zeroes, the compiler stores it inline rather
+            // than calling `memset`.
+            tx.write(bindings::dma_async_tx_descriptor {
+                cookie: 0,
+                // CAST: `enum dma_ctrl_flags` values fit the C field.
+                // Without `DMA_CTRL_REUSE`: the device does not claim
+                // `descriptor_reuse` (so `dmaengine_desc_set_reuse()`
+                // refuses it), and a client that passed it to prep directly
+                // would otherwise keep using the descriptor after its
+                // callback.
+                flags: flags as bindings::dma_ctrl_flags & !bindings::dma_ctrl_flags_DMA_CTRL_REUSE,
+                phys: 0,
+                chan: self.chan.get(),
+                tx_submit: Some(tx_submit::<P>),
+                desc_free: None,
+                callback: None,
+                callback_result: None,
+                callback_param: ptr::null_mut(),
+                unmap: ptr::null_mut(),
+                desc_metadata_mode: 0,
+                metadata_ops: ptr::null(),
+                #[cfg(CONFIG_ASYNC_TX_ENABLE_CHANNEL_SWITCH)]
+                next: ptr::null_mut(),
+                #[cfg(CONFIG_ASYNC_TX_ENABLE_CHANNEL_SWITCH)]
+                parent: ptr::null_mut(),
+                // A zeroed `spinlock_t`, as `kzalloc` gives a C driver's
+                // descriptor; `dma_async_tx_descriptor_init` initialises it.
+                #[cfg(CONFIG_ASYNC_TX_ENABLE_CHANNEL_SWITCH)]
+                lock: core::mem::zeroed(),
+            });
             bindings::dma_async_tx_descriptor_init(tx, self.chan.get());
-            (*tx).tx_submit = Some(tx_submit::<P>);
-            // CAST: `enum dma_ctrl_flags` values fit the C field.  Without
-            // `DMA_CTRL_REUSE`: the device does not claim `descriptor_reuse`
-            // (so `dmaengine_desc_set_reuse()` refuses it), and a client
-            // that passed it to prep directly would otherwise keep using
-            // the descriptor after its callback.
-            (*tx).flags =
-                flags as bindings::dma_ctrl_flags & !bindings::dma_ctrl_flags_DMA_CTRL_REUSE;
         }
         // One lock round trip, as `vchan_tx_prep()`: the device-gone check
         // and the queueing under the same lock.  On a dead channel `d` is

@@ -103,10 +103,11 @@ impl<P: Provider> Desc<P> {
         self.len == 0
     }
 
-    /// A descriptor kept as its channel's spare, made new: a zeroed C
-    /// descriptor, a fresh queue state, and the new transfer's fields, as
-    /// `VirtChan::new_desc` initialises a new one.  Its links are unlinked:
-    /// it was popped from its last list.
+    /// A descriptor kept as its channel's spare, made new: a fresh queue
+    /// state and the new transfer's fields, as `VirtChan::new_desc`
+    /// initialises a new one (which then writes the whole C descriptor, as
+    /// for a new one).  Its links are unlinked: it was popped from its last
+    /// list.
     ///
     /// # Safety
     ///
@@ -120,11 +121,10 @@ impl<P: Provider> Desc<P> {
         cyclic: bool,
     ) -> ListArc<Self> {
         // SAFETY: The caller promises that `p` is valid and ours alone, so
-        // these writes race with nothing; none moves a pinned field (`tx` is
-        // zeroed in place, `links` is left as it is).  The old `data` needs
-        // no drop, and the other fields overwritten have none.
+        // these writes race with nothing; none moves a pinned field (`tx`
+        // and `links` are left as they are).  The old `data` needs no drop,
+        // and the other fields overwritten have none.
         unsafe {
-            ptr::write_bytes((*p).tx.get(), 0, 1);
             ptr::addr_of_mut!((*p).st).write(ItemState::new());
             ptr::addr_of_mut!((*p).cyclic).write(cyclic);
             ptr::addr_of_mut!((*p).len).write(len);

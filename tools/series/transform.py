@@ -62,6 +62,18 @@ FORBIDDEN = [
 ]
 
 
+def scoped_locks(text, what, count):
+    """Our `lock::lock_scoped()` (the framework's own critical sections,
+    unlocked without `lock.rs`'s region check) is the kernel crate's
+    `SpinLockIrq::lock()` in tree, whose refcounted interrupt disabling
+    needs no such check: `count` calls, their `// SAFETY:` comments, and
+    the import."""
+    text = resub(text, r'^(\s*)// SAFETY:.*\n(?:\1// .*\n)*\1let (mut )?g = unsafe \{ lock_scoped\(&([\w.]+)\) \};',
+                 r'\1let \2g = \3.lock();', what + ': lock_scoped', count=count)
+    return resub(text, r'^    lock::lock_scoped,\n', '', what + ': use lock_scoped', count=None) \
+        if '    lock::lock_scoped,\n' in text else text
+
+
 def common(text, what):
     """The renames every Rust file of the abstraction gets."""
     # The test builds' knobs (`cfg!(rde_*)`) and their documentation.
@@ -362,6 +374,12 @@ def chan(text):
     text = sub(text, 'SpinLockIrqSaveGuard<', 'SpinLockIrqGuard<', w)
     text = sub(text, 'new_spinlock_irqsave!(', 'new_spinlock_irq!(', w)
     text = sub(text, '"rust_dmaengine::VirtChan::inner"', '"dma_engine::VirtChan::inner"', w)
+    text = scoped_locks(text, w, 4)
+    text = replace_item(text, r'^    pub fn with_lock<R: Send>', (
+        '    /// Runs `f` with the channel locked, and returns what it returns.\n'
+        '    pub fn with_lock<R: Send>(&self, f: impl FnOnce(&mut Inner<P>) -> R + Send) -> R {\n'
+        '        f(&mut *self.inner.lock())\n'
+        '    }\n'), w + ': with_lock')
     text = resub(text, r'^    /// Callback dispatch if `dispatch` is \[`Dispatch::Tasklet`\]\.\n'
                  r'    #\[pin\]\n    pub\(super\) bh: Tasklet<VirtChan<P>>,\n', '', w + ': bh field')
     text = sub(text, '/// Callback dispatch if `dispatch` is [`Dispatch::Bh`].',
@@ -415,13 +433,15 @@ def chan(text):
 # --- provider/desc.rs ----------------------------------------------------------
 
 def desc(text):
-    return common(text, 'provider/desc.rs')
+    w = 'provider/desc.rs'
+    return common(scoped_locks(text, w, 1), w)
 
 
 # --- provider/ops.rs -----------------------------------------------------------
 
 def ops(text):
-    return common(text, 'provider/ops.rs')
+    w = 'provider/ops.rs'
+    return common(scoped_locks(text, w, 2), w)
 
 
 # --- provider/registration.rs --------------------------------------------------
