@@ -653,19 +653,28 @@ fn run_bursts(
     // the move itself and the checks.
     let burst = ctl.cfg.burst;
     let (res, end) = match op {
+        // Three loops each: one burst (`single`), and bursts with and
+        // without the burst delay, so that the common one (no delay, not
+        // single) tests for neither after every burst.
         Xfer::Memcpy(p) => {
             burst_delay(ctl);
-            one_shot(
-                off,
-                p.copy_bursts(off, len, burst, burst_step(ctl, single, len)),
-            )
+            let r = match (single, ctl.cfg.delay_us) {
+                (true, _) => p.copy_bursts(off, len, burst, first_burst(ctl)),
+                (false, 0) => p.copy_bursts(off, len, burst, burst_step::<false>(ctl, len)),
+                (false, _) => p.copy_bursts(off, len, burst, burst_step::<true>(ctl, len)),
+            };
+            one_shot(off, r)
         }
         Xfer::Memset { dst, value } => {
             burst_delay(ctl);
-            one_shot(
-                off,
-                dst.fill_bursts(value, off, len, burst, burst_step(ctl, single, len)),
-            )
+            let r = match (single, ctl.cfg.delay_us) {
+                (true, _) => dst.fill_bursts(value, off, len, burst, first_burst(ctl)),
+                (false, 0) => {
+                    dst.fill_bursts(value, off, len, burst, burst_step::<false>(ctl, len))
+                }
+                (false, _) => dst.fill_bursts(value, off, len, burst, burst_step::<true>(ctl, len)),
+            };
+            one_shot(off, r)
         }
         Xfer::Cyclic {
             buf: CyclicBuf::Fill(b),
@@ -712,20 +721,31 @@ fn burst_delay(ctl: &ChanCtl) {
 
 /// What the engine does after each burst of a one-shot transfer of `len`
 /// bytes: publish the progress; then, unless that was the last burst (the
-/// engine looks at its requests under the lock next anyway), stop if
-/// `single` or when a request wants attention, and otherwise take the next
-/// burst's time.
-fn burst_step(ctl: &ChanCtl, single: bool, len: usize) -> impl FnMut(usize) -> bool + '_ {
+/// engine looks at its requests under the lock next anyway), stop when a
+/// request wants attention, and otherwise take the next burst's time if
+/// `DELAY` (the caller's `delay_us > 0`).
+fn burst_step<const DELAY: bool>(ctl: &ChanCtl, len: usize) -> impl FnMut(usize) -> bool + '_ {
     move |reached| {
         ctl.progress.store(reached, Ordering::Relaxed);
         if reached >= len {
             return true;
         }
-        if single || ctl.attention.load(Ordering::Acquire) {
+        if ctl.attention.load(Ordering::Acquire) {
             return false;
         }
-        burst_delay(ctl);
+        if DELAY {
+            // The caller's `delay_us > 0`: no test after every burst.
+            fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
+        }
         true
+    }
+}
+
+/// After the one burst of a `single` run: publish the progress and stop.
+fn first_burst(ctl: &ChanCtl) -> impl FnMut(usize) -> bool + '_ {
+    move |reached| {
+        ctl.progress.store(reached, Ordering::Relaxed);
+        false
     }
 }
 
