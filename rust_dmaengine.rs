@@ -488,7 +488,7 @@ impl SoftEngine for SoftDma {
 
             // Without the lock: bursts until the descriptor or period ends
             // or a request wants attention.
-            let off = run_bursts(&chan, ctl, op, len, single);
+            let off = run_bursts(chan, ctl, op, len, single);
 
             // Under the lock: account for them; whether the engine goes on.
             let more = chan.with_lock(|g| {
@@ -506,7 +506,7 @@ impl SoftEngine for SoftDma {
                         }
                         true
                     }
-                    _ if off >= len && ctl.cfg.chain > 0 => chain_done(&chan, g),
+                    _ if off >= len && ctl.cfg.chain > 0 => chain_done(chan, g),
                     _ if off >= len => {
                         g.engine.state = State::IrqPending;
                         soft::raise_irq(g);
@@ -532,7 +532,7 @@ impl SoftEngine for SoftDma {
                 // A pause that came in meanwhile holds the next descriptor
                 // until resume (which starts it from Idle).
                 if !g.engine.pause_requested {
-                    start_next(&chan, g);
+                    start_next(chan, g);
                 }
             }
             chan.schedule_callbacks();
