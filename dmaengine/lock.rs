@@ -351,6 +351,21 @@ mod tests {
         Ok(())
     }
 
+    // The framework's guard: interrupts off while held, back on after.
+    #[test]
+    fn scoped_guard_restores_interrupts() -> Result {
+        let lock = KBox::pin_init(new_spinlock_irqsave!(0u32, "test"), GFP_KERNEL)?;
+        assert!(!irqs_disabled());
+        // SAFETY: The guard stays here and no token is made under it.
+        let mut g = unsafe { lock_scoped(&*lock) };
+        assert!(irqs_disabled());
+        *g += 1;
+        drop(g);
+        assert!(!irqs_disabled());
+        assert_eq!(*lock.lock(), 1);
+        Ok(())
+    }
+
     #[test]
     fn inside_a_refcounted_region_interrupts_stay_off() -> Result {
         let lock = KBox::pin_init(new_spinlock_irqsave!((), "test"), GFP_KERNEL)?;

@@ -83,10 +83,16 @@ pub(super) unsafe trait HasTasklet: TaskletHandler + Sized {
         // SAFETY: `self` is a valid `Self`.
         let t = unsafe { &*Self::raw_get_tasklet(self) };
         let raw = t.inner.get();
-        // `tasklet_schedule()`, inline (a call through a C helper costs more
-        // than it does): `test_and_set_bit(TASKLET_STATE_SCHED, &t->state)`,
-        // a fully ordered read-modify-write, then `__tasklet_schedule()` for
-        // the caller that set the bit.
+        // `tasklet_schedule()`, inline (C inlines it; through a C helper it
+        // cost a call): `test_and_set_bit(TASKLET_STATE_SCHED, &t->state)`,
+        // then `__tasklet_schedule()` for the caller that set the bit.  The
+        // bit is an RMW of `core`'s atomics (the kernel crate's `Atomic` has
+        // no `fetch_or` in 7.3).  `SeqCst` is weaker on arm64 than the
+        // kernel's fully ordered bitop (no trailing `dmb`), which is enough
+        // here: a schedule that finds the bit set is ordered, by that
+        // read-modify-write, before the tasklet core's clearing of it,
+        // which comes before the handler runs; and the handler finds the
+        // work through the channel lock, not through this bit.
         const SCHED: usize = 1 << bindings::TASKLET_STATE_SCHED;
         // SAFETY: `raw` points at the live `tasklet_struct` of `t`, whose
         // `state` word the tasklet core reads and writes only with atomic

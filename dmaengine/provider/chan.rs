@@ -89,6 +89,12 @@ pub type Inner<P> = InnerOf<P, [()]>;
 /// `mem::take()` or `mem::swap()` the lists, freeing descriptors whose `tx`
 /// a client still holds, or moving one channel's descriptors (and their
 /// callbacks) to another whose `synchronize` does not wait for them.
+///
+/// # Invariants
+///
+/// `owner` is the channel whose lock holds this value: it is made only in
+/// [`VirtChan::new`], inside that channel's lock, and never moved out of it
+/// (the framework does not; drivers see it only unsized).
 pub struct InnerOf<P: Provider, T: ?Sized> {
     /// The descriptor lists.
     pub(super) queue: DescQueue<Desc<P>>,
@@ -146,10 +152,8 @@ impl<P: Provider, T: ?Sized> InnerOf<P, T> {
     /// state (under the lock) needs to act on its channel, with no way to
     /// name the wrong one.
     pub fn chan(&self) -> &VirtChan<P> {
-        // SAFETY: `owner` is the channel whose lock holds this state
-        // (`VirtChan::new` sets it; the framework never moves the state out
-        // of its lock, and drivers see it only unsized), so the channel
-        // outlives any reference to its state.
+        // SAFETY: `owner` is the channel whose lock holds this state (type
+        // invariant), so the channel outlives any reference to its state.
         unsafe { &*self.owner }
     }
 
