@@ -93,7 +93,7 @@ pub type Inner<P> = InnerOf<P, [()]>;
 /// # Invariants
 ///
 /// `owner` is the channel whose lock holds this value: it is made only in
-/// [`VirtChan::new`], inside that channel's lock, and never moved out of it
+/// `VirtChan::new`, inside that channel's lock, and never moved out of it
 /// (the framework does not; drivers see it only unsized).
 pub struct InnerOf<P: Provider, T: ?Sized> {
     /// The descriptor lists.
