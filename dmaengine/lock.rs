@@ -11,7 +11,7 @@
 //! times per transfer.  [`SpinLockIrqSave`] keeps the flags in its guard,
 //! as C does, and still never re-enables interrupts under a refcounted
 //! `local_interrupt_disable()` region (see [`SpinLockIrqSaveBackend`]).
-//! Where the guard cannot leave its holder, [`lock_scoped`] takes the same
+//! Where the guard cannot leave its holder, `lock_scoped` takes the same
 //! lock without that check on the way out (the framework's own critical
 //! sections and `VirtChan::with_lock`).
 //!
