@@ -63,10 +63,7 @@ use soft::{
 };
 
 use dmaengine::{
-    platform::{
-        NoUnbind,
-        PlatformDevice, //
-    },
+    platform::PlatformDevice,
     provider::{
         Dispatch,
         Inner,
@@ -116,7 +113,7 @@ macro_rules! this_module {
     };
 }
 
-#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel)))]
+#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel, rde_release_window)))]
 this_module!(
     "rust_dmaengine",
     "Software DMA engine keeping the dmaengine termination contract"
@@ -138,8 +135,29 @@ this_module!(
     "TEST ONLY: rust_dmaengine whose synchronize skips cancel_work_sync (negative control)"
 );
 
-#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel)))]
+// The test of a device released by a client after the unregister (issue
+// 21, hole 2; `release_race.sh`): a sysfs unbind file, and the window
+// between the unregister and the free widened (see
+// `dmaengine/provider/registration.rs`).
+#[cfg(all(rde_release_window, not(rde_skip_list_barrier)))]
+this_module!(
+    "rust_dmaengine_release_race",
+    "TEST ONLY: rust_dmaengine with an unbind file and a widened release window"
+);
+
+// Its negative control: the free not serialised on dma_list_mutex.
+#[cfg(all(rde_release_window, rde_skip_list_barrier))]
+this_module!(
+    "rust_dmaengine_release_race_nobarrier",
+    "TEST ONLY: rust_dmaengine_release_race without the dma_list_mutex barrier (negative control)"
+);
+
+#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel, rde_release_window)))]
 const NAME: &CStr = c"rust_dmaengine";
+#[cfg(all(rde_release_window, not(rde_skip_list_barrier)))]
+const NAME: &CStr = c"rust_dmaengine_release_race";
+#[cfg(all(rde_release_window, rde_skip_list_barrier))]
+const NAME: &CStr = c"rust_dmaengine_release_race_nobarrier";
 #[cfg(rde_broken_sync)]
 const NAME: &CStr = c"rust_dmaengine_broken_sync";
 #[cfg(rde_bh_skip_cancel)]
@@ -880,11 +898,19 @@ impl platform::Driver for DmaDriver {
     }
 }
 
+/// How the driver is registered: without sysfs `unbind`, so that the device
+/// goes only with the module, which clients holding channels keep loaded.
+#[cfg(not(rde_release_window))]
+type DriverOps = dmaengine::platform::NoUnbind<DmaDriver>;
+
+/// The release-window test builds have an `unbind` file: `release_race.sh`
+/// unbinds the device while a client holds a channel.
+#[cfg(rde_release_window)]
+type DriverOps = platform::Adapter<DmaDriver>;
+
 /// The module: our platform device and the driver that binds to it.
 struct RustDmaengine {
-    /// Without sysfs `unbind`: the device goes only with the module, which
-    /// clients holding channels keep loaded.
-    _driver: Pin<KBox<driver::Registration<NoUnbind<DmaDriver>>>>,
+    _driver: Pin<KBox<driver::Registration<DriverOps>>>,
     _pdev: PlatformDevice,
 }
 

@@ -24,9 +24,13 @@
 //! See Documentation/pl330.rst.  Reference: ARM DDI 0424 (CoreLink DMA-330
 //! TRM), QEMU `hw/dma/pl330.c`; C driver: `drivers/dma/pl330.c`.
 
-use core::sync::atomic::{
-    AtomicU32,
-    Ordering, //
+use core::{
+    ptr,
+    sync::atomic::{
+        AtomicBool,
+        AtomicU32,
+        Ordering, //
+    },
 };
 use kernel::{
     dma::Coherent,
@@ -38,10 +42,21 @@ use kernel::{
     },
     new_spinlock_irq,
     prelude::*,
+    new_work,
     processor::cpu_relax,
     sync::{
         Arc,
         SpinLockIrq, //
+    },
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+    workqueue::{
+        self,
+        HasWork,
+        Work,
+        WorkItem, //
     },
 };
 
@@ -92,6 +107,14 @@ module! {
             default: 4,
             description: "Every Nth descriptor of a channel faults (0: none; 1 to 1000)",
         },
+        kill_lag: u32 {
+            default: 0,
+            description: "After DMAKILL a thread reads as not Stopped for this many reads (0 to 10000000)",
+        },
+        complete_early: bool {
+            default: false,
+            description: "Negative control: a fault completes its transfer without waiting for Stopped",
+        },
     },
 }
 
@@ -132,6 +155,39 @@ fn fault_every() -> Result<u32> {
 #[cfg(not(rde_pl330_fault_test))]
 fn fault_every() -> Result<u32> {
     Ok(0)
+}
+
+/// The fault-test build: after `DMAKILL` a thread reads as not Stopped
+/// (Killing) for `kill_lag` more reads of its state, as a thread whose AXI
+/// slave stalls its outstanding writes would on silicon.  QEMU's model
+/// stops a thread at once.  Checked at load.
+#[cfg(rde_pl330_fault_test)]
+fn kill_lag() -> Result<u32> {
+    let lag = module_parameters::kill_lag.value();
+    if lag > 10_000_000 {
+        pr_err!("kill_lag={lag} is out of range: use 0 (none) to 10000000\n");
+        return Err(EINVAL);
+    }
+    Ok(lag)
+}
+
+#[cfg(not(rde_pl330_fault_test))]
+fn kill_lag() -> Result<u32> {
+    Ok(0)
+}
+
+/// The fault-test build's negative control of the fault path: with
+/// `complete_early=1` a fault completes its descriptor and starts the next
+/// even though the killed thread does not read Stopped (as this driver did
+/// before issue 21); with `kill_lag` the build's own check must catch it.
+#[cfg(rde_pl330_fault_test)]
+fn complete_early() -> bool {
+    module_parameters::complete_early.value()
+}
+
+#[cfg(not(rde_pl330_fault_test))]
+fn complete_early() -> bool {
+    false
 }
 
 /// Register offsets (DDI 0424, 3.2).
@@ -350,6 +406,11 @@ struct Hw {
     dbg: SpinLockIrq<()>,
     geo: Geometry,
     irqs: KVec<IrqLine>,
+    /// Fault-test build: reads of a killed thread's state that still say
+    /// Killing (see `kill_lag`); 0 in the product build.
+    kill_lag: u32,
+    /// Per channel thread: how many of those reads are left.
+    lag: [AtomicU32; 8],
 }
 
 impl Hw {
@@ -408,8 +469,23 @@ impl Hw {
 
     /// `DMAKILL` on channel thread `ch`.
     fn kill(&self, ch: u32) -> Result {
+        if self.kill_lag > 0 {
+            // A second kill of a thread still Killing does not restart it.
+            let _ = self.lag[ch as usize].compare_exchange(
+                0,
+                self.kill_lag,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
         // SAFETY: `DMAKILL` only stops the thread.
         unsafe { self.exec_dbg([0x01, 0, 0, 0, 0, 0], Some(ch)) }
+    }
+
+    /// Fault-test build: whether thread `ch` is still Killing by
+    /// `kill_lag`, so that nothing may complete or be reused yet.
+    fn lagging(&self, ch: u32) -> bool {
+        self.kill_lag > 0 && self.lag[ch as usize].load(Ordering::Relaxed) > 0
     }
 
     /// `DMAKILL` on the manager thread (after a manager fault).
@@ -445,6 +521,14 @@ impl Hw {
     /// Whether channel thread `ch` is Stopped: after `DMAEND`, or after
     /// `DMAKILL` once its outstanding transactions completed.
     fn stopped(&self, ch: u32) -> bool {
+        if self.kill_lag > 0
+            && self.lag[ch as usize]
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(1))
+                .is_ok()
+        {
+            // Fault-test build: still Killing.
+            return false;
+        }
         self.read(reg::csr(ch)) & 0xf == CS_STOPPED
     }
 
@@ -471,6 +555,13 @@ enum State {
     /// `DMAKILL` issued by `terminate_all`, the thread not yet Stopped;
     /// the stop was announced (`engine_stopping`).
     Stopping,
+    /// The thread faulted, or did not end after its event, and was
+    /// killed, but does not read Stopped yet (Killing: on silicon a stalled
+    /// AXI slave keeps its writes outstanding).  The active descriptor
+    /// stays active, its program in the slot, until the thread reads
+    /// Stopped; then it completes with this result (`settle`).  Until then
+    /// the channel refuses new transfers and `synchronize` waits.
+    Ending(TxResult),
 }
 
 /// Per-channel state under the channel lock.
@@ -479,6 +570,7 @@ struct Engine {
 }
 
 /// Per-channel data outside the lock.
+#[pin_data]
 struct Chan {
     hw: Arc<Hw>,
     /// The channel's microcode slot: the active descriptor's program,
@@ -491,6 +583,12 @@ struct Chan {
     /// Fault-test build: every how many descriptors one faults (0: none;
     /// always 0 in the product build).
     fault_every: u32,
+    /// Set while the thread of a failed transfer has not stopped (state
+    /// `Ending`, and `Stopping` after it): `prep` refuses new transfers.
+    failed: AtomicBool,
+    /// Waits, sleeping, for a thread in `Ending` to stop (`StopWatch`).
+    #[pin]
+    watch: Work<Pl330Chan>,
 }
 
 /// A memcpy descriptor: its addresses and its program.
@@ -559,6 +657,7 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     }
     let data = chan.data();
     let ch = chan.index();
+    test_check_stopped(chan, "a program started");
     match g.start_next() {
         // The thread is Stopped (`Idle`): it does not read its microcode
         // until the `DMAGO` below, an MMIO write ordered after this one.
@@ -585,17 +684,133 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     }
 }
 
-/// Acknowledges a stop announced by `terminate_all` once the thread is
+/// Fault-test build: reports, as an error the test looks for, a
+/// descriptor completed, a stop acknowledged or a slot reused while the
+/// thread is still Killing.  Never in the product build.
+fn test_check_stopped(chan: &Pl330Chan, what: &str) {
+    if chan.data().hw.lagging(chan.index()) {
+        dev_err!(
+            chan.dev(),
+            "TEST BUILD: chan {}: {what} while its thread is still Killing\n",
+            chan.index()
+        );
+        // A kernel report, which fails any boot that sees it.
+        kernel::warn_on!(true);
+    }
+}
+
+/// Once the thread of a killed channel reads Stopped: acknowledges a stop
+/// announced by `terminate_all` (`Stopping`), or completes the descriptor
+/// of a fault (`Ending`).  Returns whether a descriptor completed (its
+/// callback is due).  Under the channel lock.
+fn settle(chan: &Pl330Chan, g: &mut Inner<Pl330>) -> bool {
+    let (State::Stopping | State::Ending(_)) = g.engine.state else {
+        return false;
+    };
+    if !chan.data().hw.stopped(chan.index()) {
+        return false;
+    }
+    let state = core::mem::replace(&mut g.engine.state, State::Idle);
+    chan.data().failed.store(false, Ordering::Relaxed);
+    match state {
+        State::Ending(r) => {
+            test_check_stopped(chan, "a failed transfer completed");
+            // The thread reads Stopped: its program's writes are done (or
+            // were never made), and the slot may take the next program.
+            g.complete_active_with(r)
+        }
+        _ => {
+            test_check_stopped(chan, "a stop acknowledged");
+            // SAFETY: The thread reads Stopped after the `DMAKILL` that
+            // `terminate_all` (or the fault path) issued: the PL330 enters
+            // Stopped from Killing only once its outstanding bus
+            // transactions have completed, and it fetches no instruction
+            // while Stopped; it is started again only by `start_next`, on a
+            // descriptor that is not terminated.
+            unsafe { chan.engine_stopped() };
+            false
+        }
+    }
+}
+
+/// The thread of channel `c` was killed but is not Stopped: the active
+/// descriptor waits (`State::Ending`) and the channel refuses new work
+/// until `StopWatch` (or `synchronize`, or `terminate_all`) sees it
 /// Stopped.  Under the channel lock.
-fn settle(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
-    if g.engine.state == State::Stopping && chan.data().hw.stopped(chan.index()) {
-        g.engine.state = State::Idle;
-        // SAFETY: The thread reads Stopped after the `DMAKILL` that
-        // `terminate_all` issued: the PL330 enters Stopped from Killing only
-        // once its outstanding bus transactions have completed, and it
-        // fetches no instruction while Stopped; it is started again only by
-        // `start_next`, on a descriptor that is not terminated.
-        unsafe { chan.engine_stopped() };
+fn stop_pending(c: &Arc<Pl330Chan>, g: &mut Inner<Pl330>, r: TxResult) {
+    let ch = c.index();
+    dev_err!(
+        c.dev(),
+        "chan {ch}: thread not stopped after DMAKILL (CSR {:#x}); its transfer completes, \
+         and the channel takes new work, only once it stops\n",
+        c.data().hw.read(reg::csr(ch))
+    );
+    g.engine.state = State::Ending(r);
+    c.data().failed.store(true, Ordering::Relaxed);
+    // Already queued: it is running or about to, and looks again.
+    let _ = workqueue::system_long().enqueue(c.clone());
+}
+
+/// The poll of a thread in `State::Ending`: it raises no interrupt when
+/// it reaches Stopped, so a work item looks, sleeping between looks, and
+/// kills it again now and then, with a warning.
+fn stop_watch(c: &Arc<Pl330Chan>) {
+    let ch = c.index();
+    let hw = &c.data().hw;
+    let mut rounds: u32 = 0;
+    loop {
+        let stopped = hw.wait_stopped(ch);
+        {
+            let mut g = c.lock();
+            let State::Ending(_) = g.engine.state else {
+                // Settled, or terminated, by someone else.
+                return;
+            };
+            if stopped && settle(c, &mut g) {
+                start_next(c, &mut g);
+                drop(g);
+                c.schedule_callbacks();
+                return;
+            }
+        }
+        rounds = rounds.wrapping_add(1);
+        if rounds % 1000 == 0 {
+            dev_warn!(
+                c.dev(),
+                "chan {ch}: thread still not stopped (CSR {:#x}); killing it again\n",
+                hw.read(reg::csr(ch))
+            );
+            let _ = hw.kill(ch);
+        }
+        fsleep(Delta::from_millis(1));
+    }
+}
+
+// SAFETY: `raw_get_work` and `work_container_of` go from a channel to the
+// `watch` field of its `Chan` data and back: `VirtChan::raw_data` and
+// `VirtChan::data_container_of` are inverses, and so are the field
+// projection and `container_of!` on `watch`.
+unsafe impl HasWork<Pl330Chan> for Pl330Chan {
+    unsafe fn raw_get_work(ptr: *mut Self) -> *mut Work<Pl330Chan> {
+        // SAFETY: The caller promises that `ptr` is a valid channel.
+        unsafe { ptr::addr_of!((*VirtChan::raw_data(ptr)).watch).cast_mut() }
+    }
+
+    unsafe fn work_container_of(ptr: *mut Work<Pl330Chan>) -> *mut Self {
+        // SAFETY: The caller promises that `ptr` is the `watch` field of the
+        // `Chan` data of a channel.
+        unsafe {
+            let data = kernel::container_of!(ptr, Chan, watch);
+            VirtChan::data_container_of(data).cast_mut()
+        }
+    }
+}
+
+impl WorkItem for Pl330Chan {
+    type Pointer = Arc<Pl330Chan>;
+
+    fn run(this: Arc<Pl330Chan>) {
+        stop_watch(&this);
     }
 }
 
@@ -611,6 +826,15 @@ impl Provider for Pl330 {
         };
         if len == 0 || src.checked_add(len).is_none() || dst.checked_add(len).is_none() {
             return Err(EINVAL);
+        }
+        if chan.data().failed.load(Ordering::Relaxed) {
+            dev_err!(
+                chan.dev(),
+                "chan {}: new transfer refused: the thread of a failed transfer has not \
+                 stopped yet; terminate the channel or try again later\n",
+                chan.index()
+            );
+            return Err(EBUSY);
         }
         let mut x =
             Xfer::memcpy(&chan.data().hw.geo, chan.index(), dst, src, len).inspect_err(|_| {
@@ -630,7 +854,9 @@ impl Provider for Pl330 {
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
         if g.issue_pending() {
-            settle(&chan, g);
+            if settle(&chan, g) {
+                chan.schedule_callbacks();
+            }
             start_next(&chan, g);
         }
     }
@@ -659,25 +885,49 @@ impl Provider for Pl330 {
         if g.engine.state == State::Idle {
             return Ok(());
         }
+        if let State::Ending(_) = g.engine.state {
+            // Killed already, by the fault path.  The active descriptor is
+            // being terminated: until the thread reads Stopped, its memory
+            // is not the client's again.
+            if !chan.data().hw.stopped(chan.index()) {
+                chan.engine_stopping();
+                g.engine.state = State::Stopping;
+                return Ok(());
+            }
+            g.engine.state = State::Idle;
+            chan.data().failed.store(false, Ordering::Relaxed);
+            return Ok(());
+        }
         let hw = &chan.data().hw;
         let ch = chan.index();
-        // A thread that ended its program (its event is pending) needs no
-        // kill.
-        let r = if hw.stopped(ch) { Ok(()) } else { hw.kill(ch) };
+        if g.engine.state == State::Running && !hw.stopped(ch) {
+            // A thread that ended its program (its event is pending) needs
+            // no kill.  If the kill cannot be issued, nothing changes: the
+            // transfer goes on and completes, and the framework moves and
+            // suppresses nothing (the error reaches the client).
+            hw.kill(ch).inspect_err(|e| {
+                dev_err!(
+                    chan.dev(),
+                    "chan {ch}: terminate: DMAKILL not issued, the debug interface is busy \
+                     ({e:?}); the transfer goes on\n"
+                )
+            })?;
+        }
         // Its event, if it came, belongs to a descriptor being aborted; the
         // interrupt handler looks at the event again under this lock.
         hw.int_clear(1 << ch);
         if g.engine.state == State::Running {
             if hw.stopped(ch) {
+                test_check_stopped(chan, "a terminated thread taken as stopped");
                 g.engine.state = State::Idle;
-                return r;
+                return Ok(());
             }
             // Killing: outstanding transactions may still complete.
             chan.engine_stopping();
             g.engine.state = State::Stopping;
         }
         settle(chan, g);
-        r
+        Ok(())
     }
 
     fn synchronize(chan: VirtChanRef<'_, Self>) {
@@ -685,22 +935,28 @@ impl Provider for Pl330 {
         for l in hw.irqs.iter() {
             l.synchronize();
         }
-        // A stop announced by `terminate_all`: wait for Stopped.
+        // A stop announced by `terminate_all`, or a killed thread's
+        // failed transfer: wait for Stopped.
         let mut polls: u32 = 0;
         loop {
             {
                 let mut g = chan.lock();
-                settle(&chan, &mut g);
-                if g.engine.state != State::Stopping {
+                let done = settle(&chan, &mut g);
+                if let State::Idle | State::Running = g.engine.state {
                     start_next(&chan, &mut g);
+                    drop(g);
+                    if done {
+                        chan.schedule_callbacks();
+                    }
                     return;
                 }
             }
             polls = polls.wrapping_add(1);
             if polls % STOP_POLL == 0 {
-                dev_err!(
+                dev_warn!(
                     chan.dev(),
-                    "chan {}: thread not stopped after DMAKILL (CSR {:#x}); killing again\n",
+                    "chan {}: synchronize: thread not stopped after DMAKILL (CSR {:#x}); \
+                     killing again and waiting\n",
                     chan.index(),
                     hw.read(reg::csr(chan.index()))
                 );
@@ -721,7 +977,7 @@ struct Irq {
 impl Irq {
     /// Channel `c`'s event: its program reached `DMASEV` (after `DMAWMB`:
     /// every write of the descriptor has completed).
-    fn event(&self, c: &Pl330Chan) {
+    fn event(&self, c: &Arc<Pl330Chan>) {
         let ch = c.index();
         let mut g = c.lock();
         // Still set? `terminate_all` clears it under this lock.
@@ -731,17 +987,25 @@ impl Irq {
         self.hw.int_clear(1 << ch);
         if g.engine.state == State::Running {
             // Only DMAEND is left.
-            if !self.hw.wait_stopped(ch) {
+            let mut stopped = self.hw.wait_stopped(ch);
+            if !stopped {
                 dev_warn!(
                     c.dev(),
                     "chan {ch}: thread not stopped after its event; killing it\n"
                 );
                 let _ = self.hw.kill(ch);
-                self.hw.wait_stopped(ch);
+                stopped = self.hw.wait_stopped(ch);
             }
-            g.engine.state = State::Idle;
-            g.complete_active();
-            start_next(c, &mut g);
+            if stopped {
+                g.engine.state = State::Idle;
+                test_check_stopped(c, "a transfer completed");
+                g.complete_active();
+                start_next(c, &mut g);
+            } else {
+                // Its writes are done (`DMAWMB` before `DMASEV`), but the
+                // slot is not free until the thread stops.
+                stop_pending(c, &mut g, TxResult::NoError);
+            }
         }
         drop(g);
         c.schedule_callbacks();
@@ -749,7 +1013,7 @@ impl Irq {
 
     /// Channel `c`'s thread faulted: name the fault, kill the thread, fail
     /// the descriptor, carry on with the next.
-    fn fault(&self, c: &Pl330Chan) {
+    fn fault(&self, c: &Arc<Pl330Chan>) {
         let ch = c.index();
         let mut g = c.lock();
         let ftr = self.hw.read(reg::ftr(ch));
@@ -760,20 +1024,30 @@ impl Irq {
             FaultNames(ftr)
         );
         let _ = self.hw.kill(ch);
-        self.hw.wait_stopped(ch);
+        let stopped = self.hw.wait_stopped(ch);
         self.hw.int_clear(1 << ch);
         match g.engine.state {
             State::Running => {
-                g.engine.state = State::Idle;
                 let r = if ftr & FT_DATA_WRITE_ERR != 0 {
                     TxResult::WriteFailed
                 } else {
                     TxResult::ReadFailed
                 };
-                g.complete_active_with(r);
+                if stopped || complete_early() {
+                    g.engine.state = State::Idle;
+                    test_check_stopped(c, "a failed transfer completed");
+                    g.complete_active_with(r);
+                    start_next(c, &mut g);
+                } else {
+                    // Nothing completes and the slot is not reused until
+                    // the thread reads Stopped.
+                    stop_pending(c, &mut g, r);
+                }
+            }
+            State::Stopping | State::Ending(_) => {
+                settle(c, &mut g);
                 start_next(c, &mut g);
             }
-            State::Stopping => settle(c, &mut g),
             State::Idle => {}
         }
         drop(g);
@@ -785,7 +1059,7 @@ impl Irq {
     /// After a manager fault: if channel `c` is Running but its thread is
     /// Stopped with no event, the manager's `DMAGO` for it faulted and the
     /// program never ran: the descriptor is aborted, the next one starts.
-    fn not_started(&self, c: &Pl330Chan) {
+    fn not_started(&self, c: &Arc<Pl330Chan>) {
         let ch = c.index();
         let mut g = c.lock();
         if g.engine.state == State::Running
@@ -848,6 +1122,8 @@ impl Handler for Irq {
 struct Pl330Driver {
     /// `None` only while dropping.
     reg: Option<Registration<Pl330>>,
+    /// The channels, to wait for their `StopWatch` work at unbind.
+    chans: KVec<Arc<Pl330Chan>>,
     _irqs: KVec<Pin<KBox<IrqRegistration<Irq>>>>,
     hw: Arc<Hw>,
 }
@@ -857,6 +1133,12 @@ impl Drop for Pl330Driver {
         // Unregister: every channel is stopped and synchronized, and no
         // new descriptor can start (the channels are dead).
         drop(self.reg.take());
+        // No thread is Ending now (`synchronize` waited for each): a
+        // stop watch still queued or running returns at its next look.
+        for c in self.chans.iter() {
+            // SAFETY: `watch` was initialised by `new_work!` in probe.
+            unsafe { kernel::bindings::flush_work(Work::raw_get(&c.data().watch)) };
+        }
         // Then no event should interrupt, and no thread run; the handlers
         // are freed next (field order), the registers unmapped last.
         self.hw.int_enable(0);
@@ -911,6 +1193,8 @@ impl amba::Driver for Pl330Driver {
                     buf_dep,
                 },
                 irqs,
+                kill_lag: kill_lag()?,
+                lag: [const { AtomicU32::new(0) }; 8],
             }),
             GFP_KERNEL,
         )?;
@@ -934,15 +1218,18 @@ impl amba::Driver for Pl330Driver {
                 dev_err!(dev, "microcode buffer above 4 GiB\n");
                 return Err(ENOMEM);
             };
+            let hw = hw.clone();
             Ok((
                 Engine { state: State::Idle },
-                Ok::<_, Error>(Chan {
-                    hw: hw.clone(),
+                try_pin_init!(Chan {
+                    hw,
                     mc,
                     mc_addr,
                     prepared: AtomicU32::new(0),
                     fault_every,
-                }),
+                    failed: AtomicBool::new(false),
+                    watch <- new_work!("rust_pl330::Chan::watch"),
+                }? Error),
             ))
         })
         .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
@@ -976,8 +1263,13 @@ impl amba::Driver for Pl330Driver {
             irq_regs.len(),
             if hw.geo.ns { ", non-secure" } else { "" }
         );
+        let mut chans_all = KVec::new();
+        for c in reg.chans() {
+            chans_all.push(c.clone(), GFP_KERNEL)?;
+        }
         Ok(Self {
             reg: Some(reg),
+            chans: chans_all,
             _irqs: irq_regs,
             hw,
         })
@@ -993,6 +1285,7 @@ impl kernel::Module for RustPl330 {
     fn init(module: &'static ThisModule) -> Result<Self> {
         // A bad knob of the fault-test build refuses the load.
         fault_every()?;
+        kill_lag()?;
         let driver = KBox::pin_init(driver::Registration::new(NAME, module), GFP_KERNEL)?;
         Ok(Self { _driver: driver })
     }

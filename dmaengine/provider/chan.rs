@@ -45,6 +45,7 @@ use core::{
     mem::offset_of,
     ptr,
     sync::atomic::{
+        AtomicI32,
         AtomicPtr,
         AtomicU32,
         AtomicU64,
@@ -161,9 +162,21 @@ impl<P: Provider, T: ?Sized> InnerOf<P, T> {
     /// such as a bus fault): its cookie completes and its callback is told
     /// `result`.  Returns whether there was one.  Call
     /// [`VirtChan::schedule_callbacks`] afterwards.
+    ///
+    /// A result other than [`TxResult::NoError`] also makes `tx_status`
+    /// answer `DMA_ERROR` for the descriptor's cookie (for the last failed
+    /// cookie of the channel).
     pub fn complete_active_with(&mut self, result: TxResult) -> bool {
         if let Some(d) = self.queue.active() {
             d.result.store(result.to_raw(), Ordering::Relaxed);
+            if result != TxResult::NoError {
+                // Before the cookie completes (under this lock), and so
+                // before the snapshot that `tx_status` reads without it is
+                // published (a `Release` store after this).
+                self.chan()
+                    .failed_cookie
+                    .store(d.cookie().0, Ordering::Relaxed);
+            }
         }
         self.queue.complete_active()
     }
@@ -236,6 +249,12 @@ pub struct VirtChan<P: Provider> {
     /// answer "complete" without the lock, as `dma_cookie_status()` does in
     /// C.  It may lag; then `tx_status` takes the lock.
     pub(super) cookies_seen: AtomicU64,
+    /// The cookie of the channel's last descriptor that completed with an
+    /// error (0: none): `tx_status` answers `DMA_ERROR` for it, as the
+    /// client API asks, instead of `DMA_COMPLETE`.  Only the last one is
+    /// kept (a client that checks the status of each transfer when it is
+    /// called back, as dmatest does, sees each); written under the lock.
+    pub(super) failed_cookie: AtomicI32,
     /// A descriptor that was called back, kept for the next prep instead
     /// of freed and allocated again (see [`VirtChan::recycle`]).
     spare: AtomicPtr<Desc<P>>,
@@ -354,6 +373,7 @@ impl<P: Provider> VirtChan<P> {
             // The engine starts stopped.
             stopped <- ReusableCompletion::new_done(),
             cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
+            failed_cookie: AtomicI32::new(0),
             spare: AtomicPtr::new(ptr::null_mut()),
             dev,
             index,
@@ -481,14 +501,38 @@ impl<P: Provider> VirtChan<P> {
 
     /// `device_terminate_all`: the driver stops its engine, then every
     /// descriptor that is not done is terminated.  Any context.
+    ///
+    /// If the driver fails, nothing is moved or suppressed and its error is
+    /// returned: the engine may still run the descriptors, whose callbacks
+    /// then still come (Documentation/driver-api/dmaengine/provider.rst).
     pub(super) fn terminate(&self) -> Result {
         // SAFETY: The guard stays here; the driver gets `&mut Inner`, and the
         // queue's methods make no token.
         let mut g = unsafe { lock_scoped(&self.inner) };
-        let r = P::terminate_all(self, &mut *g);
+        P::terminate_all(self, &mut *g)?;
         g.queue.terminate_all();
         g.periods = 0;
-        r
+        Ok(())
+    }
+
+    /// `terminate` before the channel's descriptors are freed (the last
+    /// client let go, or the device goes away): the driver's failure is
+    /// retried, with an error every second, until it stops its engine,
+    /// since nothing the engine may run can be freed before.  Sleeps.
+    pub(super) fn terminate_for_release(&self, why: &str) {
+        let mut tries: u32 = 0;
+        while let Err(e) = self.terminate() {
+            if tries % 1000 == 0 {
+                dev_err!(
+                    self.dev(),
+                    "{why}: chan {}: terminate_all failed ({e:?}); retrying, as nothing it \
+                     may still run can be freed before it stops\n",
+                    self.index
+                );
+            }
+            tries = tries.wrapping_add(1);
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+        }
     }
 
     /// `device_synchronize`: the driver's part (its interrupt handler is

@@ -64,12 +64,7 @@ impl<P: Provider> Ops<P> {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
         // The channel goes back to the pool: nothing may still run on it.
-        if let Err(e) = chan.terminate() {
-            dev_warn!(
-                chan.dev(),
-                "free_chan_resources: terminate_all failed: {e:?}\n"
-            );
-        }
+        chan.terminate_for_release("free_chan_resources");
         VirtChan::synchronize(chan);
         // No client holds a `tx` of this channel any more (dmaengine calls
         // this on the last release), so never-submitted ones can go too.
@@ -187,6 +182,10 @@ impl<P: Provider> Ops<P> {
         // Without the lock first, as `dma_cookie_status()`.
         let seen = Cookies::from_bits(chan.cookies_seen.load(Ordering::Acquire));
         if seen.is_complete(Cookie(cookie)) {
+            if chan.failed_cookie.load(Ordering::Relaxed) == cookie {
+                // SAFETY: `state` is null or valid for writes.
+                return unsafe { Self::tx_status_locked(&chan, Cookie(cookie), state) };
+            }
             if !state.is_null() {
                 // SAFETY: A non-null `state` is valid for writes.
                 unsafe {
@@ -219,7 +218,13 @@ impl<P: Provider> Ops<P> {
         let g = unsafe { lock_scoped(&chan.inner) };
         let st = if g.queue.cookies().is_complete(cookie) {
             TxStatus {
-                status: Status::Complete,
+                // A transfer that failed is not `DMA_COMPLETE`
+                // (Documentation/driver-api/dmaengine/client.rst).
+                status: if chan.failed_cookie.load(Ordering::Relaxed) == cookie.0 {
+                    Status::Error
+                } else {
+                    Status::Complete
+                },
                 residue: 0,
             }
         } else {

@@ -27,6 +27,10 @@ use kernel::{
     device,
     prelude::*,
     sync::Arc,
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
     types::Opaque, //
 };
 
@@ -39,6 +43,15 @@ struct DmaDevice {
     _pin: PhantomPinned,
 }
 
+impl DmaDevice {
+    /// The `struct device` the DMA device was registered for.
+    fn dd_dev(&self) -> *mut bindings::device {
+        // SAFETY: `dd` is initialised (zeroed, then set up before it was
+        // registered); reading one pointer field.
+        unsafe { (*self.dd.get()).dev }
+    }
+}
+
 /// `device_release`: dmaengine dropped its last reference to the device.
 ///
 /// # Safety
@@ -48,8 +61,16 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
     // CAST: `dd` is the first field of the `repr(C)` `DmaDevice`.
     let dev = d.cast::<DmaDevice>();
     // SAFETY: `d` is the `dd` of a live `DmaDevice`: `Registration::drop`
-    // frees it only after this ran, and otherwise leaks it.
+    // frees it only after this ran and the caller released
+    // `dma_list_mutex`, and otherwise leaks it.
     unsafe { (*dev).released.store(true, Ordering::Release) };
+    if cfg!(rde_release_window) {
+        // Test build (`rust_dmaengine_release_race.ko`): the caller,
+        // `dma_release_channel()`, goes on writing the channel after this
+        // returns; a long sleep here lets `Registration::drop` see the flag
+        // first.
+        fsleep(Delta::from_millis(1500));
+    }
 }
 
 /// A registered DMA device with its channels.  Dropping it unregisters.
@@ -198,9 +219,7 @@ impl<P: Provider> Drop for Registration<P> {
         //    the engine acknowledged, no callback runs or is scheduled.
         //    (With no client left, `free_chan_resources` did so already.)
         for c in self.chans.iter() {
-            if let Err(e) = c.terminate() {
-                dev_err!(c.dev(), "unregister: terminate_all failed: {e:?}\n");
-            }
+            c.terminate_for_release("unregister");
             VirtChan::synchronize(c.as_arc_borrow());
         }
         // 2. Nothing new from here on: no descriptor, no engine work, no
@@ -220,6 +239,11 @@ impl<P: Provider> Drop for Registration<P> {
             let d = self.dd.dd.get();
             // SAFETY: `d` is registered (type invariant).
             unsafe { bindings::dma_async_device_unregister(d) };
+            if cfg!(rde_release_window) {
+                // Test build: a client that still holds a channel releases
+                // it now, while the flag is not looked at yet.
+                fsleep(Delta::from_millis(1000));
+            }
             // Without clients, dmaengine released the device in unregister.
             if !self.dd.released.load(Ordering::Acquire) {
                 // A client still holds a channel and will call into it
@@ -236,8 +260,22 @@ impl<P: Provider> Drop for Registration<P> {
                 return;
             }
         }
-        // SAFETY: Not registered, or released by dmaengine: nothing refers
-        // to the device any more; dropped once, here.
+        if self.registered && !cfg!(rde_skip_list_barrier) {
+            // `device_release` ran, but it may have been called by a
+            // client's `dma_release_channel()` that got in after the
+            // unregister: that goes on writing the channel (`chan->slave`,
+            // `chan->dbg_client_name`) under `dma_list_mutex` after
+            // `device_release` returns.  Freeing it before that mutex is
+            // released is a use-after-free (`rde_dma_list_barrier` waits
+            // for it).  The test build `--cfg rde_skip_list_barrier` skips
+            // this, as the negative control.
+            // SAFETY: The device pointer is valid (the driver is bound), and
+            // no lock of dmaengine's is held here.
+            unsafe { bindings::rde_dma_list_barrier(self.dd.dd_dev()) };
+        }
+        // SAFETY: Not registered, or released by dmaengine and no dmaengine
+        // call is still in progress on it (the barrier above): nothing
+        // refers to the device any more; dropped once, here.
         unsafe { ManuallyDrop::drop(&mut self.dd) };
     }
 }

@@ -11,7 +11,13 @@
 #   multiple of 4): the channel recovers;
 # - each fault is logged, naming the fault ("undefined instruction");
 # - the module unloads afterwards (kmemleak and lockdep are the judge's);
-# - a bad knob (fault_every=5000) is refused at load with a message.
+# - a failed transfer is DMA_ERROR from tx_status (dmatest: "completion
+#   error status");
+# - with kill_lag=250000 (each killed thread reads Killing for that many
+#   reads, past the interrupt handler's poll) the same holds, and nothing
+#   completes or restarts before the thread reads Stopped (issue 21, hole 1);
+# - bad knobs (fault_every=5000, kill_lag=20000000) are refused at load
+#   with a message.
 #
 # Needs a PL330 that no driver has bound (zynq: upstream pl330 is a module
 # that is not loaded).  Not in TEST_PROGS: run by the rig on zynq
@@ -24,29 +30,41 @@ it=${2:-42}
 expect=$((it / 4))
 
 ktap_print_header
-ktap_set_plan 4
+ktap_set_plan 11
 
-kmsg_mark pl330-fault
-load_mod "$mod" || ktap_exit_fail_msg "cannot load $mod"
-ch=$(dma_channels dma | head -n1)
-[ -n "$ch" ] || ktap_exit_fail_msg "$mod registered no channel"
-load_dmatest || ktap_exit_fail_msg "cannot load dmatest.ko"
-p=/sys/module/dmatest/parameters
-echo 0 >$p/dmatest
-echo "$it" >$p/iterations
-echo 1 >$p/threads_per_chan
-echo 4096 >$p/test_buf_size
-echo 5000 >$p/timeout
-echo 0 >$p/max_channels
-echo "$ch" >$p/channel || ktap_exit_fail_msg "dmatest refused channel $ch"
-ktap_print_msg "dmatest memcpy on $ch: $it iterations, every 4th faults"
-echo 1 >$p/run
-cat $p/wait >/dev/null
-kmsg_since pl330-fault >/tmp/pl330-fault.log
-rmmod dmatest
+# faults MARK [PARAMS...]: load the module with PARAMS, run dmatest on its
+# first channel, keep the kernel log of the run in /tmp/MARK.log.
+faults() {
+	mark=$1
+	shift
+	kmsg_mark "$mark"
+	load_mod "$mod" "$@" || ktap_exit_fail_msg "cannot load $mod $*"
+	ch=$(dma_channels dma | head -n1)
+	[ -n "$ch" ] || ktap_exit_fail_msg "$mod registered no channel"
+	load_dmatest || ktap_exit_fail_msg "cannot load dmatest.ko"
+	p=/sys/module/dmatest/parameters
+	echo 0 >$p/dmatest
+	echo "$it" >$p/iterations
+	echo 1 >$p/threads_per_chan
+	echo 4096 >$p/test_buf_size
+	echo 5000 >$p/timeout
+	echo 0 >$p/max_channels
+	echo "$ch" >$p/channel || ktap_exit_fail_msg "dmatest refused channel $ch"
+	ktap_print_msg "dmatest memcpy on $ch: $it iterations, every 4th faults ${*:-}"
+	echo 1 >$p/run
+	cat $p/wait >/dev/null
+	kmsg_since "$mark" >/tmp/$mark.log
+	rmmod dmatest
+	line=$(grep "dmatest: $ch-copy0: summary" /tmp/$mark.log)
+	ktap_print_msg "${line#*dmatest: }"
+}
 
-line=$(grep "dmatest: $ch-copy0: summary" /tmp/pl330-fault.log)
-ktap_print_msg "${line#*dmatest: }"
+# count LOG REGEX: matching lines of /tmp/LOG.log.
+count() {
+	grep -c "$2" /tmp/$1.log
+}
+
+faults pl330-fault
 case $line in
 *" summary $it tests, $expect failures "*)
 	ktap_test_pass "$expect of $it transfers failed (the injected faults), the others passed, also after the last fault" ;;
@@ -54,17 +72,63 @@ case $line in
 	ktap_test_fail "$expect of $it transfers failed (the injected faults), the others passed" ;;
 esac
 
-n=$(grep -c "thread fault .*(undefined instruction).*transfer failed, thread reset" /tmp/pl330-fault.log)
+n=$(count pl330-fault "thread fault .*(undefined instruction).*transfer failed, thread reset")
 if [ "$n" = "$expect" ]; then
 	ktap_test_pass "each fault is logged by name ($n)"
 else
 	ktap_test_fail "each fault is logged by name ($n of $expect)"
 fi
 
+# A failed transfer is DMA_ERROR from tx_status, not DMA_COMPLETE: upstream
+# dmatest then says "completion error status" (and not "data mismatch").
+n=$(count pl330-fault "'completion error status'")
+if [ "$n" = "$expect" ]; then
+	ktap_test_pass "each failed transfer is DMA_ERROR to dmatest ($n)"
+else
+	ktap_test_fail "each failed transfer is DMA_ERROR to dmatest ($n of $expect)"
+fi
+
 if rmmod "$mod"; then
 	ktap_test_pass "$mod unloads after the faults"
 else
 	ktap_test_fail "$mod unloads after the faults"
+fi
+
+# The same faults with each killed thread held in Killing for 250000 reads
+# of its state, longer than the interrupt handler polls (100000): nothing
+# may complete, and the microcode slot may not be reused, before the thread
+# reads Stopped (the module's own check warns, which fails the boot, and
+# says "still Killing"); the transfers still fail as errors, not timeouts.
+lag=250000
+faults pl330-killing kill_lag=$lag
+case $line in
+*" summary $it tests, $expect failures "*)
+	ktap_test_pass "kill_lag=$lag: $expect of $it transfers failed, the others passed" ;;
+*)
+	ktap_test_fail "kill_lag=$lag: $expect of $it transfers failed, the others passed" ;;
+esac
+n=$(count pl330-killing "thread not stopped after DMAKILL.*completes.*only once it stops")
+if [ "$n" = "$expect" ]; then
+	ktap_test_pass "kill_lag=$lag: each killed thread is seen still Killing ($n)"
+else
+	ktap_test_fail "kill_lag=$lag: each killed thread is seen still Killing ($n of $expect)"
+fi
+n=$(count pl330-killing "while its thread is still Killing")
+if [ "$n" = 0 ]; then
+	ktap_test_pass "kill_lag=$lag: nothing completed or restarted before its thread stopped"
+else
+	ktap_test_fail "kill_lag=$lag: $n completions or restarts before the thread stopped"
+fi
+n=$(count pl330-killing "'completion error status'")
+if [ "$n" = "$expect" ]; then
+	ktap_test_pass "kill_lag=$lag: each failed transfer is DMA_ERROR, none timed out ($n)"
+else
+	ktap_test_fail "kill_lag=$lag: each failed transfer is DMA_ERROR, none timed out ($n of $expect)"
+fi
+if rmmod "$mod"; then
+	ktap_test_pass "$mod unloads after kill_lag=$lag"
+else
+	ktap_test_fail "$mod unloads after kill_lag=$lag"
 fi
 
 kmsg_mark pl330-knobs
@@ -75,6 +139,16 @@ elif kmsg_since pl330-knobs | grep -q "fault_every=5000 is out of range"; then
 	ktap_test_pass "fault_every=5000 is refused with a message"
 else
 	ktap_test_fail "fault_every=5000 is refused (no message)"
+fi
+
+kmsg_mark pl330-knobs2
+if load_mod "$mod" kill_lag=20000000 2>/dev/null; then
+	rmmod "$mod"
+	ktap_test_fail "kill_lag=20000000 is refused"
+elif kmsg_since pl330-knobs2 | grep -q "kill_lag=20000000 is out of range"; then
+	ktap_test_pass "kill_lag=20000000 is refused with a message"
+else
+	ktap_test_fail "kill_lag=20000000 is refused (no message)"
 fi
 
 ktap_finished
