@@ -749,3 +749,146 @@ impl<P: Provider> PinnedDrop for VirtChan<P> {
         self.free_spare();
     }
 }
+
+#[kernel::prelude::kunit_tests(rust_dmaengine_provider)]
+mod tests {
+    use super::super::{
+        desc::tx_submit,
+        ops::Ops,
+        TxStatus,
+    };
+    use super::*;
+    use crate::dmaengine::{
+        queue::Cookie,
+        Status, //
+    };
+    use kernel::faux;
+
+    /// A provider whose `terminate_all` fails while `fail` is set.
+    struct Mock;
+
+    struct MockEngine {
+        fail: bool,
+    }
+
+    #[vtable]
+    impl Provider for Mock {
+        type Desc = ();
+        type Engine = MockEngine;
+        type ChanData = ();
+
+        fn issue_pending(_chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
+            g.issue_pending();
+        }
+
+        fn tx_status(_chan: &VirtChan<Self>, _g: &Inner<Self>, _cookie: Cookie) -> TxStatus {
+            TxStatus {
+                status: Status::InProgress,
+                residue: 0,
+            }
+        }
+
+        fn terminate_all(_chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+            if g.engine.fail {
+                Err(EBUSY)
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    /// A channel of `Mock` on a faux device, not registered with dmaengine,
+    /// with `n` descriptors submitted and issued, the first one active.
+    fn chan_with(faux: &faux::Registration, n: usize) -> Result<Arc<VirtChan<Mock>>> {
+        let fdev: &faux::Device<device::Bound> = faux.as_ref();
+        let dev: &device::Device<device::Bound> = fdev.as_ref();
+        let dev: &device::Device = dev;
+        let c = Arc::pin_init(
+            VirtChan::<Mock>::new(
+                0,
+                dev.into(),
+                Dispatch::Tasklet,
+                MockEngine { fail: true },
+                Ok::<(), Error>(()),
+            ),
+            GFP_KERNEL,
+        )?;
+        for _ in 0..n {
+            let tx = c.new_desc((), 64, false, 0)?;
+            // SAFETY: `tx` comes from `new_desc` of `c`, which lives in an
+            // `Arc`, and is submitted once.
+            let cookie = unsafe { tx_submit::<Mock>(tx) };
+            if cookie <= 0 {
+                return Err(EINVAL);
+            }
+        }
+        {
+            let mut g = c.lock();
+            g.issue_pending();
+            g.start_next();
+        }
+        Ok(c)
+    }
+
+    /// Terminates for good and frees what is left, as
+    /// `free_chan_resources` does.
+    fn release(c: &Arc<VirtChan<Mock>>) {
+        c.lock().engine.fail = false;
+        c.terminate_for_release("test");
+        VirtChan::synchronize(c.as_arc_borrow());
+        drop(c.inner.lock().queue.take_all());
+    }
+
+    /// Issue 21: a driver whose `terminate_all` fails leaves the queue as
+    /// it was (its engine may still run the descriptors, and their
+    /// callbacks must still come), and the error reaches the client.
+    #[test]
+    fn failed_terminate_moves_nothing() -> Result {
+        let faux = faux::Registration::new(c"rde_kunit_terminate", None)?;
+        let c = chan_with(&faux, 3)?;
+        assert_eq!(c.terminate(), Err(EBUSY));
+        let (active, terminated) = {
+            let mut g = c.inner.lock();
+            let active = g.queue.active().is_some();
+            (active, g.queue.take_terminated().is_empty())
+        };
+        // Then the active one completes, and its callback is due.
+        let due = {
+            let mut g = c.lock();
+            g.complete_active() && g.queue().has_completed()
+        };
+        release(&c);
+        assert!(active);
+        assert!(terminated);
+        assert!(due);
+        Ok(())
+    }
+
+    /// Issue 21: a transfer that failed is `DMA_ERROR` from `tx_status`,
+    /// not `DMA_COMPLETE`; one that did not fail is `DMA_COMPLETE`.
+    #[test]
+    fn failed_transfer_is_dma_error() -> Result {
+        let faux = faux::Registration::new(c"rde_kunit_error", None)?;
+        let c = chan_with(&faux, 2)?;
+        let (first, second) = {
+            let mut g = c.lock();
+            let first = g.queue().active().map(|d| d.cookie().0).unwrap_or(0);
+            g.complete_active_with(TxResult::ReadFailed);
+            let second = g.start_next().map(|d| d.cookie().0).unwrap_or(0);
+            g.complete_active();
+            // As callback dispatch does, for the lock-free look.
+            c.cookies_seen
+                .store(g.queue().cookies().to_bits(), Ordering::Release);
+            (first, second)
+        };
+        // SAFETY: `c`'s `chan` is the channel of a `VirtChan<Mock>` in an
+        // `Arc`; a null state is allowed.
+        let st = |cookie| unsafe { Ops::<Mock>::tx_status(c.chan.get(), cookie, ptr::null_mut()) };
+        let (s1, s2) = (st(first), st(second));
+        release(&c);
+        assert!(first > 0 && second > first);
+        assert_eq!(s1, bindings::dma_status_DMA_ERROR);
+        assert_eq!(s2, bindings::dma_status_DMA_COMPLETE);
+        Ok(())
+    }
+}
