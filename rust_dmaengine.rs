@@ -78,6 +78,7 @@ use dmaengine::{
     Cap,
     Direction,
     DmaAddress,
+    ResidueGranularity,
     Status, //
 };
 
@@ -312,6 +313,16 @@ impl Provider for SoftDma {
     type Desc = Xfer;
     type Engine = Engine;
     type ChanData = SoftChan<Self, ChanCtl>;
+
+    // Memcpy and memset, and cyclic transfers to or from a (simulated)
+    // device FIFO of any of the usual widths; `tx_status` counts bursts.
+    const DIRECTIONS: &'static [Direction] = &[
+        Direction::MemToMem,
+        Direction::MemToDev,
+        Direction::DevToMem,
+    ];
+    const ADDR_WIDTHS: &'static [u32] = &[1, 2, 4, 8];
+    const RESIDUE_GRANULARITY: ResidueGranularity = ResidueGranularity::Burst;
 
     fn prep_memcpy(
         chan: &VirtChan<Self>,

@@ -40,9 +40,8 @@ use kernel::{
         Handler,
         IrqReturn, //
     },
-    new_spinlock_irq,
+    new_spinlock_irq, new_work,
     prelude::*,
-    new_work,
     processor::cpu_relax,
     sync::{
         Arc,
@@ -80,6 +79,7 @@ use dmaengine::{
     queue::Cookie,
     Cap,
     DmaAddress,
+    ResidueGranularity,
     Status,
     TxResult, //
 };
@@ -819,6 +819,10 @@ impl Provider for Pl330 {
     type Desc = Xfer;
     type Engine = Engine;
     type ChanData = Chan;
+
+    // Memcpy only (the default directions, no slave widths); the residue
+    // follows the destination address register, burst by burst.
+    const RESIDUE_GRANULARITY: ResidueGranularity = ResidueGranularity::Burst;
 
     fn prep_memcpy(chan: &Pl330Chan, dst: DmaAddress, src: DmaAddress, len: usize) -> Result<Xfer> {
         let (Some(dst), Some(src), Some(len)) = (bus32(dst), bus32(src), bus32(len)) else {

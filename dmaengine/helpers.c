@@ -36,24 +36,6 @@ void rde_dma_device_init_channels(struct dma_device *dev)
 	INIT_LIST_HEAD(&dev->channels);
 }
 
-/*
- * Waits until no dmaengine core call holds dma_list_mutex: a
- * dma_release_channel() that dropped the last reference of an unregistered
- * device (and so called its device_release) has then finished writing the
- * channel (chan->slave, chan->dbg_client_name), which it does after
- * device_release under that mutex.  dmaengine exports no lock or flush for
- * it; dma_get_any_slave_channel() takes the mutex and, on a device without
- * channels or capabilities (this one, on the stack and never registered),
- * finds no candidate and changes nothing.
- */
-void rde_dma_list_barrier(struct device *dev)
-{
-	struct dma_device none = { .dev = dev };
-
-	INIT_LIST_HEAD(&none.channels);
-	WARN_ON(dma_get_any_slave_channel(&none));
-}
-
 void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan)
 {
 	chan->device = dev;

@@ -20,7 +20,6 @@
 /* Provider side. */
 void rde_dma_cap_set(enum dma_transaction_type tx_type, dma_cap_mask_t *mask);
 void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan);
-void rde_dma_list_barrier(struct device *dev);
 void rde_dma_device_init_channels(struct dma_device *dev);
 bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx);
 void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len);

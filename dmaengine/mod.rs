@@ -136,6 +136,30 @@ impl Direction {
     }
 }
 
+/// How finely a provider's `tx_status` reports the residue of a transfer
+/// in progress (`enum dma_residue_granularity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResidueGranularity {
+    /// Only whole descriptors: the residue is the length until done.
+    Descriptor,
+    /// After each completed segment (scatter-gather entry, cyclic period).
+    Segment,
+    /// After each burst the engine completed.
+    Burst,
+}
+
+impl ResidueGranularity {
+    fn to_raw(self) -> bindings::dma_residue_granularity {
+        match self {
+            Self::Descriptor => {
+                bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_DESCRIPTOR
+            }
+            Self::Segment => bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_SEGMENT,
+            Self::Burst => bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_BURST,
+        }
+    }
+}
+
 /// A DMA capability (`enum dma_transaction_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cap {

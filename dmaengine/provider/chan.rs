@@ -750,13 +750,9 @@ impl<P: Provider> PinnedDrop for VirtChan<P> {
     }
 }
 
-#[kernel::prelude::kunit_tests(rust_dmaengine_provider)]
+#[kunit_tests(rust_dmaengine_provider)]
 mod tests {
-    use super::super::{
-        desc::tx_submit,
-        ops::Ops,
-        TxStatus,
-    };
+    use super::super::{desc::tx_submit, ops::Ops, TxStatus};
     use super::*;
     use crate::dmaengine::{
         queue::Cookie,
@@ -844,7 +840,7 @@ mod tests {
     /// callbacks must still come), and the error reaches the client.
     #[test]
     fn failed_terminate_moves_nothing() -> Result {
-        let faux = faux::Registration::new(c"rde_kunit_terminate", None)?;
+        let faux = faux::Registration::new(c"kunit_failed_terminate", None)?;
         let c = chan_with(&faux, 3)?;
         assert_eq!(c.terminate(), Err(EBUSY));
         let (active, terminated) = {
@@ -868,7 +864,7 @@ mod tests {
     /// not `DMA_COMPLETE`; one that did not fail is `DMA_COMPLETE`.
     #[test]
     fn failed_transfer_is_dma_error() -> Result {
-        let faux = faux::Registration::new(c"rde_kunit_error", None)?;
+        let faux = faux::Registration::new(c"kunit_failed_transfer", None)?;
         let c = chan_with(&faux, 2)?;
         let (first, second) = {
             let mut g = c.lock();

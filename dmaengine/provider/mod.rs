@@ -49,6 +49,7 @@ use super::{
     queue::Cookie,
     Direction,
     DmaAddress,
+    ResidueGranularity,
     Status, //
 };
 use kernel::{
@@ -176,6 +177,22 @@ pub trait Provider: Sized + Send + Sync + 'static {
     /// Per-channel data outside the lock (configuration, the channel's
     /// hardware), pinned inside the channel.
     type ChanData: Send + Sync;
+
+    /// The directions its transfers take (`dma_device.directions`, which
+    /// `dma_get_slave_caps()` reports): memory to memory for a driver
+    /// with only memcpy or memset, the device directions only where it
+    /// has slave or cyclic transfers.
+    const DIRECTIONS: &'static [Direction] = &[Direction::MemToMem];
+    /// The device bus widths in bytes (1, 2, 4, 8...) its slave
+    /// configuration accepts (`src_addr_widths`, `dst_addr_widths`); none
+    /// for a driver without slave transfers.
+    const ADDR_WIDTHS: &'static [u32] = &[];
+    /// The largest burst, in words, of a slave transfer (`max_burst`; 0:
+    /// not stated).
+    const MAX_BURST: u32 = 0;
+    /// How finely `tx_status` reports the residue of a transfer in
+    /// progress.
+    const RESIDUE_GRANULARITY: ResidueGranularity = ResidueGranularity::Descriptor;
 
     /// Prepares a memory-to-memory copy.
     fn prep_memcpy(

@@ -11,8 +11,7 @@ use super::{
 };
 use crate::dmaengine::{
     bindings,
-    Cap,
-    Direction, //
+    Cap, //
 };
 use core::{
     marker::PhantomPinned,
@@ -43,13 +42,27 @@ struct DmaDevice {
     _pin: PhantomPinned,
 }
 
-impl DmaDevice {
-    /// The `struct device` the DMA device was registered for.
-    fn dd_dev(&self) -> *mut bindings::device {
-        // SAFETY: `dd` is initialised (zeroed, then set up before it was
-        // registered); reading one pointer field.
-        unsafe { (*self.dd.get()).dev }
+/// Waits until no dmaengine core call holds `dma_list_mutex`, so that a
+/// `dma_release_channel()` that called `device_release` has finished
+/// writing the channel.  Sleeps.
+///
+/// dmaengine exports no lock or flush for it, so this calls
+/// `__dma_request_channel()`, which takes the mutex, asking for a channel
+/// of a device tree node that no device has (one of its own): it looks at
+/// every device's node, finds none, and changes nothing.
+fn wait_for_dma_list() {
+    if cfg!(rde_skip_list_barrier) {
+        // Test build (`rust_dmaengine_release_race_nobarrier.ko`): the
+        // negative control frees at once, and KASAN must catch it.
+        return;
     }
+    let mask = bindings::dma_cap_mask_t::default();
+    let node = Opaque::<bindings::device_node>::zeroed();
+    // SAFETY: `mask` is valid for the call; `node` is only compared with the
+    // devices' nodes, which it is not (no device was made with it); no
+    // dmaengine lock is held here.
+    let chan = unsafe { bindings::__dma_request_channel(&mask, None, ptr::null_mut(), node.get()) };
+    kernel::warn_on!(!chan.is_null());
 }
 
 /// `device_release`: dmaengine dropped its last reference to the device.
@@ -189,17 +202,16 @@ impl<P: Provider> Registration<P> {
             // client let go (and does not WARN at unregister).
             (*d).device_release = Some(device_release);
             (*d).device_issue_pending = Some(Ops::<P>::issue_pending);
-            let widths = (1u32 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_1_BYTE)
-                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_2_BYTES)
-                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_4_BYTES)
-                | (1 << bindings::dma_slave_buswidth_DMA_SLAVE_BUSWIDTH_8_BYTES);
+            // What the driver declares: `dma_get_slave_caps()` reports it
+            // to clients, which choose channels and configurations by it.
+            let widths = P::ADDR_WIDTHS
+                .iter()
+                .fold(0u32, |m, &w| m | 1u32.checked_shl(w).unwrap_or(0));
             (*d).src_addr_widths = widths;
             (*d).dst_addr_widths = widths;
-            (*d).directions = (1 << Direction::MemToMem.to_raw())
-                | (1 << Direction::MemToDev.to_raw())
-                | (1 << Direction::DevToMem.to_raw());
-            (*d).residue_granularity =
-                bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_BURST;
+            (*d).directions = P::DIRECTIONS.iter().fold(0, |m, d| m | (1 << d.to_raw()));
+            (*d).max_burst = P::MAX_BURST;
+            (*d).residue_granularity = P::RESIDUE_GRANULARITY.to_raw();
             kernel::error::to_result(bindings::dma_async_device_register(d))?;
         }
         // INVARIANT: registered, with the channels in `chans`.
@@ -260,18 +272,13 @@ impl<P: Provider> Drop for Registration<P> {
                 return;
             }
         }
-        if self.registered && !cfg!(rde_skip_list_barrier) {
+        if self.registered {
             // `device_release` ran, but it may have been called by a
             // client's `dma_release_channel()` that got in after the
             // unregister: that goes on writing the channel (`chan->slave`,
             // `chan->dbg_client_name`) under `dma_list_mutex` after
-            // `device_release` returns.  Freeing it before that mutex is
-            // released is a use-after-free (`rde_dma_list_barrier` waits
-            // for it).  The test build `--cfg rde_skip_list_barrier` skips
-            // this, as the negative control.
-            // SAFETY: The device pointer is valid (the driver is bound), and
-            // no lock of dmaengine's is held here.
-            unsafe { bindings::rde_dma_list_barrier(self.dd.dd_dev()) };
+            // `device_release` returns.
+            wait_for_dma_list();
         }
         // SAFETY: Not registered, or released by dmaengine and no dmaengine
         // call is still in progress on it (the barrier above): nothing

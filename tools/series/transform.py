@@ -394,6 +394,7 @@ def chan(text):
     text = resub(text, r'^        dispatch: Dispatch,\n', '', w + ': new() param')
     text = resub(text, r'^            bh <- Tasklet::new\(\),\n', '', w + ': new() bh')
     text = resub(text, r'^            dispatch,\n', '', w + ': new() dispatch')
+    text = resub(text, r'^                Dispatch::Tasklet,\n', '', w + ': KUnit mock dispatch')
     text = sub(text, 'nor any view of it that the driver made\n    /// (such as `soft::EngineRange`), after',
                'nor any view of it that the driver made,\n    /// after', w)
     text = drop_item(text, r'^    pub fn dispatch\(&self\)', w + ': dispatch()')
@@ -714,6 +715,12 @@ def pl330(text, author):
                  '', w + ': cfg', count=2)
     # The fault injection exists for the fault-test build only.
     text = drop_item(text, r'^#\[cfg\(not\(rde_pl330_fault_test\)\)\]\nfn fault_every', w + ': stub')
+    # The Killing lag and its negative control: the test build's; in tree
+    # the lag is always 0 (the stubs stay, without their cfg).
+    for f in ('kill_lag', 'complete_early'):
+        text = drop_item(text, r'^#\[cfg\(rde_pl330_fault_test\)\]\nfn ' + f, w + ': ' + f)
+        text = resub(text, r'^#\[cfg\(not\(rde_pl330_fault_test\)\)\]\n(fn ' + f + r')', r'\1',
+                     w + ': ' + f + ' stub')
     text = resub(text, r'^    /// Descriptors prepared \(counted in the fault-test build only\)\.\n'
                  r'    prepared: AtomicU32,\n(    ///.*\n)*    fault_every: u32,\n', '', w + ': fields')
     text = resub(text, r'^        let every = chan\.data\(\)\.fault_every;\n        if every != 0 .*\n'
