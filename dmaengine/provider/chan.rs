@@ -45,6 +45,7 @@ use core::{
     mem::offset_of,
     ptr,
     sync::atomic::{
+        AtomicBool,
         AtomicI32,
         AtomicPtr,
         AtomicU32,
@@ -194,8 +195,11 @@ impl<P: Provider, T: ?Sized> InnerOf<P, T> {
     }
 
     /// If the engine is free, makes the next issued descriptor active, and
-    /// returns the active one.
+    /// returns the active one.  On a dead channel nothing starts: `None`.
     pub fn start_next(&mut self) -> Option<&Desc<P>> {
+        if self.dead {
+            return None;
+        }
         self.queue.start_next()
     }
 
@@ -249,6 +253,11 @@ pub struct VirtChan<P: Provider> {
     /// answer "complete" without the lock, as `dma_cookie_status()` does in
     /// C.  It may lag; then `tx_status` takes the lock.
     pub(super) cookies_seen: AtomicU64,
+    /// `dead` of the locked state, for the entry points that must not call
+    /// the driver on a dead channel and do not take the lock (`prep`,
+    /// `config`, `pause`, `resume`): set under the lock with `dead`,
+    /// before the driver's last `synchronize`.
+    pub(super) gone: AtomicBool,
     /// The cookie of the channel's last descriptor that completed with an
     /// error (0: none): `tx_status` answers `DMA_ERROR` for it, as the
     /// client API asks, instead of `DMA_COMPLETE`.  Only the last one is
@@ -374,6 +383,7 @@ impl<P: Provider> VirtChan<P> {
             stopped <- ReusableCompletion::new_done(),
             cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
             failed_cookie: AtomicI32::new(0),
+            gone: AtomicBool::new(false),
             spare: AtomicPtr::new(ptr::null_mut()),
             dev,
             index,
@@ -499,6 +509,21 @@ impl<P: Provider> VirtChan<P> {
         }
     }
 
+    /// Marks the channel dead: the device is going away, and from here on
+    /// the framework calls no method of the driver for it (but the
+    /// `Registration`'s own last `synchronize`), starts nothing, and takes
+    /// no descriptor or client.
+    pub(super) fn mark_dead(&self) {
+        let mut g = self.inner.lock();
+        g.dead = true;
+        self.gone.store(true, Ordering::Release);
+    }
+
+    /// Whether the channel is dead, without the lock (see `gone`).
+    pub(super) fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
     /// `device_terminate_all`: the driver stops its engine, then every
     /// descriptor that is not done is terminated.  Any context.
     ///
@@ -509,7 +534,11 @@ impl<P: Provider> VirtChan<P> {
         // SAFETY: The guard stays here; the driver gets `&mut Inner`, and the
         // queue's methods make no token.
         let mut g = unsafe { lock_scoped(&self.inner) };
-        P::terminate_all(self, &mut *g)?;
+        // A dead channel's engine was stopped and waited for by the
+        // `Registration`; the driver may be gone.
+        if !g.dead {
+            P::terminate_all(self, &mut *g)?;
+        }
         g.queue.terminate_all();
         g.periods = 0;
         Ok(())
@@ -568,7 +597,9 @@ impl<P: Provider> VirtChan<P> {
             return;
         }
         loop {
-            P::synchronize(this);
+            if !this.is_gone() {
+                P::synchronize(this);
+            }
             this.stopped.wait();
             this.quiesce();
             let mut g = this.inner.lock();
@@ -752,15 +783,22 @@ impl<P: Provider> PinnedDrop for VirtChan<P> {
 
 #[kunit_tests(rust_dmaengine_provider)]
 mod tests {
-    use super::super::{desc::tx_submit, ops::Ops, TxStatus};
+    use super::super::{
+        desc::tx_submit,
+        ops::Ops,
+        SlaveConfig,
+        TxStatus, //
+    };
     use super::*;
     use crate::dmaengine::{
         queue::Cookie,
+        DmaAddress,
         Status, //
     };
     use kernel::faux;
 
-    /// A provider whose `terminate_all` fails while `fail` is set.
+    /// A provider whose `terminate_all` fails while `fail` is set, and
+    /// which counts the calls of its methods (its channel data).
     struct Mock;
 
     struct MockEngine {
@@ -771,20 +809,51 @@ mod tests {
     impl Provider for Mock {
         type Desc = ();
         type Engine = MockEngine;
-        type ChanData = ();
+        type ChanData = AtomicU32;
 
-        fn issue_pending(_chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
+        fn prep_memcpy(chan: &VirtChan<Self>, _: DmaAddress, _: DmaAddress, _: usize) -> Result {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn slave_config(chan: &VirtChan<Self>, _cfg: &SlaveConfig) -> Result {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
+            chan.data().fetch_add(1, Ordering::Relaxed);
             g.issue_pending();
         }
 
-        fn tx_status(_chan: &VirtChan<Self>, _g: &Inner<Self>, _cookie: Cookie) -> TxStatus {
+        fn tx_status(chan: &VirtChan<Self>, _g: &Inner<Self>, _cookie: Cookie) -> TxStatus {
+            chan.data().fetch_add(1, Ordering::Relaxed);
             TxStatus {
                 status: Status::InProgress,
                 residue: 0,
             }
         }
 
-        fn terminate_all(_chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+        fn pause(chan: VirtChanRef<'_, Self>) -> Result {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn resume(chan: VirtChanRef<'_, Self>) -> Result {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn synchronize(chan: VirtChanRef<'_, Self>) {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn free_chan_resources(chan: VirtChanRef<'_, Self>) {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn terminate_all(chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+            chan.data().fetch_add(1, Ordering::Relaxed);
             if g.engine.fail {
                 Err(EBUSY)
             } else {
@@ -805,7 +874,7 @@ mod tests {
                 dev.into(),
                 Dispatch::Tasklet,
                 MockEngine { fail: true },
-                Ok::<(), Error>(()),
+                Ok::<AtomicU32, Error>(AtomicU32::new(0)),
             ),
             GFP_KERNEL,
         )?;
@@ -885,6 +954,49 @@ mod tests {
         assert!(first > 0 && second > first);
         assert_eq!(s1, bindings::dma_status_DMA_ERROR);
         assert_eq!(s2, bindings::dma_status_DMA_COMPLETE);
+        Ok(())
+    }
+
+    /// Issue 21, hole 3: on a dead channel (the device is going away) the
+    /// C entry points call no method of the driver, and nothing starts.
+    #[test]
+    fn dead_channel_calls_no_driver_method() -> Result {
+        let faux = faux::Registration::new(c"kunit_dead_channel", None)?;
+        let c = chan_with(&faux, 2)?;
+        c.mark_dead();
+        let raw = c.chan.get();
+        let issued = c.lock().queue().cookies().last_assigned().0;
+        // The active one completes; the issued one must not start.
+        let started = {
+            let mut g = c.lock();
+            g.complete_active();
+            g.start_next().is_some()
+        };
+        let mut cfg = bindings::dma_slave_config::default();
+        // SAFETY: `raw` is the channel of a `VirtChan<Mock>` in an `Arc`;
+        // `cfg` is valid, a null state allowed.
+        let (prep, st, pause, resume, config, term) = unsafe {
+            let prep = Ops::<Mock>::prep_memcpy(raw, 0, 0, 64, 0).is_null();
+            Ops::<Mock>::issue_pending(raw);
+            let st = Ops::<Mock>::tx_status(raw, issued, ptr::null_mut());
+            let pause = Ops::<Mock>::pause(raw);
+            let resume = Ops::<Mock>::resume(raw);
+            let config = Ops::<Mock>::config(raw, &mut cfg);
+            let term = Ops::<Mock>::terminate_all(raw);
+            Ops::<Mock>::synchronize(raw);
+            Ops::<Mock>::free_chan_resources(raw);
+            (prep, st, pause, resume, config, term)
+        };
+        let calls = c.data().load(Ordering::Relaxed);
+        release(&c);
+        assert!(!started);
+        assert!(prep);
+        assert_eq!(st, bindings::dma_status_DMA_ERROR);
+        assert_eq!(pause, ENODEV.to_errno());
+        assert_eq!(resume, ENODEV.to_errno());
+        assert_eq!(config, ENODEV.to_errno());
+        assert_eq!(term, 0);
+        assert_eq!(calls, 0);
         Ok(())
     }
 }

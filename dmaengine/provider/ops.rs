@@ -71,7 +71,9 @@ impl<P: Provider> Ops<P> {
         let all = chan.inner.lock().queue.take_all();
         drop(all);
         chan.free_spare();
-        P::free_chan_resources(chan);
+        if !chan.is_gone() {
+            P::free_chan_resources(chan);
+        }
     }
 
     /// # Safety
@@ -86,6 +88,9 @@ impl<P: Provider> Ops<P> {
     ) -> *mut bindings::dma_async_tx_descriptor {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
+        if chan.is_gone() {
+            return ptr::null_mut();
+        }
         P::prep_memcpy(&chan, dst, src, len)
             .and_then(|d| chan.new_desc(d, len, false, flags))
             .unwrap_or(ptr::null_mut())
@@ -103,6 +108,9 @@ impl<P: Provider> Ops<P> {
     ) -> *mut bindings::dma_async_tx_descriptor {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
+        if chan.is_gone() {
+            return ptr::null_mut();
+        }
         // CAST: dmaengine memset fills with the low byte of `value`.
         P::prep_memset(&chan, dst, value as u8, len)
             .and_then(|d| chan.new_desc(d, len, false, flags))
@@ -125,6 +133,9 @@ impl<P: Provider> Ops<P> {
         let Some(dir) = Direction::from_raw(dir) else {
             return ptr::null_mut();
         };
+        if chan.is_gone() {
+            return ptr::null_mut();
+        }
         P::prep_cyclic(&chan, buf, buf_len, period_len, dir)
             .and_then(|d| chan.new_desc(d, buf_len, true, flags))
             .unwrap_or(ptr::null_mut())
@@ -139,6 +150,9 @@ impl<P: Provider> Ops<P> {
     ) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
+        if chan.is_gone() {
+            return ENODEV.to_errno();
+        }
         // SAFETY: `cfg` is a valid configuration for the duration of the call.
         let cfg = unsafe { &*cfg };
         let cfg = SlaveConfig {
@@ -216,7 +230,14 @@ impl<P: Provider> Ops<P> {
     ) -> bindings::dma_status {
         // SAFETY: The guard stays here; the driver gets `&Inner`.
         let g = unsafe { lock_scoped(&chan.inner) };
-        let st = if g.queue.cookies().is_complete(cookie) {
+        let st = if g.dead && !g.queue.cookies().is_complete(cookie) {
+            // The device is going away and the driver may be gone; whatever
+            // was not done was terminated.
+            TxStatus {
+                status: Status::Error,
+                residue: 0,
+            }
+        } else if g.queue.cookies().is_complete(cookie) {
             TxStatus {
                 // A transfer that failed is not `DMA_COMPLETE`
                 // (Documentation/driver-api/dmaengine/client.rst).
@@ -248,7 +269,11 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     pub(super) unsafe extern "C" fn pause(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
-        match P::pause(unsafe { Self::chan(c) }) {
+        let chan = unsafe { Self::chan(c) };
+        if chan.is_gone() {
+            return ENODEV.to_errno();
+        }
+        match P::pause(chan) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -259,7 +284,11 @@ impl<P: Provider> Ops<P> {
     /// Called by dmaengine for a channel registered by a `Registration<P>`.
     pub(super) unsafe extern "C" fn resume(c: *mut bindings::dma_chan) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
-        match P::resume(unsafe { Self::chan(c) }) {
+        let chan = unsafe { Self::chan(c) };
+        if chan.is_gone() {
+            return ENODEV.to_errno();
+        }
+        match P::resume(chan) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }

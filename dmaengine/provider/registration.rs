@@ -237,7 +237,7 @@ impl<P: Provider> Drop for Registration<P> {
         // 2. Nothing new from here on: no descriptor, no engine work, no
         //    client.
         for c in self.chans.iter() {
-            c.inner.lock().dead = true;
+            c.mark_dead();
         }
         // 3. Once more, now that nothing new can start: the driver waits for
         //    its hardware and interrupt handler, then no callback runs.
