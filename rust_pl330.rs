@@ -791,11 +791,17 @@ fn stop_watch(c: &Arc<Pl330Chan>) {
 // `VirtChan::data_container_of` are inverses, and so are the field
 // projection and `container_of!` on `watch`.
 unsafe impl HasWork<Pl330Chan> for Pl330Chan {
+    /// # Safety
+    ///
+    /// As for [`HasWork::raw_get_work`].
     unsafe fn raw_get_work(ptr: *mut Self) -> *mut Work<Pl330Chan> {
         // SAFETY: The caller promises that `ptr` is a valid channel.
         unsafe { ptr::addr_of!((*VirtChan::raw_data(ptr)).watch).cast_mut() }
     }
 
+    /// # Safety
+    ///
+    /// As for [`HasWork::work_container_of`].
     unsafe fn work_container_of(ptr: *mut Work<Pl330Chan>) -> *mut Self {
         // SAFETY: The caller promises that `ptr` is the `watch` field of the
         // `Chan` data of a channel.
