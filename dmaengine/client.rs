@@ -240,8 +240,9 @@ fn may_sleep(what: &str) -> bool {
 }
 
 /// Whether the caller may sleep: not in interrupt or softirq context (where
-/// DMA callbacks run), interrupts on, and, where the kernel counts it
-/// (`CONFIG_PREEMPT_COUNT`), no spinlock held.
+/// DMA callbacks run), interrupts on, no spinlock held and not in an RCU
+/// read-side section (the build requires `CONFIG_PREEMPT_COUNT`, without
+/// which a held spinlock cannot be seen).
 fn can_sleep() -> bool {
     // SAFETY: No preconditions.
     unsafe { bindings::rde_may_sleep() }
@@ -717,14 +718,26 @@ mod tests {
     fn may_not_sleep_under_a_spinlock() -> Result {
         let lock = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
         let guard = lock.lock();
-        // A plain spinlock disables preemption, which only a kernel with
-        // CONFIG_PREEMPT_COUNT (e.g. DEBUG_ATOMIC_SLEEP) can see.
-        if cfg!(CONFIG_PREEMPT_COUNT) {
-            assert!(!can_sleep());
-        }
+        // A plain spinlock disables preemption (the build requires
+        // CONFIG_PREEMPT_COUNT, which shows it); on PREEMPT_RT it is an
+        // RCU read-side section.
+        assert!(!can_sleep());
         drop(guard);
         assert!(can_sleep());
         Ok(())
+    }
+
+    // Issue 21, hole 5: with preemptible RCU (CONFIG_PREEMPT_RCU) a
+    // read-side section leaves preemption on, and the drop must still not
+    // sleep there (`rcu_preempt_depth()`).  The rig's boards have TREE_RCU,
+    // where the section disables preemption: the case holds either way.
+    #[test]
+    fn may_not_sleep_in_an_rcu_read_side_section() {
+        let guard = kernel::sync::rcu::read_lock();
+        let inside = can_sleep();
+        drop(guard);
+        assert!(!inside);
+        assert!(can_sleep());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 #include <linux/interrupt_rc.h>
 #include <linux/moduleparam.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
@@ -374,17 +375,28 @@ bool rde_dma_chan_can_synchronize(struct dma_chan *chan)
 }
 
 /*
- * Whether the caller may sleep: not in interrupt or softirq context (where
- * DMA callbacks run), interrupts on, and, where the kernel counts it, no
- * preemption disabled (a spinlock held).
+ * The client API leaks, with an error, what it cannot drop without
+ * sleeping, so it must see every context where sleeping is a bug.  Without
+ * CONFIG_PREEMPT_COUNT a spinlock (and, without preemptible RCU, an RCU
+ * read-side section) leaves no trace it could see.
+ */
+#ifndef CONFIG_PREEMPT_COUNT
+#error "rust-dmaengine needs CONFIG_PREEMPT_COUNT: enable PREEMPTION or DEBUG_ATOMIC_SLEEP"
+#endif
+
+/*
+ * Whether the caller may sleep:
+ * - preemptible(): interrupts on and preempt_count() zero: no hard or soft
+ *   interrupt context, no raw spinlock, and on !PREEMPT_RT no spinlock_t;
+ * - !in_interrupt(): on PREEMPT_RT the softirq count (a DMA callback, run
+ *   with BH disabled in a thread) is kept outside preempt_count();
+ * - !rcu_preempt_depth(): a read-side section of preemptible RCU, which
+ *   leaves preemption on, and on PREEMPT_RT a spinlock_t (rt_spin_lock()
+ *   takes rcu_read_lock()).
  */
 bool rde_may_sleep(void)
 {
-#ifdef CONFIG_PREEMPT_COUNT
-	return preemptible();
-#else
-	return !in_interrupt() && !irqs_disabled();
-#endif
+	return preemptible() && !in_interrupt() && !rcu_preempt_depth();
 }
 
 unsigned int rde_num_online_cpus(void)
