@@ -33,7 +33,10 @@ use core::{
     },
 };
 use kernel::{
-    dma::Coherent,
+    dma::{
+        Coherent,
+        DmaMask, //
+    },
     driver, fmt,
     io::Io,
     irq::{
@@ -1170,6 +1173,15 @@ impl amba::Driver for Pl330Driver {
     fn probe(adev: &amba::Device<'_>) -> impl PinInit<Self, Error> {
         let dev = adev.dev();
         let fault_every = fault_every()?;
+        // The PL330's AXI addresses, and its microcode address (`DMAGO`),
+        // are 32-bit.
+        // SAFETY: In probe, before this driver allocates or maps anything.
+        unsafe { adev.dma_set_mask_and_coherent(DmaMask::new::<32>()) }.inspect_err(|e| {
+            dev_err!(
+                dev,
+                "cannot set a 32-bit DMA mask ({e:?}): the PL330 addresses 4 GiB\n"
+            )
+        })?;
         let io = adev.ioremap(NAME)?;
         let cr0 = io.read32(reg::CR0);
         let crd = io.read32(reg::CRD);

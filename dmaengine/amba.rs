@@ -197,6 +197,23 @@ impl<'a> Device<'a> {
         unsafe { device::Device::<device::Normal>::from_raw(&raw mut (*self.adev).dev).as_bound() }
     }
 
+    /// Sets the device's streaming and coherent DMA masks
+    /// (`dma_set_mask_and_coherent()`), as
+    /// `kernel::dma::Device::dma_set_mask_and_coherent` does for the buses
+    /// the kernel crate has.
+    ///
+    /// # Safety
+    ///
+    /// No DMA allocation or mapping for this device runs at the same time:
+    /// call it in probe, before the driver allocates or maps anything.
+    pub unsafe fn dma_set_mask_and_coherent(&self, mask: kernel::dma::DmaMask) -> Result {
+        // SAFETY: The device is valid (type invariant); no allocation or
+        // mapping with the old mask runs (the caller's promise).
+        to_result(unsafe {
+            bindings::dma_set_mask_and_coherent(&raw mut (*self.adev).dev, mask.value())
+        })
+    }
+
     /// The primecell's peripheral id (`adev->periphid`).
     pub fn periphid(&self) -> u32 {
         // SAFETY: Valid device (type invariant); set before any probe.

@@ -593,6 +593,7 @@ impl<P: Provider> VirtChan<P> {
     /// no `device_synchronize`: a callback may then still run on another
     /// CPU.  No product module is built with it.
     pub(super) fn synchronize(this: VirtChanRef<'_, P>) {
+        kernel::task::might_sleep();
         if cfg!(rde_sync_returns_early) {
             return;
         }
