@@ -681,10 +681,26 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
                 chan.dev(),
                 "chan {ch}: DMAGO failed, the debug interface is busy ({e:?}); transfer aborted\n"
             );
-            g.complete_active_with(TxResult::Aborted);
+            let len = g.queue().active().map_or(0, |d| d.data.len);
+            g.complete_active_with(TxResult::Aborted, len);
             chan.schedule_callbacks();
         }
     }
+}
+
+/// The bytes of the active descriptor not yet written, by the destination
+/// address register (burst granularity); all of them if the program has
+/// not set it yet.  Under the channel lock.
+fn active_residue(chan: &Pl330Chan, g: &Inner<Pl330>) -> u32 {
+    let Some(a) = g.queue().active() else {
+        return 0;
+    };
+    // Before the program's `DMAMOV DAR` the register may hold anything:
+    // then nothing is done.
+    let dar = chan.data().hw.read(reg::dar(chan.index()));
+    let x = &a.data;
+    let done = dar.wrapping_sub(x.dst);
+    x.len - if done <= x.len { done } else { 0 }
 }
 
 /// Fault-test build: reports, as an error the test looks for, a
@@ -720,7 +736,8 @@ fn settle(chan: &Pl330Chan, g: &mut Inner<Pl330>) -> bool {
             test_check_stopped(chan, "a failed transfer completed");
             // The thread reads Stopped: its program's writes are done (or
             // were never made), and the slot may take the next program.
-            g.complete_active_with(r)
+            let residue = active_residue(chan, g);
+            g.complete_active_with(r, residue)
         }
         _ => {
             test_check_stopped(chan, "a stop acknowledged");
@@ -876,14 +893,10 @@ impl Provider for Pl330 {
 
     fn tx_status(chan: &Pl330Chan, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let residue = match (g.queue().active(), g.queue().find(cookie)) {
-            (Some(a), Some(d)) if a.cookie() == cookie && g.engine.state == State::Running => {
-                // The destination address register advances with each
-                // burst written; before the program's `DMAMOV DAR` it may
-                // hold anything: then nothing is done.
-                let dar = chan.data().hw.read(reg::dar(chan.index()));
-                let x = &d.data;
-                let done = dar.wrapping_sub(x.dst);
-                x.len - if done <= x.len { done } else { 0 }
+            // The destination address register advances with each burst
+            // written.
+            (Some(a), Some(_)) if a.cookie() == cookie && g.engine.state == State::Running => {
+                active_residue(chan, g)
             }
             (_, Some(d)) => d.data.len,
             (_, None) => 0,
@@ -1049,7 +1062,8 @@ impl Irq {
                 if stopped || complete_early() {
                     g.engine.state = State::Idle;
                     test_check_stopped(c, "a failed transfer completed");
-                    g.complete_active_with(r);
+                    let residue = active_residue(c, &g);
+                    g.complete_active_with(r, residue);
                     start_next(c, &mut g);
                 } else {
                     // Nothing completes and the slot is not reused until
@@ -1082,7 +1096,8 @@ impl Irq {
         {
             dev_err!(c.dev(), "chan {ch}: DMAGO faulted; transfer aborted\n");
             g.engine.state = State::Idle;
-            g.complete_active_with(TxResult::Aborted);
+            let len = g.queue().active().map_or(0, |d| d.data.len);
+            g.complete_active_with(TxResult::Aborted, len);
             start_next(c, &mut g);
             drop(g);
             c.schedule_callbacks();

@@ -160,16 +160,18 @@ impl<P: Provider, T: ?Sized> InnerOf<P, T> {
     }
 
     /// The active descriptor ended with `result` (an error of the engine,
-    /// such as a bus fault): its cookie completes and its callback is told
-    /// `result`.  Returns whether there was one.  Call
+    /// such as a bus fault) with `residue` bytes not transferred: its
+    /// cookie completes and its callback is told both (`dmaengine_result`).
+    /// Returns whether there was one.  Call
     /// [`VirtChan::schedule_callbacks`] afterwards.
     ///
     /// A result other than [`TxResult::NoError`] also makes `tx_status`
     /// answer `DMA_ERROR` for the descriptor's cookie (for the last failed
     /// cookie of the channel).
-    pub fn complete_active_with(&mut self, result: TxResult) -> bool {
+    pub fn complete_active_with(&mut self, result: TxResult, residue: u32) -> bool {
         if let Some(d) = self.queue.active() {
             d.result.store(result.to_raw(), Ordering::Relaxed);
+            d.residue.store(residue, Ordering::Relaxed);
             if result != TxResult::NoError {
                 // Before the cookie completes (under this lock), and so
                 // before the snapshot that `tx_status` reads without it is
@@ -341,7 +343,7 @@ impl<P: Provider> VirtChan<P> {
                 (done, cyclic, more)
             };
             if let Some(d) = done {
-                d.invoke_callback(d.result(), 0);
+                d.invoke_callback(d.result(), d.residue());
                 self.recycle(d);
             } else if let Some(d) = cyclic {
                 d.invoke_callback(bindings::dmaengine_tx_result_DMA_TRANS_NOERROR, 0);
@@ -662,6 +664,7 @@ impl<P: Provider> VirtChan<P> {
                     cyclic,
                     len,
                     result: AtomicU32::new(TxResult::NoError.to_raw()),
+                    residue: AtomicU32::new(0),
                     data,
                 }),
                 GFP_NOWAIT,
@@ -796,7 +799,10 @@ mod tests {
         DmaAddress,
         Status, //
     };
-    use kernel::faux;
+    use kernel::{
+        faux,
+        ffi::c_void, //
+    };
 
     /// A provider whose `terminate_all` fails while `fail` is set, and
     /// which counts the calls of its methods (its channel data).
@@ -939,7 +945,7 @@ mod tests {
         let (first, second) = {
             let mut g = c.lock();
             let first = g.queue().active().map(|d| d.cookie().0).unwrap_or(0);
-            g.complete_active_with(TxResult::ReadFailed);
+            g.complete_active_with(TxResult::ReadFailed, 48);
             let second = g.start_next().map(|d| d.cookie().0).unwrap_or(0);
             g.complete_active();
             // As callback dispatch does, for the lock-free look.
@@ -998,6 +1004,50 @@ mod tests {
         assert_eq!(config, ENODEV.to_errno());
         assert_eq!(term, 0);
         assert_eq!(calls, 0);
+        Ok(())
+    }
+
+    /// What the callback of `failed_transfer_callback_gets_result_and_residue`
+    /// was told: its result and residue, and whether it ran.
+    static CB_RESULT: AtomicU32 = AtomicU32::new(u32::MAX);
+    static CB_RESIDUE: AtomicU32 = AtomicU32::new(u32::MAX);
+
+    /// A client's `callback_result`.
+    ///
+    /// # Safety
+    ///
+    /// `res` is valid for reads (dmaengine's contract).
+    unsafe extern "C" fn record(_param: *mut c_void, res: *const bindings::dmaengine_result) {
+        // SAFETY: The caller promises `res` is valid.
+        let res = unsafe { &*res };
+        CB_RESIDUE.store(res.residue, Ordering::Relaxed);
+        CB_RESULT.store(res.result, Ordering::Relaxed);
+    }
+
+    /// Issue 21: the callback of a failed transfer gets the result and the
+    /// residue the driver gave (`dmaengine_result`), not success and 0.
+    #[test]
+    fn failed_transfer_callback_gets_result_and_residue() -> Result {
+        let faux = faux::Registration::new(c"kunit_failed_callback", None)?;
+        let c = chan_with(&faux, 1)?;
+        {
+            let mut g = c.lock();
+            if let Some(d) = g.queue().active() {
+                let tx = d.tx.get();
+                // SAFETY: The descriptor is active and not yet called back;
+                // a client sets its callback before submit, and no one
+                // reads it before dispatch, below.
+                unsafe { (*tx).callback_result = Some(record) };
+            }
+            g.complete_active_with(TxResult::WriteFailed, 24);
+        }
+        c.dispatch_callbacks();
+        release(&c);
+        assert_eq!(
+            CB_RESULT.load(Ordering::Relaxed),
+            bindings::dmaengine_tx_result_DMA_TRANS_WRITE_FAILED
+        );
+        assert_eq!(CB_RESIDUE.load(Ordering::Relaxed), 24);
         Ok(())
     }
 }

@@ -56,6 +56,9 @@ pub struct Desc<P: Provider> {
     /// How it ended (`TxResult` as `dmaengine_tx_result`): written under
     /// the channel lock when it completes, read by callback dispatch.
     pub(super) result: AtomicU32,
+    /// Bytes not transferred when it ended with an error (0 otherwise), for
+    /// the callback's `dmaengine_result`; written and read as `result`.
+    pub(super) residue: AtomicU32,
     /// The driver's part.
     pub data: P::Desc,
 }
@@ -129,6 +132,7 @@ impl<P: Provider> Desc<P> {
             ptr::addr_of_mut!((*p).cyclic).write(cyclic);
             ptr::addr_of_mut!((*p).len).write(len);
             ptr::addr_of_mut!((*p).result).write(AtomicU32::new(TxResult::NoError.to_raw()));
+            ptr::addr_of_mut!((*p).residue).write(AtomicU32::new(0));
             ptr::addr_of_mut!((*p).data).write(data);
         }
         // SAFETY: The caller promises that `p` came from `ListArc::into_raw`
@@ -139,6 +143,11 @@ impl<P: Provider> Desc<P> {
     /// How the transaction ended (set when it completed).
     pub(super) fn result(&self) -> bindings::dmaengine_tx_result {
         self.result.load(Ordering::Relaxed)
+    }
+
+    /// The bytes it did not transfer, if it failed (set when it completed).
+    pub(super) fn residue(&self) -> u32 {
+        self.residue.load(Ordering::Relaxed)
     }
 
     /// Invokes the client's callback, if it set one.

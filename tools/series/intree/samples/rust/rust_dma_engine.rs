@@ -169,11 +169,14 @@ fn engine_run(chan: Arc<VirtChan<SoftDma>>) {
                 }
             }
         };
+        let len = u32::try_from(copy.len).unwrap_or(u32::MAX);
         let result = copy.run();
         let mut g = chan.lock();
         // A terminate during the copy took the descriptor away.
         if g.engine == Engine::Running {
-            g.complete_active_with(result);
+            // A failed copy wrote nothing.
+            let residue = if result == TxResult::NoError { 0 } else { len };
+            g.complete_active_with(result, residue);
             chan.schedule_callbacks();
         }
     }
