@@ -140,6 +140,17 @@ const NAME: &CStr = c"rust_pl330_fault_test";
 #[cfg(rde_sync_returns_early)]
 const NAME: &CStr = c"rust_pl330_broken_sync";
 
+/// The fault-test build: a knob's `value`, refused with a message if it is
+/// above `max` (0 means `zero`).
+#[cfg(rde_pl330_fault_test)]
+fn knob(name: &str, value: u32, max: u32, zero: &str) -> Result<u32> {
+    if value > max {
+        pr_err!("{name}={value} is out of range: use 0 ({zero}) to {max}\n");
+        return Err(EINVAL);
+    }
+    Ok(value)
+}
+
 /// The fault-test build (Kbuild: `rust_pl330_fault_test.ko`): every
 /// `fault_every`th descriptor prepared on a channel (default 4, 0: none)
 /// starts with an undefined instruction, so that its thread faults, and the
@@ -147,12 +158,12 @@ const NAME: &CStr = c"rust_pl330_broken_sync";
 /// on QEMU, whose model raises no bus errors.  Checked at load.
 #[cfg(rde_pl330_fault_test)]
 fn fault_every() -> Result<u32> {
-    let every = module_parameters::fault_every.value();
-    if every > 1000 {
-        pr_err!("fault_every={every} is out of range: use 0 (no faults) to 1000\n");
-        return Err(EINVAL);
-    }
-    Ok(every)
+    knob(
+        "fault_every",
+        module_parameters::fault_every.value(),
+        1000,
+        "no faults",
+    )
 }
 
 #[cfg(not(rde_pl330_fault_test))]
@@ -166,12 +177,12 @@ fn fault_every() -> Result<u32> {
 /// stops a thread at once.  Checked at load.
 #[cfg(rde_pl330_fault_test)]
 fn kill_lag() -> Result<u32> {
-    let lag = module_parameters::kill_lag.value();
-    if lag > 10_000_000 {
-        pr_err!("kill_lag={lag} is out of range: use 0 (none) to 10000000\n");
-        return Err(EINVAL);
-    }
-    Ok(lag)
+    knob(
+        "kill_lag",
+        module_parameters::kill_lag.value(),
+        10_000_000,
+        "none",
+    )
 }
 
 #[cfg(not(rde_pl330_fault_test))]

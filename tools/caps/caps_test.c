@@ -61,24 +61,23 @@ static void ct_check_chan(struct dma_chan *chan)
 		   d->device_prep_dma_memset_sg || d->device_prep_interleaved_dma;
 	bool slave = d->device_prep_slave_sg || d->device_prep_dma_cyclic ||
 		     d->device_prep_interleaved_dma || d->device_prep_peripheral_dma_vec;
+	const struct {
+		enum dma_transaction_type cap;
+		bool set;
+		const char *name;
+	} preps[] = {
+		{ DMA_MEMCPY, d->device_prep_dma_memcpy, "DMA_MEMCPY" },
+		{ DMA_MEMSET, d->device_prep_dma_memset, "DMA_MEMSET" },
+		{ DMA_SLAVE, d->device_prep_slave_sg, "DMA_SLAVE" },
+		{ DMA_CYCLIC, d->device_prep_dma_cyclic, "DMA_CYCLIC" },
+	};
+	unsigned int k;
 	int ret;
 
-	ct_check(dma_has_cap(DMA_MEMCPY, d->cap_mask) == !!d->device_prep_dma_memcpy, chan,
-		 "DMA_MEMCPY %d but device_prep_dma_memcpy %s",
-		 dma_has_cap(DMA_MEMCPY, d->cap_mask),
-		 d->device_prep_dma_memcpy ? "set" : "NULL");
-	ct_check(dma_has_cap(DMA_MEMSET, d->cap_mask) == !!d->device_prep_dma_memset, chan,
-		 "DMA_MEMSET %d but device_prep_dma_memset %s",
-		 dma_has_cap(DMA_MEMSET, d->cap_mask),
-		 d->device_prep_dma_memset ? "set" : "NULL");
-	ct_check(dma_has_cap(DMA_SLAVE, d->cap_mask) == !!d->device_prep_slave_sg, chan,
-		 "DMA_SLAVE %d but device_prep_slave_sg %s",
-		 dma_has_cap(DMA_SLAVE, d->cap_mask),
-		 d->device_prep_slave_sg ? "set" : "NULL");
-	ct_check(dma_has_cap(DMA_CYCLIC, d->cap_mask) == !!d->device_prep_dma_cyclic, chan,
-		 "DMA_CYCLIC %d but device_prep_dma_cyclic %s",
-		 dma_has_cap(DMA_CYCLIC, d->cap_mask),
-		 d->device_prep_dma_cyclic ? "set" : "NULL");
+	for (k = 0; k < ARRAY_SIZE(preps); k++)
+		ct_check(dma_has_cap(preps[k].cap, d->cap_mask) == preps[k].set, chan,
+			 "%s %d but its prep callback is %s", preps[k].name,
+			 dma_has_cap(preps[k].cap, d->cap_mask), preps[k].set ? "set" : "NULL");
 	ct_check(!(d->directions & dev_dirs) || slave, chan,
 		 "claims device directions %#x without slave, cyclic or interleaved transfers",
 		 d->directions);

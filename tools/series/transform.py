@@ -717,6 +717,7 @@ def pl330(text, author):
     text = drop_item(text, r'^#\[cfg\(not\(rde_pl330_fault_test\)\)\]\nfn fault_every', w + ': stub')
     # The Killing lag and its negative control: the test build's; in tree
     # the lag is always 0 (the stubs stay, without their cfg).
+    text = drop_item(text, r'^#\[cfg\(rde_pl330_fault_test\)\]\nfn knob', w + ': knob')
     for f in ('kill_lag', 'complete_early'):
         text = drop_item(text, r'^#\[cfg\(rde_pl330_fault_test\)\]\nfn ' + f, w + ': ' + f)
         text = resub(text, r'^#\[cfg\(not\(rde_pl330_fault_test\)\)\]\n(fn ' + f + r')', r'\1',

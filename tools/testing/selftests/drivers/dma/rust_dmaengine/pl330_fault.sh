@@ -59,40 +59,40 @@ faults() {
 	ktap_print_msg "${line#*dmatest: }"
 }
 
-# count LOG REGEX: matching lines of /tmp/LOG.log.
-count() {
-	grep -c "$2" /tmp/$1.log
+# expect_count DESCRIPTION LOG REGEX N: ok when N lines of /tmp/LOG.log
+# match REGEX.
+expect_count() {
+	n=$(grep -c "$3" /tmp/$2.log)
+	if [ "$n" = "$4" ]; then
+		ktap_test_pass "$1 ($n)"
+	else
+		ktap_test_fail "$1 ($n, expected $4)"
+	fi
+}
+
+# expect_summary DESCRIPTION: ok when dmatest's summary shows exactly the
+# injected failures.
+expect_summary() {
+	case $line in
+	*" summary $it tests, $expect failures "*) ktap_test_pass "$1" ;;
+	*) ktap_test_fail "$1" ;;
+	esac
+}
+
+# expect_unload DESCRIPTION
+expect_unload() {
+	if rmmod "$mod"; then ktap_test_pass "$1"; else ktap_test_fail "$1"; fi
 }
 
 faults pl330-fault
-case $line in
-*" summary $it tests, $expect failures "*)
-	ktap_test_pass "$expect of $it transfers failed (the injected faults), the others passed, also after the last fault" ;;
-*)
-	ktap_test_fail "$expect of $it transfers failed (the injected faults), the others passed" ;;
-esac
-
-n=$(count pl330-fault "thread fault .*(undefined instruction).*transfer failed, thread reset")
-if [ "$n" = "$expect" ]; then
-	ktap_test_pass "each fault is logged by name ($n)"
-else
-	ktap_test_fail "each fault is logged by name ($n of $expect)"
-fi
-
+expect_summary "$expect of $it transfers failed (the injected faults), the others passed, also after the last fault"
+expect_count "each fault is logged by name" pl330-fault \
+	"thread fault .*(undefined instruction).*transfer failed, thread reset" "$expect"
 # A failed transfer is DMA_ERROR from tx_status, not DMA_COMPLETE: upstream
 # dmatest then says "completion error status" (and not "data mismatch").
-n=$(count pl330-fault "'completion error status'")
-if [ "$n" = "$expect" ]; then
-	ktap_test_pass "each failed transfer is DMA_ERROR to dmatest ($n)"
-else
-	ktap_test_fail "each failed transfer is DMA_ERROR to dmatest ($n of $expect)"
-fi
-
-if rmmod "$mod"; then
-	ktap_test_pass "$mod unloads after the faults"
-else
-	ktap_test_fail "$mod unloads after the faults"
-fi
+expect_count "each failed transfer is DMA_ERROR to dmatest" pl330-fault \
+	"'completion error status'" "$expect"
+expect_unload "$mod unloads after the faults"
 
 # The same faults with each killed thread held in Killing for 250000 reads
 # of its state, longer than the interrupt handler polls (100000): nothing
@@ -101,54 +101,29 @@ fi
 # says "still Killing"); the transfers still fail as errors, not timeouts.
 lag=250000
 faults pl330-killing kill_lag=$lag
-case $line in
-*" summary $it tests, $expect failures "*)
-	ktap_test_pass "kill_lag=$lag: $expect of $it transfers failed, the others passed" ;;
-*)
-	ktap_test_fail "kill_lag=$lag: $expect of $it transfers failed, the others passed" ;;
-esac
-n=$(count pl330-killing "thread not stopped after DMAKILL.*completes.*only once it stops")
-if [ "$n" = "$expect" ]; then
-	ktap_test_pass "kill_lag=$lag: each killed thread is seen still Killing ($n)"
-else
-	ktap_test_fail "kill_lag=$lag: each killed thread is seen still Killing ($n of $expect)"
-fi
-n=$(count pl330-killing "while its thread is still Killing")
-if [ "$n" = 0 ]; then
-	ktap_test_pass "kill_lag=$lag: nothing completed or restarted before its thread stopped"
-else
-	ktap_test_fail "kill_lag=$lag: $n completions or restarts before the thread stopped"
-fi
-n=$(count pl330-killing "'completion error status'")
-if [ "$n" = "$expect" ]; then
-	ktap_test_pass "kill_lag=$lag: each failed transfer is DMA_ERROR, none timed out ($n)"
-else
-	ktap_test_fail "kill_lag=$lag: each failed transfer is DMA_ERROR, none timed out ($n of $expect)"
-fi
-if rmmod "$mod"; then
-	ktap_test_pass "$mod unloads after kill_lag=$lag"
-else
-	ktap_test_fail "$mod unloads after kill_lag=$lag"
-fi
+expect_summary "kill_lag=$lag: $expect of $it transfers failed, the others passed"
+expect_count "kill_lag=$lag: each killed thread is seen still Killing" pl330-killing \
+	"thread not stopped after DMAKILL.*completes.*only once it stops" "$expect"
+expect_count "kill_lag=$lag: nothing completed or restarted before its thread stopped" \
+	pl330-killing "while its thread is still Killing" 0
+expect_count "kill_lag=$lag: each failed transfer is DMA_ERROR, none timed out" \
+	pl330-killing "'completion error status'" "$expect"
+expect_unload "$mod unloads after kill_lag=$lag"
 
-kmsg_mark pl330-knobs
-if load_mod "$mod" fault_every=5000 2>/dev/null; then
-	rmmod "$mod"
-	ktap_test_fail "fault_every=5000 is refused"
-elif kmsg_since pl330-knobs | grep -q "fault_every=5000 is out of range"; then
-	ktap_test_pass "fault_every=5000 is refused with a message"
-else
-	ktap_test_fail "fault_every=5000 is refused (no message)"
-fi
+# expect_refused PARAM=VALUE: the load is refused, with a message naming it.
+expect_refused() {
+	kmsg_mark "pl330-knob-$1"
+	if load_mod "$mod" "$1" 2>/dev/null; then
+		rmmod "$mod"
+		ktap_test_fail "$1 is refused"
+	elif kmsg_since "pl330-knob-$1" | grep -q "$1 is out of range"; then
+		ktap_test_pass "$1 is refused with a message"
+	else
+		ktap_test_fail "$1 is refused (no message)"
+	fi
+}
 
-kmsg_mark pl330-knobs2
-if load_mod "$mod" kill_lag=20000000 2>/dev/null; then
-	rmmod "$mod"
-	ktap_test_fail "kill_lag=20000000 is refused"
-elif kmsg_since pl330-knobs2 | grep -q "kill_lag=20000000 is out of range"; then
-	ktap_test_pass "kill_lag=20000000 is refused with a message"
-else
-	ktap_test_fail "kill_lag=20000000 is refused (no message)"
-fi
+expect_refused fault_every=5000
+expect_refused kill_lag=20000000
 
 ktap_finished
