@@ -26,10 +26,6 @@ use kernel::{
     device,
     prelude::*,
     sync::Arc,
-    time::{
-        delay::fsleep,
-        Delta, //
-    },
     types::Opaque, //
 };
 
@@ -61,7 +57,8 @@ fn wait_for_dma_list() {
     // SAFETY: `mask` is valid for the call; `node` is only compared with the
     // devices' nodes, which it is not (no device was made with it); no
     // dmaengine lock is held here.
-    let chan = unsafe { bindings::__dma_request_channel(&mask, None, ptr::null_mut(), node.get()) };
+    let chan =
+        unsafe { bindings::__dma_request_channel(&mask, None, core::ptr::null_mut(), node.get()) };
     kernel::warn_on!(!chan.is_null());
 }
 
@@ -82,7 +79,7 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
         // `dma_release_channel()`, goes on writing the channel after this
         // returns; a long sleep here lets `Registration::drop` see the flag
         // first.
-        fsleep(Delta::from_millis(1500));
+        kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1500));
     }
 }
 
@@ -254,7 +251,7 @@ impl<P: Provider> Drop for Registration<P> {
             if cfg!(rde_release_window) {
                 // Test build: a client that still holds a channel releases
                 // it now, while the flag is not looked at yet.
-                fsleep(Delta::from_millis(1000));
+                kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1000));
             }
             // Without clients, dmaengine released the device in unregister.
             if !self.dd.released.load(Ordering::Acquire) {
