@@ -24,13 +24,10 @@
 //! See Documentation/pl330.rst.  Reference: ARM DDI 0424 (CoreLink DMA-330
 //! TRM), QEMU `hw/dma/pl330.c`; C driver: `drivers/dma/pl330.c`.
 
-use core::{
-    ptr,
-    sync::atomic::{
-        AtomicBool,
-        AtomicU32,
-        Ordering, //
-    },
+use core::sync::atomic::{
+    AtomicBool,
+    AtomicU32,
+    Ordering, //
 };
 use kernel::{
     dma::{
@@ -56,7 +53,7 @@ use kernel::{
     },
     workqueue::{
         self,
-        HasWork,
+        impl_has_work,
         Work,
         WorkItem, //
     },
@@ -600,9 +597,6 @@ struct Chan {
     /// Set while the thread of a failed transfer has not stopped (state
     /// `Ending`, and `Stopping` after it): `prep` refuses new transfers.
     failed: AtomicBool,
-    /// Waits, sleeping, for a thread in `Ending` to stop (`StopWatch`).
-    #[pin]
-    watch: Work<Pl330Chan>,
 }
 
 /// A memcpy descriptor: its addresses and its program.
@@ -768,7 +762,8 @@ fn settle(chan: &Pl330Chan, g: &mut Inner<Pl330>) -> bool {
 /// descriptor waits (`State::Ending`) and the channel refuses new work
 /// until `StopWatch` (or `synchronize`, or `terminate_all`) sees it
 /// Stopped.  Under the channel lock.
-fn stop_pending(c: &Arc<Pl330Chan>, g: &mut Inner<Pl330>, r: TxResult) {
+fn stop_pending(w: &Arc<StopWatch>, g: &mut Inner<Pl330>, r: TxResult) {
+    let c = &w.chan;
     let ch = c.index();
     dev_err!(
         c.dev(),
@@ -779,7 +774,7 @@ fn stop_pending(c: &Arc<Pl330Chan>, g: &mut Inner<Pl330>, r: TxResult) {
     g.engine.state = State::Ending(r);
     c.data().failed.store(true, Ordering::Relaxed);
     // Already queued: it is running or about to, and looks again.
-    let _ = workqueue::system_long().enqueue(c.clone());
+    let _ = workqueue::system_long().enqueue(w.clone());
 }
 
 /// The poll of a thread in `State::Ending`: it raises no interrupt when
@@ -817,37 +812,39 @@ fn stop_watch(c: &Arc<Pl330Chan>) {
     }
 }
 
-// SAFETY: `raw_get_work` and `work_container_of` go from a channel to the
-// `watch` field of its `Chan` data and back: `VirtChan::raw_data` and
-// `VirtChan::data_container_of` are inverses, and so are the field
-// projection and `container_of!` on `watch`.
-unsafe impl HasWork<Pl330Chan> for Pl330Chan {
-    /// # Safety
-    ///
-    /// As for [`HasWork::raw_get_work`].
-    unsafe fn raw_get_work(ptr: *mut Self) -> *mut Work<Pl330Chan> {
-        // SAFETY: The caller promises that `ptr` is a valid channel.
-        unsafe { ptr::addr_of!((*VirtChan::raw_data(ptr)).watch).cast_mut() }
-    }
+/// The work item that polls a channel in `State::Ending` (`stop_watch`):
+/// one per channel, made at probe, held by the interrupt handlers (which
+/// queue it) and the driver (which waits for it at unbind).  Not in the
+/// channel's data: the channel is the framework's type, and a driver crate
+/// cannot implement the kernel crate's `HasWork` for it.
+#[pin_data]
+struct StopWatch {
+    chan: Arc<Pl330Chan>,
+    #[pin]
+    work: Work<StopWatch>,
+}
 
-    /// # Safety
-    ///
-    /// As for [`HasWork::work_container_of`].
-    unsafe fn work_container_of(ptr: *mut Work<Pl330Chan>) -> *mut Self {
-        // SAFETY: The caller promises that `ptr` is the `watch` field of the
-        // `Chan` data of a channel.
-        unsafe {
-            let data = kernel::container_of!(ptr, Chan, watch);
-            VirtChan::data_container_of(data).cast_mut()
-        }
+impl_has_work! {
+    impl HasWork<Self> for StopWatch { self.work }
+}
+
+impl WorkItem for StopWatch {
+    type Pointer = Arc<StopWatch>;
+
+    fn run(this: Arc<StopWatch>) {
+        stop_watch(&this.chan);
     }
 }
 
-impl WorkItem for Pl330Chan {
-    type Pointer = Arc<Pl330Chan>;
-
-    fn run(this: Arc<Pl330Chan>) {
-        stop_watch(&this);
+impl StopWatch {
+    fn new(chan: Arc<Pl330Chan>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                chan,
+                work <- new_work!("rust_pl330::StopWatch::work"),
+            }),
+            GFP_KERNEL,
+        )
     }
 }
 
@@ -1008,13 +1005,15 @@ impl Provider for Pl330 {
 /// and one per event).
 struct Irq {
     hw: Arc<Hw>,
-    chans: KVec<Arc<Pl330Chan>>,
+    /// Each channel, with its stop watch.
+    watches: KVec<Arc<StopWatch>>,
 }
 
 impl Irq {
     /// Channel `c`'s event: its program reached `DMASEV` (after `DMAWMB`:
     /// every write of the descriptor has completed).
-    fn event(&self, c: &Arc<Pl330Chan>) {
+    fn event(&self, w: &Arc<StopWatch>) {
+        let c = &w.chan;
         let ch = c.index();
         let mut g = c.lock();
         // Still set? `terminate_all` clears it under this lock.
@@ -1041,7 +1040,7 @@ impl Irq {
             } else {
                 // Its writes are done (`DMAWMB` before `DMASEV`), but the
                 // slot is not free until the thread stops.
-                stop_pending(c, &mut g, TxResult::NoError);
+                stop_pending(w, &mut g, TxResult::NoError);
             }
         }
         drop(g);
@@ -1050,7 +1049,8 @@ impl Irq {
 
     /// Channel `c`'s thread faulted: name the fault, kill the thread, fail
     /// the descriptor, carry on with the next.
-    fn fault(&self, c: &Arc<Pl330Chan>) {
+    fn fault(&self, w: &Arc<StopWatch>) {
+        let c = &w.chan;
         let ch = c.index();
         let mut g = c.lock();
         let ftr = self.hw.read(reg::ftr(ch));
@@ -1079,7 +1079,7 @@ impl Irq {
                 } else {
                     // Nothing completes and the slot is not reused until
                     // the thread reads Stopped.
-                    stop_pending(c, &mut g, r);
+                    stop_pending(w, &mut g, r);
                 }
             }
             State::Stopping | State::Ending(_) => {
@@ -1123,7 +1123,8 @@ impl Handler for Irq {
         let mgr_fault = hw.read(reg::FSRD) & 1 != 0;
         if mgr_fault {
             let ftrd = hw.read(reg::FTRD);
-            if let Some(c) = self.chans.first() {
+            if let Some(w) = self.watches.first() {
+                let c = &w.chan;
                 dev_err!(
                     c.dev(),
                     "manager thread fault {ftrd:#010x} ({}); manager reset\n",
@@ -1135,17 +1136,17 @@ impl Handler for Irq {
         }
         let faults = hw.read(reg::FSRC);
         let events = hw.read(reg::INT_EVENT_RIS);
-        for c in self.chans.iter() {
-            let bit = 1 << c.index();
+        for w in self.watches.iter() {
+            let bit = 1 << w.chan.index();
             if faults & bit != 0 {
-                self.fault(c);
+                self.fault(w);
                 handled = true;
             } else if events & bit != 0 {
-                self.event(c);
+                self.event(w);
                 handled = true;
             } else if mgr_fault {
                 // A DMAGO that did not start?
-                self.not_started(c);
+                self.not_started(&w.chan);
             }
         }
         if handled {
@@ -1161,8 +1162,8 @@ impl Handler for Irq {
 struct Pl330Driver {
     /// `None` only while dropping.
     reg: Option<Registration<Pl330>>,
-    /// The channels, to wait for their `StopWatch` work at unbind.
-    chans: KVec<Arc<Pl330Chan>>,
+    /// The channels' stop watches, to wait for at unbind.
+    watches: KVec<Arc<StopWatch>>,
     _irqs: KVec<Pin<KBox<IrqRegistration<Irq>>>>,
     hw: Arc<Hw>,
 }
@@ -1174,9 +1175,9 @@ impl Drop for Pl330Driver {
         drop(self.reg.take());
         // No thread is Ending now (`synchronize` waited for each): a
         // stop watch still queued or running returns at its next look.
-        for c in self.chans.iter() {
-            // SAFETY: `watch` was initialised by `new_work!` in probe.
-            unsafe { kernel::bindings::flush_work(Work::raw_get(&c.data().watch)) };
+        for w in self.watches.iter() {
+            // SAFETY: `work` was initialised by `new_work!` (`StopWatch::new`).
+            unsafe { kernel::bindings::flush_work(Work::raw_get(&w.work)) };
         }
         // Then no event should interrupt, and no thread run; the handlers
         // are freed next (field order), the registers unmapped last.
@@ -1276,21 +1277,24 @@ impl amba::Driver for Pl330Driver {
                     prepared: AtomicU32::new(0),
                     fault_every,
                     failed: AtomicBool::new(false),
-                    watch <- new_work!("rust_pl330::Chan::watch"),
                 }? Error),
             ))
         })
         .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
 
+        let mut watches = KVec::new();
+        for c in reg.chans() {
+            watches.push(StopWatch::new(c.clone())?, GFP_KERNEL)?;
+        }
         let mut irq_regs = KVec::new();
         for l in hw.irqs.iter() {
-            let mut chans_v = KVec::new();
-            for c in reg.chans() {
-                chans_v.push(c.clone(), GFP_KERNEL)?;
+            let mut watches_v = KVec::new();
+            for w in watches.iter() {
+                watches_v.push(w.clone(), GFP_KERNEL)?;
             }
             let handler = Irq {
                 hw: hw.clone(),
-                chans: chans_v,
+                watches: watches_v,
             };
             // SAFETY: The registration goes into `Pl330Driver`, which is
             // dropped when the device is unbound, before the module can go.
@@ -1311,13 +1315,9 @@ impl amba::Driver for Pl330Driver {
             irq_regs.len(),
             if hw.geo.ns { ", non-secure" } else { "" }
         );
-        let mut chans_all = KVec::new();
-        for c in reg.chans() {
-            chans_all.push(c.clone(), GFP_KERNEL)?;
-        }
         Ok(Self {
             reg: Some(reg),
-            chans: chans_all,
+            watches,
             _irqs: irq_regs,
             hw,
         })
