@@ -47,7 +47,8 @@ faults() {
 	echo "$it" >$p/iterations
 	echo 1 >$p/threads_per_chan
 	echo 4096 >$p/test_buf_size
-	echo 5000 >$p/timeout
+	# Generous: a slow host must not turn a late callback into a failure.
+	echo 30000 >$p/timeout
 	echo 0 >$p/max_channels
 	echo "$ch" >$p/channel || ktap_exit_fail_msg "dmatest refused channel $ch"
 	ktap_print_msg "dmatest memcpy on $ch: $it iterations, every 4th faults ${*:-}"
