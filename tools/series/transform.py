@@ -368,12 +368,23 @@ def chan(text):
     text = resub(text, r'^    lock::\{\n(        .*\n)*?    \},\n', '', w + ': use lock')
     text = resub(text, r'^    tasklet::\{\n(        .*\n)*?    \},\n', '', w + ': use tasklet')
     text = sub(text, '    sync::{\n        aref::ARef,\n        Arc,\n        ArcBorrow, //\n    },',
-               '    sync::{\n        aref::ARef,\n        new_spinlock_irq,\n        Arc,\n        ArcBorrow,\n'
+               '    sync::{\n        aref::ARef,\n        Arc,\n        ArcBorrow,\n'
                '        SpinLockIrq,\n        SpinLockIrqGuard, //\n    },', w)
     text = sub(text, 'SpinLockIrqSave<Locked<P>>', 'SpinLockIrq<Locked<P>>', w)
     text = sub(text, 'SpinLockIrqSaveGuard<', 'SpinLockIrqGuard<', w)
-    text = sub(text, 'new_spinlock_irqsave!(', 'new_spinlock_irq!(', w)
-    text = sub(text, '"rust_dmaengine::VirtChan::inner"', '"dma_engine::VirtChan::inner"', w)
+    # One lockdep name for every channel lock, by address: `new` is generic,
+    # and each crate that instantiates it (the sample, pl330_rust, the KUnit
+    # mock) would otherwise bring its own copy of a name literal for the one
+    # key, which lockdep refuses ("found a different class with the same
+    # key").
+    text = sub(text, 'new_spinlock_irqsave!(', 'SpinLockIrq::new(', w)
+    text = sub(text, '                "rust_dmaengine::VirtChan::inner"\n',
+               '                INNER_NAME,\n                crate::static_lock_class!(),\n', w)
+    text = insert_before(text, r'^/// A virtual DMA channel\.$', (
+        '/// The lockdep name of every channel lock (one class for all channels:\n'
+        '/// `VirtChan::new` is generic, and a literal in it could have an address\n'
+        '/// per crate that instantiates it).\n'
+        'static INNER_NAME: &CStr = c"dma_engine::VirtChan::inner";\n\n'), w + ': inner name')
     text = scoped_locks(text, w, 4)
     text = replace_item(text, r'^    pub fn with_lock<R: Send>', (
         '    /// Runs `f` with the channel locked, and returns what it returns.\n'
