@@ -62,18 +62,7 @@ for c in $chans; do
 done
 ktap_print_msg "dmatest $op: $iterations iterations, $threads threads on each of: $chans (buffer $bufsize)"
 echo 1 >$p/run
-# dmatest's `wait` returns at once while the threads that `run` woke have
-# not been scheduled yet (it counts them as not started), and rmmod would
-# then stop them mid-test: wait until each has printed its summary (or
-# 600 s have passed: a missing summary fails its case below).
-i=0
-while :; do
-	cat $p/wait >/dev/null
-	[ "$(kmsg_since dmatest-$$ | grep -c ': summary ')" -ge "$n" ] && break
-	[ $i -ge 6000 ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
+dmatest_wait dmatest-$$ "$n"
 kmsg_since dmatest-$$ >/tmp/dmatest.log
 rmmod dmatest
 [ -z "$loaded" ] || rmmod rust_dmaengine

@@ -63,3 +63,20 @@ kmsg_mark() {
 kmsg_since() {
 	dmesg | sed -n "/rde-selftest: mark $1\$/,\$p" | sed 's/^\[[^]]*\] //'
 }
+
+# dmatest_wait NAME N: after `echo 1 >run`, waits until N dmatest threads
+# have printed their summary since the marker NAME, or 600 s have passed
+# (a missing summary then fails its case).  dmatest's own `wait` returns at
+# once while a thread that `run` woke has not been scheduled yet (it counts
+# it as pending, not running), and an rmmod would then stop it mid-test:
+# on a slow host that turns a good run into a "test timed out".
+dmatest_wait() {
+	local i=0
+	while :; do
+		cat /sys/module/dmatest/parameters/wait >/dev/null
+		[ "$(kmsg_since "$1" | grep -c ': summary ')" -ge "$2" ] && return 0
+		[ $i -ge 6000 ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}

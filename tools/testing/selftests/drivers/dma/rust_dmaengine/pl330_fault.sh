@@ -53,7 +53,7 @@ faults() {
 	echo "$ch" >$p/channel || ktap_exit_fail_msg "dmatest refused channel $ch"
 	ktap_print_msg "dmatest memcpy on $ch: $it iterations, every 4th faults ${*:-}"
 	echo 1 >$p/run
-	cat $p/wait >/dev/null
+	dmatest_wait "$mark" 1
 	kmsg_since "$mark" >/tmp/$mark.log
 	rmmod dmatest
 	line=$(grep "dmatest: $ch-copy0: summary" /tmp/$mark.log)

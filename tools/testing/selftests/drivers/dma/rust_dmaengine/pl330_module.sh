@@ -77,7 +77,7 @@ kmsg_mark upstream
 ch=$(dma_channels dma | head -n1)
 dmatest_setup "$ch" 50
 echo 1 >$p/run
-cat $p/wait >/dev/null
+dmatest_wait upstream 1
 line=$(kmsg_since upstream | grep "dmatest: $ch-copy0: summary")
 ktap_print_msg "${line#*dmatest: }"
 case $line in
