@@ -404,6 +404,8 @@ impl Provider for SoftDma {
         TxStatus {
             status,
             residue: u32::try_from(residue).unwrap_or(u32::MAX),
+            // A burst is read and written in one go.
+            in_flight_bytes: 0,
         }
     }
 

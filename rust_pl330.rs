@@ -35,7 +35,11 @@ use kernel::{
         DmaMask, //
     },
     driver, fmt,
-    io::Io,
+    io::{
+        poll::read_poll_timeout_atomic,
+        register::Array,
+        Io, //
+    },
     irq::{
         Handler,
         IrqReturn, //
@@ -45,6 +49,7 @@ use kernel::{
     processor::cpu_relax,
     sync::{
         Arc,
+        SetOnce,
         SpinLockIrq, //
     },
     time::{
@@ -201,48 +206,81 @@ fn complete_early() -> bool {
     false
 }
 
-/// Register offsets (DDI 0424, 3.2).
+/// The registers (DDI 0424, 3.2): the ones the driver reads, as
+/// `kernel::io::register!` types read through [`IoMem::mmio`]; the ones it
+/// writes, as offsets for [`IoMem::write32`] (`unsafe`: a write to the
+/// debug interface can start a thread).
 mod reg {
+    use kernel::io::register;
+
     /// Interrupt enable: event `n` raises interrupt `n`.
     pub(crate) const INTEN: usize = 0x020;
-    /// Event status (raw).
-    pub(crate) const INT_EVENT_RIS: usize = 0x024;
     /// Interrupt clear (write 1).
     pub(crate) const INTCLR: usize = 0x02c;
-    /// Manager thread fault status.
-    pub(crate) const FSRD: usize = 0x030;
-    /// Channel thread fault status, one bit per channel.
-    pub(crate) const FSRC: usize = 0x034;
-    /// Manager thread fault type.
-    pub(crate) const FTRD: usize = 0x038;
-    /// Debug status: bit 0, busy.
-    pub(crate) const DBGSTATUS: usize = 0xd00;
     /// Debug command: write 0 to execute DBGINST0/1.
     pub(crate) const DBGCMD: usize = 0xd04;
     /// Debug instruction, bytes 0-1 and the target thread.
     pub(crate) const DBGINST0: usize = 0xd08;
     /// Debug instruction, bytes 2-5.
     pub(crate) const DBGINST1: usize = 0xd0c;
-    /// Configuration 0: channels, events, peripheral requests.
-    pub(crate) const CR0: usize = 0xe00;
-    /// DMA configuration: bus width, MFIFO depth.
-    pub(crate) const CRD: usize = 0xe14;
 
-    /// Channel thread fault type.
-    pub(crate) const fn ftr(ch: u32) -> usize {
-        0x040 + 4 * ch as usize
-    }
-    /// Channel thread status (state in bits 3:0).
-    pub(crate) const fn csr(ch: u32) -> usize {
-        0x100 + 8 * ch as usize
-    }
-    /// Channel thread program counter.
-    pub(crate) const fn cpc(ch: u32) -> usize {
-        0x104 + 8 * ch as usize
-    }
-    /// Channel destination address.
-    pub(crate) const fn dar(ch: u32) -> usize {
-        0x404 + 0x20 * ch as usize
+    /// The register window: the last register read is CRD.
+    pub(crate) const WINDOW: usize = 0x1000;
+
+    register! {
+        /// Event status (raw): bit `n`, event `n`.
+        pub(crate) INT_EVENT_RIS(u32) @ 0x024 {
+            31:0 events;
+        }
+        /// Manager thread fault status.
+        pub(crate) FSRD(u32) @ 0x030 {
+            0:0 fault => bool;
+        }
+        /// Channel thread fault status: bit `n`, channel `n`.
+        pub(crate) FSRC(u32) @ 0x034 {
+            7:0 faults;
+        }
+        /// Manager thread fault type.
+        pub(crate) FTRD(u32) @ 0x038 {
+            31:0 fault_type;
+        }
+        /// Channel thread fault type.
+        pub(crate) FTR(u32)[8, stride = 4] @ 0x040 {
+            31:0 fault_type;
+        }
+        /// Channel thread status.
+        pub(crate) CSR(u32)[8, stride = 8] @ 0x100 {
+            3:0 state;
+        }
+        /// Channel thread program counter.
+        pub(crate) CPC(u32)[8, stride = 8] @ 0x104 {
+            31:0 pc;
+        }
+        /// Channel source address.
+        pub(crate) SAR(u32)[8, stride = 0x20] @ 0x400 {
+            31:0 addr;
+        }
+        /// Channel destination address.
+        pub(crate) DAR(u32)[8, stride = 0x20] @ 0x404 {
+            31:0 addr;
+        }
+        /// Debug status.
+        pub(crate) DBGSTATUS(u32) @ 0xd00 {
+            0:0 busy => bool;
+        }
+        /// Configuration 0: channels, events, peripheral requests.
+        pub(crate) CR0(u32) @ 0xe00 {
+            21:17 num_events;
+            16:12 num_periph_req;
+            6:4 num_chnls;
+            2:2 mgr_ns_at_rst => bool;
+            0:0 periph_req => bool;
+        }
+        /// DMA configuration: MFIFO depth, bus width.
+        pub(crate) CRD(u32) @ 0xe14 {
+            29:20 data_buffer_dep;
+            2:0 data_width;
+        }
     }
 }
 
@@ -409,7 +447,7 @@ struct Geometry {
 /// The controller, shared by its channels and its interrupt handlers.
 #[pin_data]
 struct Hw {
-    io: IoMem,
+    io: IoMem<{ reg::WINDOW }>,
     /// The debug-instruction interface (DBGINST0/1, DBGCMD) is one for all
     /// threads: its three writes go under this lock, taken innermost
     /// (under a channel lock).
@@ -425,8 +463,52 @@ struct Hw {
 }
 
 impl Hw {
-    fn read(&self, off: usize) -> u32 {
-        self.io.read32(off)
+    /// INT_EVENT_RIS: the channels whose event is pending.
+    fn events(&self) -> u32 {
+        self.io.mmio().read(reg::INT_EVENT_RIS).events().get()
+    }
+
+    /// FSRC: the channels whose thread faulted.
+    fn chan_faults(&self) -> u32 {
+        self.io.mmio().read(reg::FSRC).faults().get()
+    }
+
+    /// FSRD: whether the manager thread faulted.
+    fn mgr_fault(&self) -> bool {
+        self.io.mmio().read(reg::FSRD).fault()
+    }
+
+    /// FTRD: the manager thread's fault bits.
+    fn mgr_fault_type(&self) -> u32 {
+        self.io.mmio().read(reg::FTRD).fault_type().get()
+    }
+
+    // The channel registers below: `ch < 8` (CR0 counts channels in 3
+    // bits), so `try_at` finds each; a bad `ch` would read as 0.
+
+    /// CSR: channel thread `ch`'s status.
+    fn csr(&self, ch: u32) -> u32 {
+        reg::CSR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).into_raw())
+    }
+
+    /// CPC: channel thread `ch`'s program counter.
+    fn cpc(&self, ch: u32) -> u32 {
+        reg::CPC::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).pc().get())
+    }
+
+    /// FTR: channel thread `ch`'s fault bits.
+    fn fault_type(&self, ch: u32) -> u32 {
+        reg::FTR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).fault_type().get())
+    }
+
+    /// SAR: channel `ch`'s source address.
+    fn sar(&self, ch: u32) -> u32 {
+        reg::SAR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).addr().get())
+    }
+
+    /// DAR: channel `ch`'s destination address.
+    fn dar(&self, ch: u32) -> u32 {
+        reg::DAR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).addr().get())
     }
 
     /// Clears the interrupts of the channels in `mask` (INTCLR).
@@ -453,14 +535,14 @@ impl Hw {
     /// `DMAGO` under the contract of [`Hw::go`].
     unsafe fn exec_dbg(&self, insn: [u8; 6], chan: Option<u32>) -> Result {
         let _g = self.dbg.lock();
-        let mut n = 0;
-        while self.read(reg::DBGSTATUS) & 1 != 0 {
-            n += 1;
-            if n == DBG_POLL {
-                return Err(EBUSY);
-            }
-            cpu_relax();
-        }
+        // The debug interface takes one instruction at a time.
+        read_poll_timeout_atomic(
+            || Ok(self.io.mmio().read(reg::DBGSTATUS).busy()),
+            |&busy| !busy,
+            Delta::ZERO,
+            DBG_POLL as usize,
+        )
+        .map_err(|_| EBUSY)?;
         let mut v0 = (u32::from(insn[0]) << 16) | (u32::from(insn[1]) << 24);
         if let Some(c) = chan {
             v0 |= 1 | (c << 8);
@@ -540,19 +622,20 @@ impl Hw {
             // Fault-test build: still Killing.
             return false;
         }
-        self.read(reg::csr(ch)) & 0xf == CS_STOPPED
+        reg::CSR::try_at(ch as usize)
+            .is_some_and(|r| self.io.mmio().read(r).state().get() == CS_STOPPED)
     }
 
     /// Polls until thread `ch` is Stopped; false if it is not after
     /// `STOP_POLL` reads.  Any context.
     fn wait_stopped(&self, ch: u32) -> bool {
-        for _ in 0..STOP_POLL {
-            if self.stopped(ch) {
-                return true;
-            }
-            cpu_relax();
-        }
-        false
+        read_poll_timeout_atomic(
+            || Ok(self.stopped(ch)),
+            |&stopped| stopped,
+            Delta::ZERO,
+            STOP_POLL as usize,
+        )
+        .is_ok()
     }
 }
 
@@ -602,6 +685,7 @@ struct Chan {
 /// A memcpy descriptor: its addresses and its program.
 struct Xfer {
     dst: u32,
+    src: u32,
     len: u32,
     mc: [u8; MC_SLOT],
     mc_len: usize,
@@ -637,6 +721,7 @@ impl Xfer {
         let burst = bsize * blen;
         let mut x = Self {
             dst,
+            src,
             len,
             mc: [0; MC_SLOT],
             mc_len: 0,
@@ -697,15 +782,25 @@ fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
 /// address register (burst granularity); all of them if the program has
 /// not set it yet.  Under the channel lock.
 fn active_residue(chan: &Pl330Chan, g: &Inner<Pl330>) -> u32 {
+    active_progress(chan, g).0
+}
+
+/// The active descriptor's residue (as [`active_residue`]) and the bytes
+/// read but not yet written, which wait in the MFIFO (`in_flight_bytes`):
+/// the source address register runs ahead of the destination's by them.
+/// Under the channel lock.
+fn active_progress(chan: &Pl330Chan, g: &Inner<Pl330>) -> (u32, u32) {
     let Some(a) = g.queue().active() else {
-        return 0;
+        return (0, 0);
     };
-    // Before the program's `DMAMOV DAR` the register may hold anything:
-    // then nothing is done.
-    let dar = chan.data().hw.read(reg::dar(chan.index()));
+    let hw = &chan.data().hw;
     let x = &a.data;
-    let done = dar.wrapping_sub(x.dst);
-    x.len - if done <= x.len { done } else { 0 }
+    // Before the program's `DMAMOV DAR`/`SAR` a register may hold
+    // anything: then nothing is done.  DAR first: SAR only runs ahead of it.
+    let done = |reg: u32, base: u32| Some(reg.wrapping_sub(base)).filter(|&d| d <= x.len);
+    let written = done(hw.dar(chan.index()), x.dst).unwrap_or(0);
+    let read = done(hw.sar(chan.index()), x.src).unwrap_or(0);
+    (x.len - written, read.saturating_sub(written))
 }
 
 /// Fault-test build: reports, as an error the test looks for, a
@@ -769,7 +864,7 @@ fn stop_pending(w: &Arc<StopWatch>, g: &mut Inner<Pl330>, r: TxResult) {
         c.dev(),
         "chan {ch}: thread not stopped after DMAKILL (CSR {:#x}); its transfer completes, \
          and the channel takes new work, only once it stops\n",
-        c.data().hw.read(reg::csr(ch))
+        c.data().hw.csr(ch)
     );
     g.engine.state = State::Ending(r);
     c.data().failed.store(true, Ordering::Relaxed);
@@ -804,7 +899,7 @@ fn stop_watch(c: &Arc<Pl330Chan>) {
             dev_warn!(
                 c.dev(),
                 "chan {ch}: thread still not stopped (CSR {:#x}); killing it again\n",
-                hw.read(reg::csr(ch))
+                hw.csr(ch)
             );
             let _ = hw.kill(ch);
         }
@@ -900,18 +995,19 @@ impl Provider for Pl330 {
     }
 
     fn tx_status(chan: &Pl330Chan, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
-        let residue = match (g.queue().active(), g.queue().find(cookie)) {
-            // The destination address register advances with each burst
+        let (residue, in_flight_bytes) = match (g.queue().active(), g.queue().find(cookie)) {
+            // The address registers advance with each burst read and
             // written.
             (Some(a), Some(_)) if a.cookie() == cookie && g.engine.state == State::Running => {
-                active_residue(chan, g)
+                active_progress(chan, g)
             }
-            (_, Some(d)) => d.data.len,
-            (_, None) => 0,
+            (_, Some(d)) => (d.data.len, 0),
+            (_, None) => (0, 0),
         };
         TxStatus {
             status: Status::InProgress,
             residue,
+            in_flight_bytes,
         }
     }
 
@@ -992,7 +1088,7 @@ impl Provider for Pl330 {
                     "chan {}: synchronize: thread not stopped after DMAKILL (CSR {:#x}); \
                      killing again and waiting\n",
                     chan.index(),
-                    hw.read(reg::csr(chan.index()))
+                    hw.csr(chan.index())
                 );
                 let _ = hw.kill(chan.index());
             }
@@ -1005,8 +1101,10 @@ impl Provider for Pl330 {
 /// and one per event).
 struct Irq {
     hw: Arc<Hw>,
-    /// Each channel, with its stop watch.
-    watches: KVec<Arc<StopWatch>>,
+    /// Each channel, with its stop watch: set once the DMA device is
+    /// registered, which is after the handlers are (an interrupt before
+    /// has no channel to look at).
+    watches: Arc<SetOnce<KVec<Arc<StopWatch>>>>,
 }
 
 impl Irq {
@@ -1017,7 +1115,7 @@ impl Irq {
         let ch = c.index();
         let mut g = c.lock();
         // Still set? `terminate_all` clears it under this lock.
-        if self.hw.read(reg::INT_EVENT_RIS) & (1 << ch) == 0 {
+        if self.hw.events() & (1 << ch) == 0 {
             return;
         }
         self.hw.int_clear(1 << ch);
@@ -1053,8 +1151,8 @@ impl Irq {
         let c = &w.chan;
         let ch = c.index();
         let mut g = c.lock();
-        let ftr = self.hw.read(reg::ftr(ch));
-        let pc = self.hw.read(reg::cpc(ch));
+        let ftr = self.hw.fault_type(ch);
+        let pc = self.hw.cpc(ch);
         dev_err!(
             c.dev(),
             "chan {ch}: thread fault {ftr:#010x} ({}) at pc {pc:#x}; transfer failed, thread reset\n",
@@ -1102,8 +1200,8 @@ impl Irq {
         let mut g = c.lock();
         if g.engine.state == State::Running
             && self.hw.stopped(ch)
-            && self.hw.read(reg::INT_EVENT_RIS) & (1 << ch) == 0
-            && self.hw.read(reg::FSRC) & (1 << ch) == 0
+            && self.hw.events() & (1 << ch) == 0
+            && self.hw.chan_faults() & (1 << ch) == 0
         {
             dev_err!(c.dev(), "chan {ch}: DMAGO faulted; transfer aborted\n");
             g.engine.state = State::Idle;
@@ -1120,23 +1218,30 @@ impl Handler for Irq {
     fn handle(&self) -> IrqReturn {
         let hw = &self.hw;
         let mut handled = false;
-        let mgr_fault = hw.read(reg::FSRD) & 1 != 0;
+        let watches = SetOnce::as_ref(&self.watches).map_or(&[][..], |v| &v[..]);
+        let mgr_fault = hw.mgr_fault();
         if mgr_fault {
-            let ftrd = hw.read(reg::FTRD);
-            if let Some(w) = self.watches.first() {
+            let ftrd = hw.mgr_fault_type();
+            if let Some(w) = watches.first() {
                 let c = &w.chan;
                 dev_err!(
                     c.dev(),
                     "manager thread fault {ftrd:#010x} ({}); manager reset\n",
                     FaultNames(ftrd)
                 );
+            } else {
+                pr_err!(
+                    "manager thread fault {ftrd:#010x} ({}) before the channels exist; \
+                     manager reset\n",
+                    FaultNames(ftrd)
+                );
             }
             let _ = hw.kill_manager();
             handled = true;
         }
-        let faults = hw.read(reg::FSRC);
-        let events = hw.read(reg::INT_EVENT_RIS);
-        for w in self.watches.iter() {
+        let faults = hw.chan_faults();
+        let events = hw.events();
+        for w in watches {
             let bit = 1 << w.chan.index();
             if faults & bit != 0 {
                 self.fault(w);
@@ -1209,18 +1314,20 @@ impl amba::Driver for Pl330Driver {
                 "cannot set a 32-bit DMA mask ({e:?}): the PL330 addresses 4 GiB\n"
             )
         })?;
-        let io = adev.ioremap(NAME)?;
-        let cr0 = io.read32(reg::CR0);
-        let crd = io.read32(reg::CRD);
-        let nchan = ((cr0 >> 4) & 0x7) + 1;
-        let nevents = ((cr0 >> 17) & 0x1f) + 1;
-        let nperiph = if cr0 & 1 != 0 {
-            ((cr0 >> 12) & 0x1f) + 1
+        let io = adev
+            .ioremap::<{ reg::WINDOW }>(NAME)
+            .inspect_err(|e| dev_err!(dev, "cannot map the 4 KiB register window: {e:?}\n"))?;
+        let cr0 = io.mmio().read(reg::CR0);
+        let crd = io.mmio().read(reg::CRD);
+        let nchan = cr0.num_chnls().get() + 1;
+        let nevents = cr0.num_events().get() + 1;
+        let nperiph = if cr0.periph_req() {
+            cr0.num_periph_req().get() + 1
         } else {
             0
         };
-        let bus_bytes = 1u32 << (crd & 0x7);
-        let buf_dep = ((crd >> 20) & 0x3ff) + 1;
+        let bus_bytes = 1u32 << crd.data_width().get();
+        let buf_dep = crd.data_buffer_dep().get() + 1;
         // One event per channel: event `n` is channel `n`'s interrupt.
         let chans = nchan.min(nevents);
         let mut irqs = KVec::new();
@@ -1237,7 +1344,7 @@ impl amba::Driver for Pl330Driver {
                 dbg <- new_spinlock_irq!((), "rust_pl330::Hw::dbg"),
                 geo: Geometry {
                     nchan: chans,
-                    ns: cr0 & (1 << 2) != 0,
+                    ns: cr0.mgr_ns_at_rst(),
                     bus_bytes,
                     buf_dep,
                 },
@@ -1257,47 +1364,20 @@ impl amba::Driver for Pl330Driver {
         }
         let mask = (1u32 << chans) - 1;
         hw.int_clear(mask);
-        hw.int_enable(mask);
 
-        let reg = Registration::<Pl330>::new(dev, &[Cap::Memcpy], chans, |_| {
-            let mc = Coherent::<[u8; MC_SLOT]>::zeroed(dev, GFP_KERNEL)?;
-            let Some(mc_addr) =
-                bus32(mc.dma_address()).filter(|a| a.checked_add(MC_SLOT as u32).is_some())
-            else {
-                dev_err!(dev, "microcode buffer above 4 GiB\n");
-                return Err(ENOMEM);
-            };
-            let hw = hw.clone();
-            Ok((
-                Engine { state: State::Idle },
-                try_pin_init!(Chan {
-                    hw,
-                    mc,
-                    mc_addr,
-                    prepared: AtomicU32::new(0),
-                    fault_every,
-                    failed: AtomicBool::new(false),
-                }? Error),
-            ))
-        })
-        .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
-
-        let mut watches = KVec::new();
-        for c in reg.chans() {
-            watches.push(StopWatch::new(c.clone())?, GFP_KERNEL)?;
-        }
+        // The interrupt handlers come first, so that a channel a client
+        // finds has its interrupts, and a failure here unwinds with no DMA
+        // device ever visible; they see the channels once registered.
+        let watches_set = Arc::new(SetOnce::new(), GFP_KERNEL)?;
         let mut irq_regs = KVec::new();
         for l in hw.irqs.iter() {
-            let mut watches_v = KVec::new();
-            for w in watches.iter() {
-                watches_v.push(w.clone(), GFP_KERNEL)?;
-            }
             let handler = Irq {
                 hw: hw.clone(),
-                watches: watches_v,
+                watches: watches_set.clone(),
             };
             // SAFETY: The registration goes into `Pl330Driver`, which is
-            // dropped when the device is unbound, before the module can go.
+            // dropped when the device is unbound (or here, if probe fails),
+            // before the module can go.
             let r = KBox::pin_init(
                 unsafe { IrqRegistration::new(*l, NAME, Ok::<_, Error>(handler)) },
                 GFP_KERNEL,
@@ -1305,6 +1385,48 @@ impl amba::Driver for Pl330Driver {
             .inspect_err(|e| dev_err!(dev, "cannot request IRQ {}: {e:?}\n", l.number()))?;
             irq_regs.push(r, GFP_KERNEL)?;
         }
+        hw.int_enable(mask);
+
+        let mut watches = KVec::new();
+        let reg = Registration::<Pl330>::new_with_setup(
+            dev,
+            &[Cap::Memcpy],
+            chans,
+            |_| {
+                let mc = Coherent::<[u8; MC_SLOT]>::zeroed(dev, GFP_KERNEL)?;
+                let Some(mc_addr) =
+                    bus32(mc.dma_address()).filter(|a| a.checked_add(MC_SLOT as u32).is_some())
+                else {
+                    dev_err!(dev, "microcode buffer above 4 GiB\n");
+                    return Err(ENOMEM);
+                };
+                let hw = hw.clone();
+                Ok((
+                    Engine { state: State::Idle },
+                    try_pin_init!(Chan {
+                    hw,
+                    mc,
+                    mc_addr,
+                    prepared: AtomicU32::new(0),
+                    fault_every,
+                    failed: AtomicBool::new(false),
+                }? Error),
+                ))
+            },
+            |chans| {
+                // Before dmaengine sees the channels: no program can have run,
+                // and the first event finds its channel.
+                let mut watches_irq = KVec::new();
+                for c in chans {
+                    let w = StopWatch::new(c.clone())?;
+                    watches_irq.push(w.clone(), GFP_KERNEL)?;
+                    watches.push(w, GFP_KERNEL)?;
+                }
+                watches_set.populate(watches_irq);
+                Ok(())
+            },
+        )
+        .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
         let periphid = adev.periphid();
         dev_info!(
             dev,

@@ -48,6 +48,11 @@ use kernel::{
         from_result,
         to_result, //
     },
+    io::{
+        Mmio,
+        MmioRaw,
+        Region, //
+    },
     irq::Handler,
     prelude::*,
     types::{
@@ -230,12 +235,18 @@ impl<'a> Device<'a> {
     }
 
     /// Maps the device's register window (`adev->res`), claiming it under
-    /// `name` (static: the claim may outlive the device's own name).
-    pub fn ioremap(&self, name: &'static CStr) -> Result<IoMem> {
+    /// `name` (static: the claim may outlive the device's own name).  The
+    /// window must hold at least `SIZE` bytes (`EINVAL`), which
+    /// [`IoMem::mmio`]'s `register!` accesses are checked against at build
+    /// time.
+    pub fn ioremap<const SIZE: usize>(&self, name: &'static CStr) -> Result<IoMem<SIZE>> {
         // SAFETY: Valid device (type invariant); `res` is set when the
         // device is added.
         let (start, end) = unsafe { ((*self.adev).res.start, (*self.adev).res.end) };
         let size = usize::try_from(end - start + 1)?;
+        if size < SIZE {
+            return Err(EINVAL);
+        }
         // SAFETY: Any range may be requested; failure is a false return.
         // The name is static: the resource tree keeps a pointer to it.
         let region = unsafe { rde::rde_request_mem_region(start, size, name.as_char_ptr()) };
@@ -244,41 +255,65 @@ impl<'a> Device<'a> {
         }
         // SAFETY: A claimed MMIO range of `size` bytes.
         let base = unsafe { bindings::ioremap(start, size) };
-        if base.is_null() {
+        // The kernel's view of it checks alignment and `SIZE` again.
+        let raw = MmioRaw::new_region(base.addr(), size).ok();
+        let (false, Some(raw)) = (base.is_null(), raw) else {
+            if !base.is_null() {
+                // SAFETY: Mapped just above, not used after.
+                unsafe { bindings::iounmap(base) };
+            }
             // SAFETY: Claimed just above.
             unsafe { rde::rde_release_mem_region(start, size) };
             return Err(ENOMEM);
-        }
-        // INVARIANT: mapped and claimed above.
+        };
+        // INVARIANT: mapped and claimed above; `raw` is `base` and `size`.
         Ok(IoMem {
             base: base.cast(),
+            raw,
             start,
             size,
         })
     }
 }
 
-/// A device's register window, mapped and claimed; unmapped and released
-/// on drop.  Register accesses are 32-bit and bounds-checked: an access
+/// A device's register window of at least `SIZE` bytes, mapped and
+/// claimed; unmapped and released on drop.  Reads go through
+/// [`IoMem::mmio`], the kernel's `Mmio` view, with registers described by
+/// `kernel::io::register!`; writes through [`IoMem::write32`], which is
+/// `unsafe`.  `read32`/`write32` are 32-bit and bounds-checked: an access
 /// outside the window or unaligned reads as zero and writes nothing.
 ///
 /// # Invariants
 ///
 /// `base` maps `size` bytes of MMIO at physical `start`, claimed with
-/// `request_mem_region`, until drop.
-pub struct IoMem {
+/// `request_mem_region`, until drop; `raw` is `base` and `size`.
+pub struct IoMem<const SIZE: usize = 0> {
     base: *mut u8,
+    /// `base` and `size`, as the kernel's MMIO view takes them.
+    raw: MmioRaw<Region<SIZE>>,
     start: bindings::resource_size_t,
     size: usize,
 }
 
 // SAFETY: MMIO accesses may come from any thread; `IoMem` has no other
 // state.
-unsafe impl Send for IoMem {}
+unsafe impl<const SIZE: usize> Send for IoMem<SIZE> {}
 // SAFETY: As above; every access is a single `readl`/`writel`.
-unsafe impl Sync for IoMem {}
+unsafe impl<const SIZE: usize> Sync for IoMem<SIZE> {}
 
-impl IoMem {
+impl<const SIZE: usize> IoMem<SIZE> {
+    /// The window as the kernel's MMIO view, for reads of registers that
+    /// `kernel::io::register!` describes (`io.mmio().read(REG)`).  Its
+    /// writes are safe in the kernel crate; a DMA controller's driver
+    /// writes through [`IoMem::write32`] instead, whose contract says what
+    /// a write may make the device do.
+    pub fn mmio(&self) -> Mmio<'_, Region<SIZE>> {
+        // SAFETY: `raw` is the mapping of `base`, valid (and checked
+        // aligned, and of at least `SIZE` bytes, by `MmioRaw::new_region`)
+        // until drop, so while `self` is borrowed (type invariant).
+        unsafe { Mmio::from_raw(self.raw) }
+    }
+
     fn at(&self, off: usize) -> Option<*mut kernel::ffi::c_void> {
         if off % 4 != 0 || off.checked_add(4)? > self.size {
             return None;
@@ -323,7 +358,7 @@ impl IoMem {
     }
 }
 
-impl Drop for IoMem {
+impl<const SIZE: usize> Drop for IoMem<SIZE> {
     fn drop(&mut self) {
         // SAFETY: Mapped and claimed (type invariant), dropped once.
         unsafe {

@@ -837,7 +837,8 @@ mod tests {
             chan.data().fetch_add(1, Ordering::Relaxed);
             TxStatus {
                 status: Status::InProgress,
-                residue: 0,
+                residue: 40,
+                in_flight_bytes: 8,
             }
         }
 
@@ -1004,6 +1005,55 @@ mod tests {
         assert_eq!(config, ENODEV.to_errno());
         assert_eq!(term, 0);
         assert_eq!(calls, 0);
+        Ok(())
+    }
+
+    /// Issue 21: a descriptor prepared but not yet submitted survives a
+    /// terminate (and the synchronize after it): a C client may still hold
+    /// its `tx` and submit it, which the C API does not forbid, so it is
+    /// freed only with the channel's resources.  (virt-dma frees it at the
+    /// terminate; a later submit is then a use-after-free.)
+    #[test]
+    fn prepared_descriptor_survives_terminate() -> Result {
+        let faux = faux::Registration::new(c"kunit_prepared_terminate", None)?;
+        let c = chan_with(&faux, 1)?;
+        let tx = c.new_desc((), 64, false, 0)?;
+        c.lock().engine.fail = false;
+        let terminated = c.terminate();
+        VirtChan::synchronize(c.as_arc_borrow());
+        // SAFETY: `tx` comes from `new_desc` of `c`, which lives in an
+        // `Arc`, and is submitted once; under KASAN a freed `tx` is a
+        // report here.
+        let cookie = unsafe { tx_submit::<Mock>(tx) };
+        let started = {
+            let mut g = c.lock();
+            g.issue_pending();
+            g.start_next().map(|d| d.cookie().0)
+        };
+        release(&c);
+        assert_eq!(terminated, Ok(()));
+        assert!(cookie > 0);
+        assert_eq!(started, Some(cookie));
+        Ok(())
+    }
+
+    /// Issue 21: `tx_status` of a transfer in progress reports what the
+    /// driver says of it: residue and the bytes held in its FIFO
+    /// (`in_flight_bytes`).
+    #[test]
+    fn tx_status_reports_residue_and_in_flight_bytes() -> Result {
+        let faux = faux::Registration::new(c"kunit_in_flight", None)?;
+        let c = chan_with(&faux, 1)?;
+        let cookie = c.lock().queue().active().map(|d| d.cookie().0).unwrap_or(0);
+        let mut state = bindings::dma_tx_state::default();
+        // SAFETY: `c`'s `chan` is the channel of a `VirtChan<Mock>` in an
+        // `Arc`; `state` is valid for writes.
+        let st = unsafe { Ops::<Mock>::tx_status(c.chan.get(), cookie, &mut state) };
+        release(&c);
+        assert!(cookie > 0);
+        assert_eq!(st, bindings::dma_status_DMA_IN_PROGRESS);
+        assert_eq!(state.residue, 40);
+        assert_eq!(state.in_flight_bytes, 8);
         Ok(())
     }
 

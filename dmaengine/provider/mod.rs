@@ -162,6 +162,9 @@ pub struct TxStatus {
     pub status: Status,
     /// Bytes not yet transferred.
     pub residue: u32,
+    /// Of those, bytes the engine has read but not yet written (held in
+    /// its FIFO), where the driver knows it; 0 otherwise.
+    pub in_flight_bytes: u32,
 }
 
 /// The operations of a DMA-engine provider.

@@ -236,6 +236,7 @@ impl<P: Provider> Ops<P> {
             TxStatus {
                 status: Status::Error,
                 residue: 0,
+                in_flight_bytes: 0,
             }
         } else if g.queue.cookies().is_complete(cookie) {
             TxStatus {
@@ -247,6 +248,7 @@ impl<P: Provider> Ops<P> {
                     Status::Complete
                 },
                 residue: 0,
+                in_flight_bytes: 0,
             }
         } else {
             P::tx_status(chan, &*g, cookie)
@@ -258,7 +260,7 @@ impl<P: Provider> Ops<P> {
                 (*state).last = g.queue.cookies().last_completed().0;
                 (*state).used = g.queue.cookies().last_assigned().0;
                 (*state).residue = st.residue;
-                (*state).in_flight_bytes = 0;
+                (*state).in_flight_bytes = st.in_flight_bytes;
             }
         }
         st.status.to_raw()

@@ -119,7 +119,23 @@ impl<P: Provider> Registration<P> {
         nr_chans: u32,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
     ) -> Result<Self> {
-        Self::with_dispatch(dev, caps, nr_chans, Dispatch::Tasklet, chan_init)
+        Self::new_with_setup(dev, caps, nr_chans, chan_init, |_| Ok(()))
+    }
+
+    /// As [`Registration::new`], with `setup` called on the channels after
+    /// they are made and before dmaengine sees them: a client may issue
+    /// work as soon as they are registered, so this is where a driver hands
+    /// them to interrupt handlers it requested before (an interrupt must
+    /// find the channel whose event it reports).  An error from `setup`
+    /// unwinds: nothing was registered.
+    pub fn new_with_setup<I: PinInit<P::ChanData, Error>>(
+        dev: &device::Device<device::Bound>,
+        caps: &[Cap],
+        nr_chans: u32,
+        chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
+        setup: impl FnOnce(&[Arc<VirtChan<P>>]) -> Result,
+    ) -> Result<Self> {
+        Self::build(dev, caps, nr_chans, Dispatch::Tasklet, chan_init, setup)
     }
 
     /// As [`Registration::new`], with the callback dispatch of every
@@ -130,6 +146,18 @@ impl<P: Provider> Registration<P> {
         nr_chans: u32,
         dispatch: Dispatch,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
+    ) -> Result<Self> {
+        Self::build(dev, caps, nr_chans, dispatch, chan_init, |_| Ok(()))
+    }
+
+    /// The constructors' common part.
+    fn build<I: PinInit<P::ChanData, Error>>(
+        dev: &device::Device<device::Bound>,
+        caps: &[Cap],
+        nr_chans: u32,
+        dispatch: Dispatch,
+        chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
+        setup: impl FnOnce(&[Arc<VirtChan<P>>]) -> Result,
     ) -> Result<Self> {
         let normal: &device::Device = dev;
         let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();
@@ -161,6 +189,7 @@ impl<P: Provider> Registration<P> {
             chans.push(c, GFP_KERNEL)?;
         }
         reg.chans = chans;
+        setup(&reg.chans)?;
         // SAFETY: `d` is ours until `dma_async_device_register`.
         unsafe {
             (*d).dev = dev_raw;

@@ -83,6 +83,7 @@ impl Provider for Engine {
         TxStatus {
             status: Status::InProgress,
             residue: 0,
+            in_flight_bytes: 0,
         }
     }
 

@@ -477,7 +477,11 @@ def registration(text):
                '    /// the initialiser of its (pinned) data.  Callbacks are dispatched from\n'
                '    /// a work item on the BH workqueue.\n'
                '    pub fn new<', w)
-    text = resub(text, r'^        dispatch: Dispatch,\n', '', w + ': param')
+    text = resub(text, r'^        dispatch: Dispatch,\n', '', w + ': param', count=2)
+    text = sub(text, 'Self::build(dev, caps, nr_chans, Dispatch::Tasklet, chan_init, setup)',
+               'Self::build(dev, caps, nr_chans, chan_init, setup)', w)
+    text = sub(text, 'Self::build(dev, caps, nr_chans, dispatch, chan_init, |_| Ok(()))',
+               'Self::build(dev, caps, nr_chans, chan_init, |_| Ok(()))', w)
     text = sub(text, 'VirtChan::new(i, normal.into(), dispatch, engine, data)',
                'VirtChan::new(i, normal.into(), engine, data)', w)
     text = sub(text, '''        // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.

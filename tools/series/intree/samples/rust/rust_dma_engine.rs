@@ -134,6 +134,7 @@ impl Provider for SoftDma {
         TxStatus {
             status: Status::InProgress,
             residue: u32::try_from(residue).unwrap_or(u32::MAX),
+            in_flight_bytes: 0,
         }
     }
 
