@@ -8,7 +8,8 @@
 //!
 //! - it runs asynchronously to the submitter (a work item, the "hardware"),
 //!   one burst of `burst_size` bytes at a time, so a terminate can land
-//!   mid-transfer and a pause stops between bursts;
+//!   mid-transfer; a pause is synchronous: once it returns no burst moves
+//!   ([`soft::BurstGate`]);
 //! - at the end of a descriptor, and of each cyclic period, it raises an
 //!   "interrupt" (an irq_work, hard IRQ context) whose handler completes the
 //!   descriptor and schedules callback dispatch (a tasklet);
@@ -39,7 +40,6 @@
 use core::sync::atomic::{
     AtomicBool,
     AtomicU32,
-    AtomicUsize,
     Ordering, //
 };
 use kernel::{
@@ -56,6 +56,7 @@ pub mod dmaengine;
 pub mod soft;
 
 use soft::{
+    BurstGate,
     EnginePair,
     EngineRange,
     SoftChan,
@@ -255,9 +256,10 @@ struct ChanCtl {
     /// at its state (under the lock) at the next burst boundary.  Cleared
     /// under the lock by the engine once it has looked.
     attention: AtomicBool,
-    /// Bytes done of the active descriptor, published after every burst
-    /// (the residue); written under the lock when a descriptor starts.
-    progress: AtomicUsize,
+    /// Bytes done of the active descriptor (`gate.progress`), published
+    /// after every burst (the residue), written under the lock when a
+    /// descriptor starts; and the pause handshake.
+    gate: BurstGate,
     /// The simulated peripheral: next sample of the FIFO.
     sample: AtomicU32,
 }
@@ -390,13 +392,14 @@ impl Provider for SoftDma {
         let residue = match (g.queue().active(), g.queue().find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie => d
                 .len()
-                .saturating_sub(chan.data().ctl.progress.load(Ordering::Relaxed)),
+                .saturating_sub(chan.data().ctl.gate.progress.load(Ordering::Relaxed)),
             (_, Some(d)) => d.len(),
             (_, None) => 0,
         };
         // A paused channel pauses every transaction on it, not only the
-        // active one.
-        let status = if g.engine.state == State::Paused {
+        // active one; it is paused as soon as `pause` returned, before the
+        // engine parks.
+        let status = if g.engine.pause_requested {
             Status::Paused
         } else {
             Status::InProgress
@@ -412,12 +415,16 @@ impl Provider for SoftDma {
     fn pause(chan: VirtChanRef<'_, Self>) -> Result {
         chan.lock().engine.pause_requested = true;
         chan.data().ctl.attention.store(true, Ordering::Release);
+        // Synchronous, as `device_pause` should be: once this returns no
+        // burst moves until resume (the engine parks at its next look).
+        chan.data().ctl.gate.pause();
         Ok(())
     }
 
     fn resume(chan: VirtChanRef<'_, Self>) -> Result {
         let mut g = chan.lock();
         g.engine.pause_requested = false;
+        chan.data().ctl.gate.unpause();
         match g.engine.state {
             State::Paused => {
                 g.engine.state = State::Running;
@@ -445,6 +452,7 @@ impl Provider for SoftDma {
             State::Idle | State::Stopping => {}
         }
         g.engine.pause_requested = false;
+        chan.data().ctl.gate.unpause();
         // The completed descriptors not yet signalled are terminated with
         // the rest: their callbacks do not run.
         g.engine.unsignalled = 0;
@@ -494,7 +502,7 @@ impl SoftEngine for SoftDma {
                         unsafe { chan.engine_stopped() };
                         g.start_next()?;
                         g.engine.state = State::Running;
-                        ctl.progress.store(0, Ordering::Relaxed);
+                        ctl.gate.progress.store(0, Ordering::Relaxed);
                     }
                     State::Running => {}
                     State::Idle | State::IrqPending | State::Paused => return None,
@@ -519,7 +527,11 @@ impl SoftEngine for SoftDma {
 
             // Without the lock: bursts until the descriptor or period ends
             // or a request wants attention.
-            let off = run_bursts(chan, ctl, op, len, single);
+            let Some(off) = run_bursts(chan, ctl, op, len, single) else {
+                // Paused before a burst moved: the next look under the lock
+                // parks the engine (or, resumed meanwhile, goes on).
+                continue;
+            };
 
             // Under the lock: account for them; whether the engine goes on.
             let more = chan.with_lock(|g| {
@@ -533,7 +545,7 @@ impl SoftEngine for SoftDma {
                             soft::raise_irq(g);
                         }
                         if off >= len {
-                            ctl.progress.store(0, Ordering::Relaxed);
+                            ctl.gate.progress.store(0, Ordering::Relaxed);
                         }
                         true
                     }
@@ -589,7 +601,7 @@ fn chain_done(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) -> bool {
     g.engine.unsignalled += 1;
     let next = !g.engine.pause_requested && g.start_next().is_some();
     if next {
-        chan.data().ctl.progress.store(0, Ordering::Relaxed);
+        chan.data().ctl.gate.progress.store(0, Ordering::Relaxed);
         if g.engine.unsignalled >= chan.data().ctl.cfg.chain {
             signal(g);
         }
@@ -618,7 +630,7 @@ fn start_next(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) {
     // The hardware fetches the descriptor and starts its first burst now.
     g.engine.started = Some(started);
     g.engine.state = State::Running;
-    chan.data().ctl.progress.store(0, Ordering::Relaxed);
+    chan.data().ctl.gate.progress.store(0, Ordering::Relaxed);
     soft::kick(g);
 }
 
@@ -667,7 +679,8 @@ fn report_unreachable(
 /// The engine's bursts on the active descriptor `op` of `len` bytes, from
 /// the published progress on: one at least, then more while nothing asks
 /// for attention (unless `single`), up to the end of the descriptor or of a
-/// cyclic period.  Returns the new progress.
+/// cyclic period.  Returns the new progress, or `None` if a pause let no
+/// burst move (there is nothing to account for).
 ///
 /// The memory was checked and translated at prep; should a burst fall
 /// outside it anyway, the transfer is dropped with a message and
@@ -678,8 +691,8 @@ fn run_bursts(
     op: Xfer,
     len: usize,
     single: bool,
-) -> usize {
-    let off = ctl.progress.load(Ordering::Relaxed).min(len);
+) -> Option<usize> {
+    let off = ctl.gate.progress.load(Ordering::Relaxed).min(len);
     // One loop per kind of operation, so that the per-burst work is only
     // the move itself and the checks.
     let burst = ctl.cfg.burst;
@@ -690,20 +703,36 @@ fn run_bursts(
         Xfer::Memcpy(p) => {
             burst_delay(ctl);
             let r = match (single, ctl.cfg.delay_us) {
-                (true, _) => p.copy_bursts(off, len, burst, first_burst(ctl)),
-                (false, 0) => p.copy_bursts(off, len, burst, burst_step::<false>(ctl, len)),
-                (false, _) => p.copy_bursts(off, len, burst, burst_step::<true>(ctl, len)),
+                (true, _) => p.copy_bursts(off, len, burst, &ctl.gate, |_| false),
+                (false, 0) => {
+                    p.copy_bursts(off, len, burst, &ctl.gate, burst_step::<false>(ctl, len))
+                }
+                (false, _) => {
+                    p.copy_bursts(off, len, burst, &ctl.gate, burst_step::<true>(ctl, len))
+                }
             };
             one_shot(off, r)
         }
         Xfer::Memset { dst, value } => {
             burst_delay(ctl);
             let r = match (single, ctl.cfg.delay_us) {
-                (true, _) => dst.fill_bursts(value, off, len, burst, first_burst(ctl)),
-                (false, 0) => {
-                    dst.fill_bursts(value, off, len, burst, burst_step::<false>(ctl, len))
-                }
-                (false, _) => dst.fill_bursts(value, off, len, burst, burst_step::<true>(ctl, len)),
+                (true, _) => dst.fill_bursts(value, off, len, burst, &ctl.gate, |_| false),
+                (false, 0) => dst.fill_bursts(
+                    value,
+                    off,
+                    len,
+                    burst,
+                    &ctl.gate,
+                    burst_step::<false>(ctl, len),
+                ),
+                (false, _) => dst.fill_bursts(
+                    value,
+                    off,
+                    len,
+                    burst,
+                    &ctl.gate,
+                    burst_step::<true>(ctl, len),
+                ),
             };
             one_shot(off, r)
         }
@@ -719,7 +748,9 @@ fn run_bursts(
         } => bursts(ctl, off, period, single, |_, _| Ok(())),
     };
     match res {
-        Ok(()) => end,
+        // Refused by the gate before the first burst: paused.
+        Ok(()) if end == off && off < len => None,
+        Ok(()) => Some(end),
         Err(e) => {
             dev_err!(
                 chan.dev(),
@@ -728,8 +759,8 @@ fn run_bursts(
             );
             // Skip to the end of the descriptor or period.
             let end = end - end % period_or(op, len) + period_or(op, len);
-            ctl.progress.store(end.min(len), Ordering::Relaxed);
-            end.min(len)
+            ctl.gate.progress.store(end.min(len), Ordering::Relaxed);
+            Some(end.min(len))
         }
     }
 }
@@ -751,13 +782,12 @@ fn burst_delay(ctl: &ChanCtl) {
 }
 
 /// What the engine does after each burst of a one-shot transfer of `len`
-/// bytes: publish the progress; then, unless that was the last burst (the
-/// engine looks at its requests under the lock next anyway), stop when a
-/// request wants attention, and otherwise take the next burst's time if
-/// `DELAY` (the caller's `delay_us > 0`).
+/// bytes (the gate published the progress): unless that was the last
+/// burst (the engine looks at its requests under the lock next anyway),
+/// stop when a request wants attention, and otherwise take the next
+/// burst's time if `DELAY` (the caller's `delay_us > 0`).
 fn burst_step<const DELAY: bool>(ctl: &ChanCtl, len: usize) -> impl FnMut(usize) -> bool + '_ {
     move |reached| {
-        ctl.progress.store(reached, Ordering::Relaxed);
         if reached >= len {
             return true;
         }
@@ -769,14 +799,6 @@ fn burst_step<const DELAY: bool>(ctl: &ChanCtl, len: usize) -> impl FnMut(usize)
             fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
         }
         true
-    }
-}
-
-/// After the one burst of a `single` run: publish the progress and stop.
-fn first_burst(ctl: &ChanCtl) -> impl FnMut(usize) -> bool + '_ {
-    move |reached| {
-        ctl.progress.store(reached, Ordering::Relaxed);
-        false
     }
 }
 
@@ -809,11 +831,15 @@ fn bursts(
             n => n,
         };
         burst_delay(ctl);
-        if let Err(e) = mv(off, n) {
+        let mut r = Ok(());
+        if !ctl.gate.burst(off + n, || r = mv(off, n)) {
+            // Paused: nothing moved.
+            return (Ok(()), off);
+        }
+        if let Err(e) = r {
             return (Err(e), off);
         }
         off += n;
-        ctl.progress.store(off, Ordering::Relaxed);
         if off % unit == 0 || single || ctl.attention.load(Ordering::Acquire) {
             return (Ok(()), off);
         }
@@ -879,7 +905,7 @@ impl platform::Driver for DmaDriver {
                     SoftChan::new(ChanCtl {
                         cfg,
                         attention: AtomicBool::new(false),
-                        progress: AtomicUsize::new(0),
+                        gate: BurstGate::new(),
                         sample: AtomicU32::new(0),
                     }),
                 ))

@@ -16,9 +16,9 @@
 //!   xorshift sequence seeded by the `seed` file, so a failure can be
 //!   replayed.  Allocation failures (fault injection) are counted apart.
 //! - `pause_resume`: pauses the chain while a descriptor runs, checks that
-//!   its residue does not move and that every transfer not yet complete
-//!   reports paused, resumes, and checks that the chain completes with the
-//!   right data.
+//!   as soon as the pause returns (it is synchronous) every transfer not
+//!   yet complete reports paused and the residue does not move, resumes,
+//!   and checks that the chain completes with the right data.
 //! - `latency`: the benchmark mode of `make bench` (see [`crate::latency`]).
 //! - `queued`: the queued bandwidth of `make bench`: `queue_depth` copies
 //!   of 64 KiB in flight at once (see [`crate::latency`]).
@@ -532,17 +532,10 @@ fn run_chain(
 /// completes.
 fn pause_resume(flight: InFlight<'_, ChainState>, r: &mut Results) -> Result {
     flight.pause()?;
-    // The pause lands at the next burst boundary: wait until a descriptor
-    // reports DMA_PAUSED, or the chain is already done.
-    let mut paused = None;
-    for _ in 0..200 {
-        paused = (0..CHAIN).find(|&i| matches!(flight.residue(i), Some((Status::Paused, _))));
-        let all_done = (0..CHAIN).all(|i| matches!(flight.residue(i), Some((Status::Complete, _))));
-        if paused.is_some() || all_done {
-            break;
-        }
-        sleep_ms(1);
-    }
+    // `device_pause` is synchronous (provider.rst): as soon as it returns,
+    // every transfer not complete reports DMA_PAUSED, with a residue that
+    // does not move until resume.
+    let paused = (0..CHAIN).find(|&i| matches!(flight.residue(i), Some((Status::Paused, _))));
     if let Some(i) = paused {
         let before = flight.residue(i);
         sleep_ms(20);
@@ -556,15 +549,18 @@ fn pause_resume(flight: InFlight<'_, ChainState>, r: &mut Results) -> Result {
                 r.errors += 1;
             }
         }
-        // A paused channel pauses every transfer on it that is not
-        // complete, not only the one that runs.
-        for j in 0..CHAIN {
-            match flight.status(j) {
-                Some(Status::Complete | Status::Paused) => {}
-                s => {
-                    pr_err!("pause: descriptor {j} reports {s:?} on a paused channel\n");
-                    r.errors += 1;
-                }
+    }
+    // A paused channel pauses every transfer on it that is not complete,
+    // not only the one that runs.
+    for j in 0..CHAIN {
+        match flight.status(j) {
+            Some(Status::Complete | Status::Paused) => {}
+            s => {
+                pr_err!(
+                    "pause: descriptor {j} reports {s:?} after pause returned: the pause is not \
+                     synchronous\n"
+                );
+                r.errors += 1;
             }
         }
     }

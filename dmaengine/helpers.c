@@ -188,6 +188,20 @@ void rde_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
 	init_irq_work(work, func);
 }
 
+/* The software engine's burst, which a pause waits for (soft/mod.rs). */
+unsigned long rde_local_irq_save(void)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	return flags;
+}
+
+void rde_local_irq_restore(unsigned long flags)
+{
+	local_irq_restore(flags);
+}
+
 void rde_init_completion(struct completion *x)
 {
 	init_completion(x);

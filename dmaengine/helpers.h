@@ -51,6 +51,8 @@ int rde_queue_bh_work_elsewhere(struct work_struct *work);
 const char *rde_dispatch_param(void);
 void rde_init_irq_work(struct irq_work *work,
 		       void (*func)(struct irq_work *));
+unsigned long rde_local_irq_save(void);
+void rde_local_irq_restore(unsigned long flags);
 
 /* Completion: what kernel::sync::Completion lacks. */
 void rde_init_completion(struct completion *x);

@@ -33,13 +33,27 @@ use crate::dmaengine::{
     },
     DmaAddress, //
 };
-use core::ptr::{
-    self,
-    NonNull, //
+use core::{
+    ptr::{
+        self,
+        NonNull, //
+    },
+    sync::atomic::{
+        AtomicBool,
+        AtomicUsize,
+        Ordering, //
+    },
 };
 use kernel::{
     prelude::*,
-    sync::ArcBorrow,
+    processor::cpu_relax,
+    sync::{
+        barrier::{
+            smp_mb,
+            Full, //
+        },
+        ArcBorrow,
+    },
     types::Opaque,
     workqueue::{
         self,
@@ -391,10 +405,11 @@ impl EngineRange {
     }
 
     /// Fills bytes `[off, end)` of this range with `value`, in bursts of at
-    /// most `burst` bytes, as a DMA engine moves a descriptor:
-    /// `step(reached)` runs after each burst and says whether to go on.
-    /// The bounds are checked once, before the first burst: `EINVAL`, with
-    /// nothing written, unless `off <= end <= len` and `burst > 0`.
+    /// most `burst` bytes, as a DMA engine moves a descriptor: each burst
+    /// through `gate` (which publishes the offset reached, and refuses the
+    /// burst once a pause is asked), then `step(reached)` says whether to go
+    /// on.  The bounds are checked once, before the first burst: `EINVAL`,
+    /// with nothing written, unless `off <= end <= len` and `burst > 0`.
     /// Returns the offset reached.
     pub fn fill_bursts(
         &self,
@@ -402,10 +417,11 @@ impl EngineRange {
         off: usize,
         end: usize,
         burst: usize,
+        gate: &BurstGate,
         step: impl FnMut(usize) -> bool,
     ) -> Result<usize> {
         let d = self.base.as_ptr();
-        bursts(self.len, off, end, burst, step, |o, n| {
+        bursts(self.len, off, end, burst, gate, step, |o, n| {
             // SAFETY: `o + n <= end <= len` (`bursts`): in bounds of a range
             // a client handed over for DMA, accessed while it allows (type
             // invariant, `engine_range`).
@@ -465,10 +481,11 @@ impl EnginePair {
         off: usize,
         end: usize,
         burst: usize,
+        gate: &BurstGate,
         step: impl FnMut(usize) -> bool,
     ) -> Result<usize> {
         let (d, s) = (self.dst.as_ptr(), self.src.as_ptr());
-        bursts(self.len, off, end, burst, step, |o, n| {
+        bursts(self.len, off, end, burst, gate, step, |o, n| {
             // SAFETY: `o + n <= end <= len` (`bursts`), and both ranges hold
             // `len` bytes (type invariant): in bounds of ranges a client
             // handed over for DMA, accessed while it allows (`engine_range`).
@@ -482,12 +499,14 @@ impl EnginePair {
 
 /// The burst loop of `fill_bursts` and `copy_bursts`: checks
 /// `off <= end <= len` and `burst > 0` once, then `mv(o, n)` moves `n > 0`
-/// bytes at `o`, with `o + n <= end`, and `step` says whether to go on.
+/// bytes at `o`, with `o + n <= end`, through `gate`, and `step` says
+/// whether to go on.
 fn bursts(
     len: usize,
     mut off: usize,
     end: usize,
     burst: usize,
+    gate: &BurstGate,
     mut step: impl FnMut(usize) -> bool,
     mut mv: impl FnMut(usize, usize),
 ) -> Result<usize> {
@@ -496,11 +515,88 @@ fn bursts(
     }
     while off < end {
         let n = burst.min(end - off);
-        mv(off, n);
+        if !gate.burst(off + n, || mv(off, n)) {
+            break;
+        }
         off += n;
         if !step(off) {
             break;
         }
     }
     Ok(off)
+}
+
+/// A channel's burst status, as a controller has a "busy" bit and a
+/// transfer count: the offset the active descriptor reached, published
+/// after each burst (the residue), and the handshake that makes `pause`
+/// synchronous (provider.rst: `device_pause` "should operate synchronously
+/// on the channel").
+///
+/// Each burst moves with interrupts off, with `moving` set and `pausing`
+/// read after a full barrier; [`BurstGate::pause`] sets `pausing` and,
+/// after a full barrier, waits while `moving` is set.  Either the burst
+/// sees the pause and does not move, or the pause sees the burst and waits
+/// for it (the store-buffering pattern, which full barriers on both sides
+/// forbid to miss both ways); a burst that ended is published (`Release`)
+/// before `pause` returns (`Acquire`).  Interrupts off make the wait
+/// finite in any context: a pause cannot interrupt, on the same CPU, the
+/// burst it waits for, so it waits at most for one burst on another CPU.
+#[derive(Default)]
+pub struct BurstGate {
+    /// Bytes of the active descriptor done (or of a cyclic buffer).
+    pub progress: AtomicUsize,
+    pausing: AtomicBool,
+    moving: AtomicBool,
+}
+
+impl BurstGate {
+    /// A gate with nothing done and no pause asked.
+    pub const fn new() -> Self {
+        Self {
+            progress: AtomicUsize::new(0),
+            pausing: AtomicBool::new(false),
+            moving: AtomicBool::new(false),
+        }
+    }
+
+    /// The engine: runs `mv` (one burst, which must not sleep) and
+    /// publishes `reached` as the progress, unless a pause is asked; returns
+    /// whether it did.
+    #[inline]
+    pub fn burst(&self, reached: usize, mv: impl FnOnce()) -> bool {
+        // SAFETY: Restored below, on this CPU, before returning.
+        let flags = unsafe { bindings::rde_local_irq_save() };
+        self.moving.store(true, Ordering::Relaxed);
+        smp_mb(Full);
+        let go = !self.pausing.load(Ordering::Relaxed);
+        if go {
+            mv();
+            self.progress.store(reached, Ordering::Relaxed);
+        }
+        self.moving.store(false, Ordering::Release);
+        // SAFETY: The flags saved above, on this CPU.
+        unsafe { bindings::rde_local_irq_restore(flags) };
+        go
+    }
+
+    /// The driver's `pause`: from now on no burst moves, and none is moving
+    /// when this returns.  Any context; spins for at most one burst.
+    pub fn pause(&self) {
+        self.pausing.store(true, Ordering::Relaxed);
+        smp_mb(Full);
+        while self.moving.load(Ordering::Acquire) {
+            cpu_relax();
+        }
+    }
+
+    /// The driver's `resume` (or a terminate, which ends a pause): bursts
+    /// may move again.
+    pub fn unpause(&self) {
+        self.pausing.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether a pause is asked.
+    pub fn is_paused(&self) -> bool {
+        self.pausing.load(Ordering::Relaxed)
+    }
 }

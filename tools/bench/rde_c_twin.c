@@ -78,6 +78,14 @@ struct twin_chan {
 	/* written by the engine after each burst, read for the residue */
 	size_t progress;
 	/*
+	 * The pause handshake of rust_dmaengine's BurstGate (soft/mod.rs),
+	 * so that both sides of the comparison pay for it: each burst moves
+	 * with interrupts off and @moving set, after a full barrier, unless
+	 * @pausing.  The twin has no device_pause: @pausing stays false.
+	 */
+	bool pausing;
+	bool moving;
+	/*
 	 * A freed descriptor, kept for the next prep (xchg() only), as
 	 * rust_dmaengine keeps a spare: a kfree() and a kzalloc() less per
 	 * transfer on both sides of the comparison.
@@ -185,10 +193,25 @@ static void twin_work(struct work_struct *w)
 		spin_unlock_irqrestore(&tc->vc.lock, flags);
 
 		do {
+			unsigned long iflags;
+			bool go;
+
 			n = min_t(size_t, burst_size, len - off);
-			memcpy(dst + off, src + off, n);
-			off += n;
-			WRITE_ONCE(tc->progress, off);
+			local_irq_save(iflags);
+			WRITE_ONCE(tc->moving, true);
+			/* Orders @moving before @pausing, as a pause would. */
+			smp_mb();
+			go = !READ_ONCE(tc->pausing);
+			if (go) {
+				memcpy(dst + off, src + off, n);
+				off += n;
+				WRITE_ONCE(tc->progress, off);
+			}
+			/* Publishes the burst to a pause that sees !@moving. */
+			smp_store_release(&tc->moving, false);
+			local_irq_restore(iflags);
+			if (!go)
+				break;
 			/* Pairs with the release in twin_terminate_all(). */
 		} while (off < len && !smp_load_acquire(&tc->attention));
 
