@@ -39,6 +39,7 @@ use core::{
         NonNull, //
     },
     sync::atomic::{
+        fence,
         AtomicBool,
         AtomicUsize,
         Ordering, //
@@ -47,13 +48,7 @@ use core::{
 use kernel::{
     prelude::*,
     processor::cpu_relax,
-    sync::{
-        barrier::{
-            smp_mb,
-            Full, //
-        },
-        ArcBorrow,
-    },
+    sync::ArcBorrow,
     types::Opaque,
     workqueue::{
         self,
@@ -534,7 +529,10 @@ fn bursts(
 ///
 /// Each burst moves with interrupts off, with `moving` set and `pausing`
 /// read after a full barrier; [`BurstGate::pause`] sets `pausing` and,
-/// after a full barrier, waits while `moving` is set.  Either the burst
+/// after a full barrier, waits while `moving` is set.  The flags are Rust's
+/// alone, so they are `core` atomics with `core` fences (a `SeqCst` fence
+/// is `dmb ish` on arm, as `smp_mb()`, and inline, where the kernel crate's
+/// barrier is a call).  Either the burst
 /// sees the pause and does not move, or the pause sees the burst and waits
 /// for it (the store-buffering pattern, which full barriers on both sides
 /// forbid to miss both ways); a burst that ended is published (`Release`)
@@ -567,7 +565,7 @@ impl BurstGate {
         // SAFETY: Restored below, on this CPU, before returning.
         let flags = unsafe { bindings::rde_local_irq_save() };
         self.moving.store(true, Ordering::Relaxed);
-        smp_mb(Full);
+        fence(Ordering::SeqCst);
         let go = !self.pausing.load(Ordering::Relaxed);
         if go {
             mv();
@@ -583,7 +581,7 @@ impl BurstGate {
     /// when this returns.  Any context; spins for at most one burst.
     pub fn pause(&self) {
         self.pausing.store(true, Ordering::Relaxed);
-        smp_mb(Full);
+        fence(Ordering::SeqCst);
         while self.moving.load(Ordering::Acquire) {
             cpu_relax();
         }
