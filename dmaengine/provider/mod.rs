@@ -3,6 +3,88 @@
 //! DMA-engine providers: a [`Provider`] vtable, virtual channels ([`VirtChan`])
 //! and a device [`Registration`] whose drop unregisters.
 //!
+//! # To implement a provider:
+//!
+//! 1. Describe a descriptor ([`Provider::Desc`]: addresses and length, or
+//!    your hardware's program), the engine state the channel lock
+//!    protects ([`Provider::Engine`]: what the hardware is doing), and the
+//!    per-channel data outside the lock ([`Provider::ChanData`]: registers,
+//!    work items).
+//! 2. Declare what the hardware can do: the `prep_*` methods you
+//!    implement set the capabilities; [`Provider::DIRECTIONS`],
+//!    [`Provider::ADDR_WIDTHS`], [`Provider::MAX_BURST`] and
+//!    [`Provider::RESIDUE_GRANULARITY`] are what `dma_get_slave_caps()`
+//!    reports.
+//! 3. `prep_*`: check the request and return the descriptor; never touch
+//!    the hardware (a prepared descriptor may never be submitted).
+//! 4. `issue_pending`: call [`Inner::issue_pending`] and, if the engine is
+//!    idle, [`Inner::start_next`] and start the hardware on it.
+//! 5. Your interrupt handler: under [`VirtChan::lock`],
+//!    [`Inner::complete_active`] (or `complete_active_with` for a failed
+//!    transfer), start the next, then [`VirtChan::schedule_callbacks`].
+//! 6. `terminate_all` (any context, must not sleep): stop the hardware; if
+//!    it may still finish a transaction, call
+//!    [`VirtChan::engine_stopping`] and, once it reports stopped,
+//!    [`VirtChan::engine_stopped`] (`unsafe`: your word that it no longer
+//!    touches memory).  The framework terminates the queue after you.
+//! 7. `synchronize` (may sleep): wait for your interrupt handler
+//!    (`synchronize_irq()`).  The framework then waits for the stop you
+//!    announced, for the callbacks, and frees the terminated descriptors.
+//! 8. In probe: request your interrupts, then [`Registration::new`] (or
+//!    [`Registration::new_with_setup`], to hand the channels to those
+//!    handlers before dmaengine sees them); keep the registration in your
+//!    driver data: dropping it unregisters and stops every channel.
+//!
+//! A whole provider, with a client that terminates from its own callback:
+//! `samples/rust/rust_dma_engine.rs`; a driver for real hardware, the ARM
+//! PL330's: `drivers/dma/pl330_rust.rs` (the patch series' paths; README
+//! says where they are in this tree).
+//!
+//! ```ignore
+//! struct MyDma;
+//!
+//! #[vtable]
+//! impl Provider for MyDma {
+//!     type Desc = Xfer; // your descriptor
+//!     type Engine = Engine; // e.g. enum { Idle, Running, Stopping }
+//!     type ChanData = MyRegs;
+//!
+//!     fn prep_memcpy(_: &VirtChan<Self>, dst: DmaAddress, src: DmaAddress, len: usize)
+//!         -> Result<Xfer>
+//!     {
+//!         if len == 0 {
+//!             return Err(EINVAL);
+//!         }
+//!         Ok(Xfer { dst, src, len })
+//!     }
+//!
+//!     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
+//!         if g.issue_pending() && g.engine == Engine::Idle {
+//!             if let Some(d) = g.start_next() {
+//!                 chan.data().start(&d.data); // program the hardware
+//!                 g.engine = Engine::Running;
+//!             }
+//!         }
+//!     }
+//!
+//!     fn tx_status(_: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+//!         let residue = g.queue().find(cookie).map_or(0, |d| d.data.len);
+//!         TxStatus { status: Status::InProgress, residue, in_flight_bytes: 0 }
+//!     }
+//!
+//!     fn terminate_all(chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+//!         if g.engine == Engine::Running {
+//!             chan.data().stop(); // the hardware finishes its burst
+//!             chan.engine_stopping();
+//!             g.engine = Engine::Stopping;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//! ```
+//!
+//! # How it works
+//!
 //! A driver implements [`Provider`]; this module supplies every C callback as
 //! a small trampoline that recovers the Rust channel and calls the trait
 //! method, as `rust/kernel/block/mq` does for blk-mq.  Each channel carries
