@@ -42,6 +42,7 @@
 //! C header: [`include/linux/workqueue.h`](srctree/include/linux/workqueue.h)
 
 use super::bindings;
+use crate::dmaengine::test_build;
 use core::marker::PhantomData;
 use kernel::{
     prelude::*,
@@ -182,12 +183,10 @@ impl<T: HasBhWork> BhWork<T> {
         })
     }
 
-    /// A test build with `--cfg rde_bh_skip_cancel`
-    /// (`rust_dmaengine_bh_nocancel.ko`, the negative control of this
-    /// type: the KUnit case `cancel_waits_for_a_run_on_another_cpu` must
-    /// fail in it) returns at once.  No product module is built with it.
+    /// `cancel_work_sync()`: the work is neither pending nor running when
+    /// this returns.  Sleeps.
     fn cancel(&self) {
-        if cfg!(rde_bh_skip_cancel) {
+        if test_build::BH_SKIP_CANCEL {
             return;
         }
         // SAFETY: By the type invariant the work item is initialised.

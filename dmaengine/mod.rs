@@ -37,6 +37,7 @@ pub mod platform;
 pub mod provider;
 pub mod queue;
 mod tasklet;
+pub(crate) mod test_build;
 
 /// A bus address as seen by the DMA engine (`dma_addr_t`): the kernel
 /// crate's own type, re-exported for the users of this module.

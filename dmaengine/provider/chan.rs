@@ -12,6 +12,7 @@ use super::{
     Provider,
     VirtChanRef, //
 };
+use crate::dmaengine::test_build;
 use crate::dmaengine::{
     bh_work::{
         impl_has_bh_work,
@@ -584,19 +585,9 @@ impl<P: Provider> VirtChan<P> {
     /// waits, `cancel_work_sync()` steals a pending run), so it is
     /// scheduled again.  Those callbacks are the new batch's; none of a
     /// terminated descriptor is ever called back.
-    ///
-    /// A test build with `--cfg rde_old_sync`
-    /// (`rust_dmaengine_old_sync.ko`) keeps neither, as the negative control
-    /// of `tools/restart/restart_test.c`.
-    ///
-    /// A test build with `--cfg rde_sync_returns_early`
-    /// (`rust_pl330_broken_sync.ko`, the negative control of the SMP
-    /// contract test) returns at once, as upstream `pl330` does, which has
-    /// no `device_synchronize`: a callback may then still run on another
-    /// CPU.  No product module is built with it.
     pub(super) fn synchronize(this: VirtChanRef<'_, P>) {
         kernel::task::might_sleep();
-        if cfg!(rde_sync_returns_early) {
+        if test_build::SYNC_RETURNS_EARLY {
             return;
         }
         loop {
@@ -606,9 +597,7 @@ impl<P: Provider> VirtChan<P> {
             this.stopped.wait();
             this.quiesce();
             let mut g = this.inner.lock();
-            if cfg!(rde_old_sync) {
-                // Test build: the synchronize from before the model's
-                // findings (the negative control of tools/restart).
+            if test_build::OLD_SYNC {
                 let terminated = g.queue.take_terminated();
                 drop(g);
                 drop(terminated);

@@ -9,6 +9,7 @@ use super::{
     Provider,
     VirtChan, //
 };
+use crate::dmaengine::test_build;
 use crate::dmaengine::{
     bindings,
     Cap, //
@@ -47,9 +48,7 @@ struct DmaDevice {
 /// of a device tree node that no device has (one of its own): it looks at
 /// every device's node, finds none, and changes nothing.
 fn wait_for_dma_list() {
-    if cfg!(rde_skip_list_barrier) {
-        // Test build (`rust_dmaengine_release_race_nobarrier.ko`): the
-        // negative control frees at once, and KASAN must catch it.
+    if test_build::SKIP_LIST_BARRIER {
         return;
     }
     let mask = bindings::dma_cap_mask_t::default();
@@ -74,11 +73,7 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
     // frees it only after this ran and the caller released
     // `dma_list_mutex`, and otherwise leaks it.
     unsafe { (*dev).released.store(true, Ordering::Release) };
-    if cfg!(rde_release_window) {
-        // Test build (`rust_dmaengine_release_race.ko`): the caller,
-        // `dma_release_channel()`, goes on writing the channel after this
-        // returns; a long sleep here lets `Registration::drop` see the flag
-        // first.
+    if test_build::RELEASE_WINDOW {
         kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1500));
     }
 }
@@ -277,9 +272,7 @@ impl<P: Provider> Drop for Registration<P> {
             let d = self.dd.dd.get();
             // SAFETY: `d` is registered (type invariant).
             unsafe { bindings::dma_async_device_unregister(d) };
-            if cfg!(rde_release_window) {
-                // Test build: a client that still holds a channel releases
-                // it now, while the flag is not looked at yet.
+            if test_build::RELEASE_WINDOW {
                 kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1000));
             }
             // Without clients, dmaengine released the device in unregister.

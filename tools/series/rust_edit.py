@@ -257,10 +257,13 @@ def reflow_long(text, limit=100, width=80):
 
 
 def drop_test_knobs(text):
-    """Remove every `if cfg!(rde_*) { ... }` block and every doc paragraph
-    that begins "A test build with `--cfg rde_": the out-of-tree test
-    builds (negative controls) and what documents them."""
-    rx = re.compile(r'^[ \t]*if cfg!\(rde_\w+\) \{', re.M)
+    """Remove every `if cfg!(rde_*) { ... }` and `if test_build::X { ... }`
+    block, the `test_build` import, and every doc paragraph that begins "A
+    test build with `--cfg rde_": the out-of-tree test builds (negative
+    controls, gathered in dmaengine/test_build.rs) and what documents
+    them."""
+    text = text.replace('use crate::dmaengine::test_build;\n', '')
+    rx = re.compile(r'^[ \t]*if (?:cfg!\(rde_\w+\)|test_build::[A-Z_]+) \{', re.M)
     while True:
         m = rx.search(text)
         if not m:

@@ -164,7 +164,7 @@ def root(text, mods):
     # The dispatcher's module is private: its handler trait, reachable
     # from outside, would let a driver run callback dispatch itself.
     decls = ''.join(f'{"" if m == "bh_work" else "pub "}mod {m};\n' for m in mods)
-    text = resub(text, r'^#\[cfg\(CONFIG_ARM_AMBA\)\]\npub mod amba;\n((pub )?mod \w+;\n)+',
+    text = resub(text, r'^#\[cfg\(CONFIG_ARM_AMBA\)\]\npub mod amba;\n((pub(\(crate\))? )?mod \w+;\n)+',
                  decls, w + ': module list', flags=re.M)
     text = common(text, w)
     if 'provider' not in mods:
