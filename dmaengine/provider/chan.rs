@@ -377,7 +377,7 @@ impl<P: Provider> VirtChan<P> {
                     owner: this.as_ptr().cast_const(),
                     _unsized: [],
                 },
-                "rust_dmaengine::VirtChan::inner"
+                "dmaengine::VirtChan::inner"
             ),
             bh <- Tasklet::new(),
             bh_work <- BhWork::new(),

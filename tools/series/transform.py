@@ -378,7 +378,7 @@ def chan(text):
     # key, which lockdep refuses ("found a different class with the same
     # key").
     text = sub(text, 'new_spinlock_irqsave!(', 'SpinLockIrq::new(', w)
-    text = sub(text, '                "rust_dmaengine::VirtChan::inner"\n',
+    text = sub(text, '                "dmaengine::VirtChan::inner"\n',
                '                INNER_NAME,\n                crate::static_lock_class!(),\n', w)
     text = insert_before(text, r'^/// A virtual DMA channel\.$', (
         '/// The lockdep name of every channel lock (one class for all channels:\n'
