@@ -124,7 +124,7 @@ pub(super) unsafe trait HasTasklet: TaskletHandler + Sized {
 ///
 /// ```ignore
 /// impl_has_tasklet! {
-///     unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.bh }
+///     unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.tasklet }
 /// }
 /// ```
 macro_rules! impl_has_tasklet {

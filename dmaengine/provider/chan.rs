@@ -243,7 +243,7 @@ pub struct VirtChan<P: Provider> {
     pub(super) inner: SpinLockIrqSave<Locked<P>>,
     /// Callback dispatch if `dispatch` is [`Dispatch::Tasklet`].
     #[pin]
-    pub(super) bh: Tasklet<VirtChan<P>>,
+    pub(super) tasklet: Tasklet<VirtChan<P>>,
     /// Callback dispatch if `dispatch` is [`Dispatch::Bh`].
     #[pin]
     pub(super) bh_work: BhWork<VirtChan<P>>,
@@ -291,7 +291,7 @@ impl_has_tasklet! {
     // SAFETY: The drop rule: `VirtChan`'s `PinnedDrop` kills the tasklet
     // (`quiesce`) before any field is dropped, and the handler only borrows
     // the channel.
-    unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.bh }
+    unsafe impl{P: Provider} HasTasklet for VirtChan<P> { self.tasklet }
 }
 
 impl_has_bh_work! {
@@ -379,7 +379,7 @@ impl<P: Provider> VirtChan<P> {
                 },
                 "dmaengine::VirtChan::inner"
             ),
-            bh <- Tasklet::new(),
+            tasklet <- Tasklet::new(),
             bh_work <- BhWork::new(),
             dispatch,
             // The engine starts stopped.

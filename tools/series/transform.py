@@ -392,7 +392,7 @@ def chan(text):
         '        f(&mut *self.inner.lock())\n'
         '    }\n'), w + ': with_lock')
     text = resub(text, r'^    /// Callback dispatch if `dispatch` is \[`Dispatch::Tasklet`\]\.\n'
-                 r'    #\[pin\]\n    pub\(super\) bh: Tasklet<VirtChan<P>>,\n', '', w + ': bh field')
+                 r'    #\[pin\]\n    pub\(super\) tasklet: Tasklet<VirtChan<P>>,\n', '', w + ': tasklet field')
     text = sub(text, '/// Callback dispatch if `dispatch` is [`Dispatch::Bh`].',
                '/// Callback dispatch, on the BH workqueue.', w)
     text = resub(text, r'^    /// Which of the two dispatches callbacks, fixed at registration\.\n'
@@ -403,7 +403,7 @@ def chan(text):
     text = sub(text, '/// Runs in softirq context, from the tasklet or the BH work item.',
                '/// Runs in softirq context, from the BH work item.', w)
     text = resub(text, r'^        dispatch: Dispatch,\n', '', w + ': new() param')
-    text = resub(text, r'^            bh <- Tasklet::new\(\),\n', '', w + ': new() bh')
+    text = resub(text, r'^            tasklet <- Tasklet::new\(\),\n', '', w + ': new() tasklet')
     text = resub(text, r'^            dispatch,\n', '', w + ': new() dispatch')
     text = resub(text, r'^                Dispatch::Tasklet,\n', '', w + ': KUnit mock dispatch')
     text = sub(text, 'nor any view of it that the driver made\n    /// (such as `soft::EngineRange`), after',
