@@ -6,9 +6,8 @@
 //! The kernel crate's `SpinLockIrq` disables interrupts through a per-CPU
 //! count (`local_interrupt_disable()`), so that its guards may be dropped
 //! in any order; that costs more per lock round trip than
-//! `spin_lock_irqsave()` (111 instructions per transfer on virt-bench, see
-//! `Documentation/testing.rst`), and a channel takes its lock several
-//! times per transfer.  [`SpinLockIrqSave`] keeps the flags in its guard,
+//! `spin_lock_irqsave()` (measured in `Documentation/testing.rst`), and a
+//! channel takes its lock several times per transfer.  [`SpinLockIrqSave`] keeps the flags in its guard,
 //! as C does, and still never re-enables interrupts under a refcounted
 //! `local_interrupt_disable()` region (see [`SpinLockIrqSaveBackend`]).
 //! Where the guard cannot leave its holder, `lock_scoped` takes the same
@@ -213,8 +212,8 @@ pub(crate) struct ScopedGuard<'a, T: ?Sized> {
 /// Locks `lock` for a critical section of the framework's own: the same
 /// lock as [`Lock::lock`] takes, with an unlock that costs what
 /// `spin_unlock_irqrestore()` does, without [`SpinLockIrqSaveBackend`]'s
-/// refcounted-region check (about 4 instructions per unlock on arm64, and
-/// a channel unlocks 7 times per transfer).
+/// refcounted-region check (a few instructions per unlock, and a channel
+/// unlocks several times per transfer: `Documentation/testing.rst`).
 ///
 /// The check protects a `LocalInterruptDisabled` token made while the lock
 /// is held and still usable after the guard is dropped.  A guard that its

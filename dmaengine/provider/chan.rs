@@ -78,7 +78,7 @@ use kernel::{
 /// driver could swap the two whole states, and with them the descriptor
 /// lists: a client's descriptors would then run, and be called back, on
 /// the other channel, whose `terminate_all` and `synchronize` do not wait
-/// for them (found by the soundness audit of 2026-11-26).
+/// for them.
 pub type Inner<P> = InnerOf<P, [()]>;
 
 /// The state of a channel under its lock.  The lock holds it with a
