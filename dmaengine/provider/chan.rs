@@ -69,25 +69,20 @@ use kernel::{
     types::Opaque, //
 };
 
-/// The state of a channel that the channel lock protects, as a driver sees
-/// it: [`InnerOf`] with an unsized tail.
+/// The state of a channel that the channel lock protects.
 ///
-/// A driver gets it only by reference, and because it is unsized no safe
-/// code can move it: `mem::swap()`, `mem::take()` and `mem::replace()` need
-/// a sized type.  With a sized `&mut Inner` from two channels' locks a
-/// driver could swap the two whole states, and with them the descriptor
-/// lists: a client's descriptors would then run, and be called back, on
-/// the other channel, whose `terminate_all` and `synchronize` do not wait
-/// for them.
-pub type Inner<P> = InnerOf<P, [()]>;
-
-/// The state of a channel under its lock.  The lock holds it with a
-/// zero-sized tail (`T = [(); 0]`); drivers see it with an unsized one
-/// ([`Inner`]).
+/// The lock holds it with a zero-sized tail (`T = [(); 0]`); a driver sees
+/// it as `Inner<P>`, with the default, unsized tail, and only by
+/// reference, so no safe code can move it: `mem::swap()`, `mem::take()`
+/// and `mem::replace()` need a sized type.  With a sized `&mut Inner` from
+/// two channels' locks a driver could swap the two whole states, and with
+/// them the descriptor lists: a client's descriptors would then run, and
+/// be called back, on the other channel, whose `terminate_all` and
+/// `synchronize` do not wait for them.
 ///
-/// The driver reads the descriptor lists through [`InnerOf::queue`] and
-/// moves descriptors along them with [`InnerOf::issue_pending`],
-/// [`InnerOf::start_next`] and [`InnerOf::complete_active`]; it never gets
+/// The driver reads the descriptor lists through [`Inner::queue`] and
+/// moves descriptors along them with [`Inner::issue_pending`],
+/// [`Inner::start_next`] and [`Inner::complete_active`]; it never gets
 /// the `DescQueue` itself by `&mut`.  With that, safe driver code could
 /// `mem::take()` or `mem::swap()` the lists, freeing descriptors whose `tx`
 /// a client still holds, or moving one channel's descriptors (and their
@@ -98,7 +93,7 @@ pub type Inner<P> = InnerOf<P, [()]>;
 /// `owner` is the channel whose lock holds this value: it is made only in
 /// `VirtChan::new`, inside that channel's lock, and never moved out of it
 /// (the framework does not; drivers see it only unsized).
-pub struct InnerOf<P: Provider, T: ?Sized> {
+pub struct Inner<P: Provider, T: ?Sized = [()]> {
     /// The descriptor lists.
     pub(super) queue: DescQueue<Desc<P>>,
     /// The driver's engine state.
@@ -107,7 +102,7 @@ pub struct InnerOf<P: Provider, T: ?Sized> {
     /// Set when the `Registration` goes away: no new descriptor, no new
     /// engine work, no new client.
     pub(super) dead: bool,
-    /// The channel whose lock holds this state ([`InnerOf::chan`],
+    /// The channel whose lock holds this state ([`Inner::chan`],
     /// [`VirtChan::owns`]).
     pub(super) owner: *const VirtChan<P>,
     /// Zero-sized under the lock, unsized in [`Inner`].
@@ -116,19 +111,16 @@ pub struct InnerOf<P: Provider, T: ?Sized> {
 
 // SAFETY: `owner` is dereferenced only to a shared `&VirtChan<P>`, which is
 // `Sync`; the other fields are `Send` (the bounds).
-unsafe impl<P: Provider, T: ?Sized + Send> Send for InnerOf<P, T>
+unsafe impl<P: Provider, T: ?Sized + Send> Send for Inner<P, T>
 where
     DescQueue<Desc<P>>: Send,
     P::Engine: Send,
 {
 }
 
-/// What the channel lock holds.
-pub(super) type Locked<P> = InnerOf<P, [(); 0]>;
-
 /// The guard of a channel's lock, as [`VirtChan::lock`] gives it: the state
 /// as an [`Inner`], which safe code cannot move out of.
-pub struct ChanGuard<'a, P: Provider>(SpinLockIrqSaveGuard<'a, Locked<P>>);
+pub struct ChanGuard<'a, P: Provider>(SpinLockIrqSaveGuard<'a, Inner<P, [(); 0]>>);
 
 impl<P: Provider> core::ops::Deref for ChanGuard<'_, P> {
     type Target = Inner<P>;
@@ -144,7 +136,7 @@ impl<P: Provider> core::ops::DerefMut for ChanGuard<'_, P> {
     }
 }
 
-impl<P: Provider, T: ?Sized> InnerOf<P, T> {
+impl<P: Provider, T: ?Sized> Inner<P, T> {
     /// Whether the device is going away: a driver must not start anything
     /// new (queue work, program hardware) on a dead channel.
     pub fn is_dead(&self) -> bool {
@@ -240,7 +232,7 @@ pub struct VirtChan<P: Provider> {
     #[pin]
     pub(super) chan: Opaque<bindings::dma_chan>,
     #[pin]
-    pub(super) inner: SpinLockIrqSave<Locked<P>>,
+    pub(super) inner: SpinLockIrqSave<Inner<P, [(); 0]>>,
     /// Callback dispatch if `dispatch` is [`Dispatch::Tasklet`].
     #[pin]
     pub(super) tasklet: Tasklet<VirtChan<P>>,
@@ -369,7 +361,7 @@ impl<P: Provider> VirtChan<P> {
         try_pin_init!(&this in Self {
             chan: Opaque::zeroed(),
             inner <- new_spinlock_irqsave!(
-                InnerOf {
+                Inner {
                     queue: DescQueue::new(),
                     engine,
                     periods: 0,

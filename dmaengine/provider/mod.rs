@@ -147,7 +147,6 @@ mod registration;
 pub use chan::{
     ChanGuard,
     Inner,
-    InnerOf,
     VirtChan, //
 };
 pub use desc::Desc;

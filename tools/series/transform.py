@@ -370,7 +370,7 @@ def chan(text):
     text = sub(text, '    sync::{\n        aref::ARef,\n        Arc,\n        ArcBorrow, //\n    },',
                '    sync::{\n        aref::ARef,\n        Arc,\n        ArcBorrow,\n'
                '        SpinLockIrq,\n        SpinLockIrqGuard, //\n    },', w)
-    text = sub(text, 'SpinLockIrqSave<Locked<P>>', 'SpinLockIrq<Locked<P>>', w)
+    text = sub(text, 'SpinLockIrqSave<Inner<P, [(); 0]>>', 'SpinLockIrq<Inner<P, [(); 0]>>', w)
     text = sub(text, 'SpinLockIrqSaveGuard<', 'SpinLockIrqGuard<', w)
     # One lockdep name for every channel lock, by address: `new` is generic,
     # and each crate that instantiates it (the sample, pl330_rust, the KUnit
