@@ -13,7 +13,7 @@
 //! | constant | test build | what it breaks | what must catch it |
 //! |---|---|---|---|
 //! | [`SYNC_RETURNS_EARLY`] | `rust_pl330_broken_sync.ko` | `device_synchronize` returns at once, as upstream `pl330` (which has none) | contract.sh on exynos4210: a callback still runs after `dmaengine_synchronize()` |
-//! | [`OLD_SYNC`] | `rust_dmaengine_old_sync.ko` | `synchronize` as before the model's findings: it frees what a restarted batch's stop took, and does not reschedule dropped dispatch | `tools/restart/restart_test.c` |
+//! | [`OLD_SYNC`] | `rust_dmaengine_old_sync.ko` | `synchronize` as before the model's findings: it frees what a restarted batch's stop took, and does not reschedule dropped dispatch | `tools/restart/restart_test.c`, by hand (timing-bound; `make check` has the model's `OLD_SYNC`) |
 //! | [`BH_SKIP_CANCEL`] | `rust_dmaengine_bh_nocancel.ko` | the BH work's cancel does not wait | KUnit `cancel_waits_for_a_run_on_another_cpu` |
 //! | [`RELEASE_WINDOW`] | `rust_dmaengine_release_race.ko` | nothing: it widens the release window (1 s after unregister, 1.5 s in `device_release`) | `release_race.sh` must stay clean |
 //! | [`SKIP_LIST_BARRIER`] | `rust_dmaengine_release_race_nobarrier.ko` | `Registration`'s drop frees without waiting for `dma_list_mutex` | KASAN: `dma_release_channel()` writes the freed channel |
