@@ -33,14 +33,15 @@
 use super::bindings;
 use core::{
     marker::PhantomData,
-    ptr,
-    sync::atomic::{
-        AtomicUsize,
-        Ordering, //
-    },
+    ptr, //
 };
 use kernel::{
     prelude::*,
+    sync::atomic::{
+        Atomic,
+        Full,
+        Relaxed, //
+    },
     types::Opaque, //
 };
 
@@ -86,25 +87,30 @@ pub(super) unsafe trait HasTasklet: TaskletHandler + Sized {
         // `tasklet_schedule()`, inline (C inlines it; through a C helper it
         // cost a call): `test_and_set_bit(TASKLET_STATE_SCHED, &t->state)`,
         // then `__tasklet_schedule()` for the caller that set the bit.  The
-        // bit is an RMW of `core`'s atomics (the kernel crate's `Atomic` has
-        // no `fetch_or` in 7.3).  `SeqCst` is weaker on arm64 than the
-        // kernel's fully ordered bitop (no trailing `dmb`), which is enough
-        // here: a schedule that finds the bit set is ordered, by that
-        // read-modify-write, before the tasklet core's clearing of it,
-        // which comes before the handler runs; and the handler finds the
-        // work through the channel lock, not through this bit.
+        // word is C's, so it is accessed as the LKMM says, with the kernel
+        // crate's `Atomic` (7.3's has no `fetch_or`: a `cmpxchg` loop):
+        // as asm-generic's `test_and_set_bit()`, a plain read when the bit
+        // is set already, else a fully ordered read-modify-write.
         const SCHED: usize = 1 << bindings::TASKLET_STATE_SCHED;
         // SAFETY: `raw` points at the live `tasklet_struct` of `t`, whose
         // `state` word the tasklet core reads and writes only with atomic
         // bitops; it is word-aligned (an `unsigned long`).
-        let state = unsafe { AtomicUsize::from_ptr(ptr::addr_of_mut!((*raw).state).cast()) };
-        if state.fetch_or(SCHED, Ordering::SeqCst) & SCHED == 0 {
-            // SAFETY: By the type invariant of `Tasklet` it is set up; it is
-            // a field of `self` (trait contract), so its handler finds
-            // `self`.  This caller set `TASKLET_STATE_SCHED`, as
-            // `__tasklet_schedule()` requires.
-            unsafe { bindings::__tasklet_schedule(raw) };
+        let state = unsafe { Atomic::<usize>::from_ptr(ptr::addr_of_mut!((*raw).state).cast()) };
+        let mut old = state.load(Relaxed);
+        loop {
+            if old & SCHED != 0 {
+                return;
+            }
+            match state.cmpxchg(old, old | SCHED, Full) {
+                Ok(_) => break,
+                Err(now) => old = now,
+            }
         }
+        // SAFETY: By the type invariant of `Tasklet` it is set up; it is a
+        // field of `self` (trait contract), so its handler finds `self`.
+        // This caller set `TASKLET_STATE_SCHED`, as `__tasklet_schedule()`
+        // requires.
+        unsafe { bindings::__tasklet_schedule(raw) };
     }
 
     /// Waits until the handler is neither running nor scheduled.  Sleeps;
