@@ -207,7 +207,7 @@ fn complete_early() -> bool {
 }
 
 /// The registers (DDI 0424, 3.2): the ones the driver reads, as
-/// `kernel::io::register!` types read through [`IoMem::mmio`]; the ones it
+/// `kernel::io::register!` types read through [`IoMem::read`]; the ones it
 /// writes, as offsets for [`IoMem::write32`] (`unsafe`: a write to the
 /// debug interface can start a thread).
 mod reg {
@@ -465,22 +465,22 @@ struct Hw {
 impl Hw {
     /// INT_EVENT_RIS: the channels whose event is pending.
     fn events(&self) -> u32 {
-        self.io.mmio().read(reg::INT_EVENT_RIS).events().get()
+        self.io.read(reg::INT_EVENT_RIS).events().get()
     }
 
     /// FSRC: the channels whose thread faulted.
     fn chan_faults(&self) -> u32 {
-        self.io.mmio().read(reg::FSRC).faults().get()
+        self.io.read(reg::FSRC).faults().get()
     }
 
     /// FSRD: whether the manager thread faulted.
     fn mgr_fault(&self) -> bool {
-        self.io.mmio().read(reg::FSRD).fault()
+        self.io.read(reg::FSRD).fault()
     }
 
     /// FTRD: the manager thread's fault bits.
     fn mgr_fault_type(&self) -> u32 {
-        self.io.mmio().read(reg::FTRD).fault_type().get()
+        self.io.read(reg::FTRD).fault_type().get()
     }
 
     // The channel registers below: `ch < 8` (CR0 counts channels in 3
@@ -488,27 +488,27 @@ impl Hw {
 
     /// CSR: channel thread `ch`'s status.
     fn csr(&self, ch: u32) -> u32 {
-        reg::CSR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).into_raw())
+        reg::CSR::try_at(ch as usize).map_or(0, |r| self.io.read(r).into_raw())
     }
 
     /// CPC: channel thread `ch`'s program counter.
     fn cpc(&self, ch: u32) -> u32 {
-        reg::CPC::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).pc().get())
+        reg::CPC::try_at(ch as usize).map_or(0, |r| self.io.read(r).pc().get())
     }
 
     /// FTR: channel thread `ch`'s fault bits.
     fn fault_type(&self, ch: u32) -> u32 {
-        reg::FTR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).fault_type().get())
+        reg::FTR::try_at(ch as usize).map_or(0, |r| self.io.read(r).fault_type().get())
     }
 
     /// SAR: channel `ch`'s source address.
     fn sar(&self, ch: u32) -> u32 {
-        reg::SAR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).addr().get())
+        reg::SAR::try_at(ch as usize).map_or(0, |r| self.io.read(r).addr().get())
     }
 
     /// DAR: channel `ch`'s destination address.
     fn dar(&self, ch: u32) -> u32 {
-        reg::DAR::try_at(ch as usize).map_or(0, |r| self.io.mmio().read(r).addr().get())
+        reg::DAR::try_at(ch as usize).map_or(0, |r| self.io.read(r).addr().get())
     }
 
     /// Clears the interrupts of the channels in `mask` (INTCLR).
@@ -537,7 +537,7 @@ impl Hw {
         let _g = self.dbg.lock();
         // The debug interface takes one instruction at a time.
         read_poll_timeout_atomic(
-            || Ok(self.io.mmio().read(reg::DBGSTATUS).busy()),
+            || Ok(self.io.read(reg::DBGSTATUS).busy()),
             |&busy| !busy,
             Delta::ZERO,
             DBG_POLL as usize,
@@ -622,8 +622,7 @@ impl Hw {
             // Fault-test build: still Killing.
             return false;
         }
-        reg::CSR::try_at(ch as usize)
-            .is_some_and(|r| self.io.mmio().read(r).state().get() == CS_STOPPED)
+        reg::CSR::try_at(ch as usize).is_some_and(|r| self.io.read(r).state().get() == CS_STOPPED)
     }
 
     /// Polls until thread `ch` is Stopped; false if it is not after
@@ -1317,8 +1316,8 @@ impl amba::Driver for Pl330Driver {
         let io = adev
             .ioremap::<{ reg::WINDOW }>(NAME)
             .inspect_err(|e| dev_err!(dev, "cannot map the 4 KiB register window: {e:?}\n"))?;
-        let cr0 = io.mmio().read(reg::CR0);
-        let crd = io.mmio().read(reg::CRD);
+        let cr0 = io.read(reg::CR0);
+        let crd = io.read(reg::CRD);
         let nchan = cr0.num_chnls().get() + 1;
         let nevents = cr0.num_events().get() + 1;
         let nperiph = if cr0.periph_req() {

@@ -49,7 +49,11 @@ use kernel::{
         to_result, //
     },
     io::{
+        Io,
+        IoCapable,
+        IoLoc,
         Mmio,
+        MmioBackend,
         MmioRaw,
         Region, //
     },
@@ -237,7 +241,7 @@ impl<'a> Device<'a> {
     /// Maps the device's register window (`adev->res`), claiming it under
     /// `name` (static: the claim may outlive the device's own name).  The
     /// window must hold at least `SIZE` bytes (`EINVAL`), which
-    /// [`IoMem::mmio`]'s `register!` accesses are checked against at build
+    /// [`IoMem::read`]'s `register!` accesses are checked against at build
     /// time.
     pub fn ioremap<const SIZE: usize>(&self, name: &'static CStr) -> Result<IoMem<SIZE>> {
         // SAFETY: Valid device (type invariant); `res` is set when the
@@ -278,10 +282,13 @@ impl<'a> Device<'a> {
 
 /// A device's register window of at least `SIZE` bytes, mapped and
 /// claimed; unmapped and released on drop.  Reads go through
-/// [`IoMem::mmio`], the kernel's `Mmio` view, with registers described by
+/// [`IoMem::read`], the kernel's `Mmio` read, with registers described by
 /// `kernel::io::register!`; writes through [`IoMem::write32`], which is
-/// `unsafe`.  `read32`/`write32` are 32-bit and bounds-checked: an access
-/// outside the window or unaligned reads as zero and writes nothing.
+/// `unsafe`, 32-bit and bounds-checked: a write outside the window or
+/// unaligned writes nothing.
+///
+/// The kernel's `Mmio` view itself is not handed out: its writes are safe,
+/// and on a DMA controller a register write can start a transfer.
 ///
 /// # Invariants
 ///
@@ -302,16 +309,21 @@ unsafe impl<const SIZE: usize> Send for IoMem<SIZE> {}
 unsafe impl<const SIZE: usize> Sync for IoMem<SIZE> {}
 
 impl<const SIZE: usize> IoMem<SIZE> {
-    /// The window as the kernel's MMIO view, for reads of registers that
-    /// `kernel::io::register!` describes (`io.mmio().read(REG)`).  Its
-    /// writes are safe in the kernel crate; a DMA controller's driver
-    /// writes through [`IoMem::write32`] instead, whose contract says what
-    /// a write may make the device do.
-    pub fn mmio(&self) -> Mmio<'_, Region<SIZE>> {
+    /// Reads a register at `location`, as the kernel's `Mmio::read` does:
+    /// a `kernel::io::register!` type (`io.read(REG)`), or an offset,
+    /// checked against `SIZE` at build time.  A read has no effect on the
+    /// memory the device accesses.
+    pub fn read<T, L>(&self, location: L) -> T
+    where
+        L: IoLoc<Region<SIZE>, T>,
+        MmioBackend: IoCapable<L::IoType>,
+    {
         // SAFETY: `raw` is the mapping of `base`, valid (and checked
         // aligned, and of at least `SIZE` bytes, by `MmioRaw::new_region`)
-        // until drop, so while `self` is borrowed (type invariant).
-        unsafe { Mmio::from_raw(self.raw) }
+        // until drop, so while `self` is borrowed (type invariant).  The
+        // view does not leave this function, so only its read is used.
+        let io: Mmio<'_, Region<SIZE>> = unsafe { Mmio::from_raw(self.raw) };
+        io.read(location)
     }
 
     fn at(&self, off: usize) -> Option<*mut kernel::ffi::c_void> {
@@ -320,15 +332,6 @@ impl<const SIZE: usize> IoMem<SIZE> {
         }
         // SAFETY: `off + 4 <= size`: within the mapping (type invariant).
         Some(unsafe { self.base.add(off) }.cast())
-    }
-
-    /// Reads the 32-bit register at `off`.
-    pub fn read32(&self, off: usize) -> u32 {
-        match self.at(off) {
-            // SAFETY: An aligned register inside the mapping.
-            Some(p) => unsafe { bindings::readl(p) },
-            None => 0,
-        }
     }
 
     /// Writes `val` to the 32-bit register at `off`.
