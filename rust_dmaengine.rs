@@ -44,6 +44,7 @@ use core::sync::atomic::{
 };
 use kernel::{
     device::Core,
+    devres::Devres,
     driver, platform,
     prelude::*,
     time::{
@@ -115,7 +116,12 @@ macro_rules! this_module {
     };
 }
 
-#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel, rde_release_window)))]
+#[cfg(not(any(
+    rde_broken_sync,
+    rde_bh_skip_cancel,
+    rde_release_window,
+    rde_forget_registration
+)))]
 this_module!(
     "rust_dmaengine",
     "Software DMA engine keeping the dmaengine termination contract"
@@ -154,8 +160,23 @@ this_module!(
     "TEST ONLY: rust_dmaengine_release_race without the dma_list_mutex barrier (negative control)"
 );
 
-#[cfg(not(any(rde_broken_sync, rde_bh_skip_cancel, rde_release_window)))]
+// A driver that forgets (`mem::forget`) a registration: the device's
+// unbind must still unregister it (`forget.sh`).
+#[cfg(rde_forget_registration)]
+this_module!(
+    "rust_dmaengine_forget",
+    "TEST ONLY: rust_dmaengine that forgets the handle of a second DMA device's registration"
+);
+
+#[cfg(not(any(
+    rde_broken_sync,
+    rde_bh_skip_cancel,
+    rde_release_window,
+    rde_forget_registration
+)))]
 const NAME: &CStr = c"rust_dmaengine";
+#[cfg(rde_forget_registration)]
+const NAME: &CStr = c"rust_dmaengine_forget";
 #[cfg(all(rde_release_window, not(rde_skip_list_barrier)))]
 const NAME: &CStr = c"rust_dmaengine_release_race";
 #[cfg(all(rde_release_window, rde_skip_list_barrier))]
@@ -170,6 +191,9 @@ const BH_NOCANCEL: bool = cfg!(rde_bh_skip_cancel);
 
 /// Whether this is the negative-control build.
 const BROKEN_SYNC: bool = cfg!(rde_broken_sync);
+
+/// Whether this build forgets a second registration's handle.
+const FORGET_REGISTRATION: bool = cfg!(rde_forget_registration);
 
 /// The validated module parameters.
 #[derive(Clone, Copy)]
@@ -873,7 +897,7 @@ fn write_samples(b: &EngineRange, off: usize, sample: &AtomicU32, n: usize) -> R
 /// The platform driver: registers the DMA device on probe; dropping it on
 /// remove unregisters.
 struct DmaDriver {
-    _reg: Registration<SoftDma>,
+    _reg: Devres<Registration<SoftDma>>,
 }
 
 impl platform::Driver for DmaDriver {
@@ -886,6 +910,23 @@ impl platform::Driver for DmaDriver {
     ) -> impl PinInit<Self, Error> + 'bound {
         let dev = pdev.as_ref();
         let cfg = Config::from_params()?;
+        let chan_init = |_| {
+            Ok((
+                Engine {
+                    state: State::Idle,
+                    pause_requested: false,
+                    started: None,
+                    unsignalled: 0,
+                    slave: SlaveConfig::default(),
+                },
+                SoftChan::new(ChanCtl {
+                    cfg,
+                    attention: AtomicBool::new(false),
+                    gate: BurstGate::new(),
+                    sample: AtomicU32::new(0),
+                }),
+            ))
+        };
         let reg = Registration::<SoftDma>::with_dispatch(
             dev,
             // No DMA_SLAVE: there is no `prep_slave_sg`.  Cyclic transfers
@@ -893,23 +934,7 @@ impl platform::Driver for DmaDriver {
             &[Cap::Memcpy, Cap::Memset, Cap::Cyclic],
             cfg.channels,
             cfg.dispatch,
-            |_| {
-                Ok((
-                    Engine {
-                        state: State::Idle,
-                        pause_requested: false,
-                        started: None,
-                        unsignalled: 0,
-                        slave: SlaveConfig::default(),
-                    },
-                    SoftChan::new(ChanCtl {
-                        cfg,
-                        attention: AtomicBool::new(false),
-                        gate: BurstGate::new(),
-                        sample: AtomicU32::new(0),
-                    }),
-                ))
-            },
+            &chan_init,
         )
         .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
         dev_info!(
@@ -921,6 +946,21 @@ impl platform::Driver for DmaDriver {
             cfg.dispatch.name(),
             cfg.chain
         );
+        if FORGET_REGISTRATION {
+            let lost = Registration::<SoftDma>::with_dispatch(
+                dev,
+                &[Cap::Memcpy],
+                1,
+                cfg.dispatch,
+                &chan_init,
+            )?;
+            dev_warn!(
+                dev,
+                "TEST BUILD: a second DMA device's registration is forgotten; unbinding the \
+                 driver must still unregister it\n"
+            );
+            core::mem::forget(lost);
+        }
         if BH_NOCANCEL {
             dev_warn!(
                 dev,

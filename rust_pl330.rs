@@ -30,6 +30,7 @@ use core::sync::atomic::{
     Ordering, //
 };
 use kernel::{
+    devres::Devres,
     dma::{
         Coherent,
         DmaMask, //
@@ -69,9 +70,10 @@ pub mod dmaengine;
 use dmaengine::{
     amba::{
         self,
+        DevresIoMem,
         IoMem,
-        IrqLine,
-        IrqRegistration, //
+        IrqRegistration,
+        IrqSync, //
     },
     provider::{
         Inner,
@@ -447,14 +449,17 @@ struct Geometry {
 /// The controller, shared by its channels and its interrupt handlers.
 #[pin_data]
 struct Hw {
-    io: IoMem<{ reg::WINDOW }>,
+    /// The registers, revoked when the device is unbound: a channel that a
+    /// client still holds after that (a leaked registration) finds them
+    /// gone instead of touching a controller whose clock is off.
+    io: DevresIoMem<{ reg::WINDOW }>,
     /// The debug-instruction interface (DBGINST0/1, DBGCMD) is one for all
     /// threads: its three writes go under this lock, taken innermost
     /// (under a channel lock).
     #[pin]
     dbg: SpinLockIrq<()>,
     geo: Geometry,
-    irqs: KVec<IrqLine>,
+    irqs: KVec<IrqSync>,
     /// Fault-test build: reads of a killed thread's state that still say
     /// Killing (see `kill_lag`); 0 in the product build.
     kill_lag: u32,
@@ -463,24 +468,32 @@ struct Hw {
 }
 
 impl Hw {
+    /// `f` on the register window, or `gone` once the device was unbound
+    /// (the window revoked).  A revoked window reads as an idle controller
+    /// with every thread Stopped: before its unbind revokes the window,
+    /// [`Pl330Driver`]'s drop killed every thread and waited for it.
+    fn rd<T>(&self, gone: T, f: impl FnOnce(&IoMem<'_, { reg::WINDOW }>) -> T) -> T {
+        self.io.try_access().map_or(gone, |io| f(&io))
+    }
+
     /// INT_EVENT_RIS: the channels whose event is pending.
     fn events(&self) -> u32 {
-        self.io.read(reg::INT_EVENT_RIS).events().get()
+        self.rd(0, |io| io.read(reg::INT_EVENT_RIS).events().get())
     }
 
     /// FSRC: the channels whose thread faulted.
     fn chan_faults(&self) -> u32 {
-        self.io.read(reg::FSRC).faults().get()
+        self.rd(0, |io| io.read(reg::FSRC).faults().get())
     }
 
     /// FSRD: whether the manager thread faulted.
     fn mgr_fault(&self) -> bool {
-        self.io.read(reg::FSRD).fault()
+        self.rd(false, |io| io.read(reg::FSRD).fault())
     }
 
     /// FTRD: the manager thread's fault bits.
     fn mgr_fault_type(&self) -> u32 {
-        self.io.read(reg::FTRD).fault_type().get()
+        self.rd(0, |io| io.read(reg::FTRD).fault_type().get())
     }
 
     // The channel registers below: `ch < 8` (CR0 counts channels in 3
@@ -488,42 +501,46 @@ impl Hw {
 
     /// CSR: channel thread `ch`'s status.
     fn csr(&self, ch: u32) -> u32 {
-        reg::CSR::try_at(ch as usize).map_or(0, |r| self.io.read(r).into_raw())
+        reg::CSR::try_at(ch as usize).map_or(0, |r| self.rd(0, |io| io.read(r).into_raw()))
     }
 
     /// CPC: channel thread `ch`'s program counter.
     fn cpc(&self, ch: u32) -> u32 {
-        reg::CPC::try_at(ch as usize).map_or(0, |r| self.io.read(r).pc().get())
+        reg::CPC::try_at(ch as usize).map_or(0, |r| self.rd(0, |io| io.read(r).pc().get()))
     }
 
     /// FTR: channel thread `ch`'s fault bits.
     fn fault_type(&self, ch: u32) -> u32 {
-        reg::FTR::try_at(ch as usize).map_or(0, |r| self.io.read(r).fault_type().get())
+        reg::FTR::try_at(ch as usize).map_or(0, |r| self.rd(0, |io| io.read(r).fault_type().get()))
     }
 
     /// SAR: channel `ch`'s source address.
     fn sar(&self, ch: u32) -> u32 {
-        reg::SAR::try_at(ch as usize).map_or(0, |r| self.io.read(r).addr().get())
+        reg::SAR::try_at(ch as usize).map_or(0, |r| self.rd(0, |io| io.read(r).addr().get()))
     }
 
     /// DAR: channel `ch`'s destination address.
     fn dar(&self, ch: u32) -> u32 {
-        reg::DAR::try_at(ch as usize).map_or(0, |r| self.io.read(r).addr().get())
+        reg::DAR::try_at(ch as usize).map_or(0, |r| self.rd(0, |io| io.read(r).addr().get()))
     }
 
     /// Clears the interrupts of the channels in `mask` (INTCLR).
     fn int_clear(&self, mask: u32) {
-        // SAFETY: INTCLR only clears event and interrupt status bits: no
-        // thread starts or changes what it accesses.
-        unsafe { self.io.write32(mask, reg::INTCLR) }
+        self.rd((), |io| {
+            // SAFETY: INTCLR only clears event and interrupt status bits: no
+            // thread starts or changes what it accesses.
+            unsafe { io.write32(mask, reg::INTCLR) }
+        })
     }
 
     /// Routes the events in `mask` to interrupts, the others to events
     /// only (INTEN).
     fn int_enable(&self, mask: u32) {
-        // SAFETY: INTEN selects whether a `DMASEV` raises an interrupt: no
-        // thread starts or changes what it accesses.
-        unsafe { self.io.write32(mask, reg::INTEN) }
+        self.rd((), |io| {
+            // SAFETY: INTEN selects whether a `DMASEV` raises an interrupt: no
+            // thread starts or changes what it accesses.
+            unsafe { io.write32(mask, reg::INTEN) }
+        })
     }
 
     /// Executes a debug instruction on thread `chan` (a channel) or on the
@@ -535,9 +552,10 @@ impl Hw {
     /// `DMAGO` under the contract of [`Hw::go`].
     unsafe fn exec_dbg(&self, insn: [u8; 6], chan: Option<u32>) -> Result {
         let _g = self.dbg.lock();
+        let io = self.io.try_access().ok_or(ENODEV)?;
         // The debug interface takes one instruction at a time.
         read_poll_timeout_atomic(
-            || Ok(self.io.read(reg::DBGSTATUS).busy()),
+            || Ok(io.read(reg::DBGSTATUS).busy()),
             |&busy| !busy,
             Delta::ZERO,
             DBG_POLL as usize,
@@ -550,12 +568,12 @@ impl Hw {
         // SAFETY: DBGINST0/1 only hold the instruction; DBGCMD executes it,
         // which is the caller's contract.
         unsafe {
-            self.io.write32(v0, reg::DBGINST0);
-            self.io.write32(
+            io.write32(v0, reg::DBGINST0);
+            io.write32(
                 u32::from_le_bytes([insn[2], insn[3], insn[4], insn[5]]),
                 reg::DBGINST1,
             );
-            self.io.write32(0, reg::DBGCMD);
+            io.write32(0, reg::DBGCMD);
         }
         Ok(())
     }
@@ -622,7 +640,8 @@ impl Hw {
             // Fault-test build: still Killing.
             return false;
         }
-        reg::CSR::try_at(ch as usize).is_some_and(|r| self.io.read(r).state().get() == CS_STOPPED)
+        reg::CSR::try_at(ch as usize)
+            .is_some_and(|r| self.rd(CS_STOPPED, |io| io.read(r).state().get()) == CS_STOPPED)
     }
 
     /// Polls until thread `ch` is Stopped; false if it is not after
@@ -1265,10 +1284,10 @@ impl Handler for Irq {
 /// controller (dropped in that order).
 struct Pl330Driver {
     /// `None` only while dropping.
-    reg: Option<Registration<Pl330>>,
+    reg: Option<Devres<Registration<Pl330>>>,
     /// The channels' stop watches, to wait for at unbind.
     watches: KVec<Arc<StopWatch>>,
-    _irqs: KVec<Pin<KBox<IrqRegistration<Irq>>>>,
+    _irqs: KVec<Devres<IrqRegistration<Irq>>>,
     hw: Arc<Hw>,
 }
 
@@ -1329,9 +1348,11 @@ impl amba::Driver for Pl330Driver {
         let buf_dep = crd.data_buffer_dep().get() + 1;
         // One event per channel: event `n` is channel `n`'s interrupt.
         let chans = nchan.min(nevents);
+        let mut lines = KVec::new();
         let mut irqs = KVec::new();
         for l in adev.irqs() {
-            irqs.push(l, GFP_KERNEL)?;
+            lines.push(l, GFP_KERNEL)?;
+            irqs.push(l.sync(), GFP_KERNEL)?;
         }
         if irqs.is_empty() {
             dev_err!(dev, "no interrupt line\n");
@@ -1339,7 +1360,7 @@ impl amba::Driver for Pl330Driver {
         }
         let hw = Arc::pin_init(
             try_pin_init!(Hw {
-                io,
+                io: io.into_devres()?,
                 dbg <- new_spinlock_irq!((), "rust_pl330::Hw::dbg"),
                 geo: Geometry {
                     nchan: chans,
@@ -1369,19 +1390,13 @@ impl amba::Driver for Pl330Driver {
         // device ever visible; they see the channels once registered.
         let watches_set = Arc::new(SetOnce::new(), GFP_KERNEL)?;
         let mut irq_regs = KVec::new();
-        for l in hw.irqs.iter() {
+        for l in lines.iter() {
             let handler = Irq {
                 hw: hw.clone(),
                 watches: watches_set.clone(),
             };
-            // SAFETY: The registration goes into `Pl330Driver`, which is
-            // dropped when the device is unbound (or here, if probe fails),
-            // before the module can go.
-            let r = KBox::pin_init(
-                unsafe { IrqRegistration::new(*l, NAME, Ok::<_, Error>(handler)) },
-                GFP_KERNEL,
-            )
-            .inspect_err(|e| dev_err!(dev, "cannot request IRQ {}: {e:?}\n", l.number()))?;
+            let r = IrqRegistration::new(*l, NAME, Ok::<_, Error>(handler))
+                .inspect_err(|e| dev_err!(dev, "cannot request IRQ {}: {e:?}\n", l.number()))?;
             irq_regs.push(r, GFP_KERNEL)?;
         }
         hw.int_enable(mask);

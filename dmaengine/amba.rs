@@ -43,6 +43,10 @@ use kernel::{
         Bound,
         CoreInternal, //
     },
+    devres::{
+        Devres,
+        DevresLt, //
+    },
     driver,
     error::{
         from_result,
@@ -60,6 +64,8 @@ use kernel::{
     irq::Handler,
     prelude::*,
     types::{
+        CovariantForLt,
+        ForLt,
         ForeignOwnable,
         Opaque, //
     },
@@ -230,20 +236,26 @@ impl<'a> Device<'a> {
     }
 
     /// The interrupt lines of the device (`adev->irq[]`, up to the first
-    /// zero).
-    pub fn irqs(&self) -> impl Iterator<Item = IrqLine> + 'a {
+    /// zero), each for one [`IrqRegistration::new`] while the device is
+    /// bound.
+    pub fn irqs(&self) -> impl Iterator<Item = IrqLine<'a>> + 'a {
         // SAFETY: Valid device (type invariant); `irq[]` is set before any
         // probe and not changed while the device is bound.
         let irqs = unsafe { (*self.adev).irq };
-        irqs.into_iter().take_while(|&i| i != 0).map(IrqLine)
+        let dev = self.dev();
+        irqs.into_iter()
+            .take_while(|&i| i != 0)
+            .map(move |irq| IrqLine { dev, irq })
     }
 
     /// Maps the device's register window (`adev->res`), claiming it under
     /// `name` (static: the claim may outlive the device's own name).  The
     /// window must hold at least `SIZE` bytes (`EINVAL`), which
     /// [`IoMem::read`]'s `register!` accesses are checked against at build
-    /// time.
-    pub fn ioremap<const SIZE: usize>(&self, name: &'static CStr) -> Result<IoMem<SIZE>> {
+    /// time.  The mapping borrows the bound device, as the kernel's
+    /// `io::mem::IoMem<'a>` does; [`IoMem::into_devres`] makes it one the
+    /// driver can share, revoked when the device is unbound.
+    pub fn ioremap<const SIZE: usize>(&self, name: &'static CStr) -> Result<IoMem<'a, SIZE>> {
         // SAFETY: Valid device (type invariant); `res` is set when the
         // device is added.
         let (start, end) = unsafe { ((*self.adev).res.start, (*self.adev).res.end) };
@@ -272,6 +284,7 @@ impl<'a> Device<'a> {
         };
         // INVARIANT: mapped and claimed above; `raw` is `base` and `size`.
         Ok(IoMem {
+            dev: self.dev(),
             base: base.cast(),
             raw,
             start,
@@ -290,11 +303,20 @@ impl<'a> Device<'a> {
 /// The kernel's `Mmio` view itself is not handed out: its writes are safe,
 /// and on a DMA controller a register write can start a transfer.
 ///
+/// It lives no longer than the binding of the device it maps (`'a`), as
+/// the kernel's `io::mem::IoMem<'a>`: a driver keeps it in its bound data,
+/// or turns it into a [`DevresIoMem`] ([`IoMem::into_devres`]) to share it
+/// with state that may outlive the binding (a channel a client still
+/// holds), which then finds it revoked rather than touching a device whose
+/// clock is off.
+///
 /// # Invariants
 ///
 /// `base` maps `size` bytes of MMIO at physical `start`, claimed with
-/// `request_mem_region`, until drop; `raw` is `base` and `size`.
-pub struct IoMem<const SIZE: usize = 0> {
+/// `request_mem_region`, until drop; `raw` is `base` and `size`; `dev` is
+/// the device whose register window it is, bound while `'a` lasts.
+pub struct IoMem<'a, const SIZE: usize = 0> {
+    dev: &'a device::Device<Bound>,
     base: *mut u8,
     /// `base` and `size`, as the kernel's MMIO view takes them.
     raw: MmioRaw<Region<SIZE>>,
@@ -303,12 +325,37 @@ pub struct IoMem<const SIZE: usize = 0> {
 }
 
 // SAFETY: MMIO accesses may come from any thread; `IoMem` has no other
-// state.
-unsafe impl<const SIZE: usize> Send for IoMem<SIZE> {}
+// state (the device reference is `Sync`).
+unsafe impl<const SIZE: usize> Send for IoMem<'_, SIZE> {}
 // SAFETY: As above; every access is a single `readl`/`writel`.
-unsafe impl<const SIZE: usize> Sync for IoMem<SIZE> {}
+unsafe impl<const SIZE: usize> Sync for IoMem<'_, SIZE> {}
 
-impl<const SIZE: usize> IoMem<SIZE> {
+impl<const SIZE: usize> ForLt for IoMem<'static, SIZE> {
+    type Of<'a> = IoMem<'a, SIZE>;
+}
+
+// SAFETY: `IoMem<'a, SIZE>` is covariant over `'a`: it holds
+// `&'a Device<Bound>`, which is covariant, and no other use of `'a`.
+unsafe impl<const SIZE: usize> CovariantForLt for IoMem<'static, SIZE> {}
+
+/// A register window shared beyond the device's binding: each access
+/// (`try_access()`) finds it mapped, or revoked once the device was
+/// unbound.  See [`IoMem::into_devres`].
+pub type DevresIoMem<const SIZE: usize = 0> = DevresLt<IoMem<'static, SIZE>>;
+
+impl<'a, const SIZE: usize> IoMem<'a, SIZE> {
+    /// Registers the mapping as a device-managed resource, as the kernel's
+    /// `io::mem::IoMem::into_devres` does: the result may be kept by
+    /// anything (an `Arc` shared with channels and interrupt handlers), and
+    /// the mapping is unmapped and released when the device is unbound,
+    /// after which `try_access()` returns `None`.
+    pub fn into_devres(self) -> Result<DevresIoMem<SIZE>> {
+        let dev = self.dev;
+        // SAFETY: `IoMem` holds the device reference and a mapping, both
+        // valid for the device's whole binding, not only for `'a`.
+        unsafe { DevresLt::new(dev, self) }
+    }
+
     /// Reads a register at `location`, as the kernel's `Mmio::read` does:
     /// a `kernel::io::register!` type (`io.read(REG)`), or an offset,
     /// checked against `SIZE` at build time.  A read has no effect on the
@@ -361,7 +408,7 @@ impl<const SIZE: usize> IoMem<SIZE> {
     }
 }
 
-impl<const SIZE: usize> Drop for IoMem<SIZE> {
+impl<const SIZE: usize> Drop for IoMem<'_, SIZE> {
     fn drop(&mut self) {
         // SAFETY: Mapped and claimed (type invariant), dropped once.
         unsafe {
@@ -371,16 +418,33 @@ impl<const SIZE: usize> Drop for IoMem<SIZE> {
     }
 }
 
-/// An interrupt line of an AMBA device (from [`Device::irqs`]).
-#[derive(Clone, Copy, Debug)]
-pub struct IrqLine(u32);
+/// An interrupt line of a bound AMBA device (from [`Device::irqs`]), as
+/// the kernel's `irq::IrqRequest<'a>`: what [`IrqRegistration::new`]
+/// takes, only while the device is bound.
+#[derive(Clone, Copy)]
+pub struct IrqLine<'a> {
+    dev: &'a device::Device<Bound>,
+    irq: u32,
+}
 
-impl IrqLine {
+impl IrqLine<'_> {
     /// The Linux interrupt number.
     pub fn number(self) -> u32 {
-        self.0
+        self.irq
     }
 
+    /// A handle that waits for this line's handlers, for state that
+    /// outlives the probe.
+    pub fn sync(self) -> IrqSync {
+        IrqSync(self.irq)
+    }
+}
+
+/// Waits for the handlers of an interrupt line (from [`IrqLine::sync`]).
+#[derive(Clone, Copy, Debug)]
+pub struct IrqSync(u32);
+
+impl IrqSync {
     /// Waits until no handler of this line is running
     /// (`synchronize_irq()`).  Sleeps.
     pub fn synchronize(self) {
@@ -391,11 +455,16 @@ impl IrqLine {
 }
 
 /// An interrupt handler registered on an [`IrqLine`]; freed (after the
-/// running handler returned) on drop.
+/// running handler returned) when the [`Devres`] that holds it is dropped
+/// or, at the latest, when the device is unbound.
 ///
 /// The kernel crate's `irq::Registration` does the same but can only be
 /// made from a platform or PCI device; this one takes the line of an AMBA
-/// device and uses the crate's [`Handler`] trait.
+/// device and uses the crate's [`Handler`] trait.  Being device-managed,
+/// its constructor is safe where the crate's is `unsafe`: a forgotten
+/// (`mem::forget`) handle leaks memory, but the line is still freed at
+/// unbind, which the driver's unregistration at module exit does before
+/// the handler's code goes.
 ///
 /// # Invariants
 ///
@@ -410,22 +479,25 @@ pub struct IrqRegistration<T: Handler + 'static> {
     _pin: PhantomPinned,
 }
 
-impl<T: Handler + 'static> IrqRegistration<T> {
-    /// Registers `handler` on `line` (not shared).
-    ///
-    /// # Safety
-    ///
-    /// The registration must be dropped, not leaked (`mem::forget`), as for
-    /// `kernel::irq::Registration::new`: the handler's code and data must
-    /// not outlive it.
-    pub unsafe fn new(
-        line: IrqLine,
+impl<T: Handler + Send + 'static> IrqRegistration<T> {
+    /// Registers `handler` on `line` (not shared), managed by the line's
+    /// device.
+    pub fn new(
+        line: IrqLine<'_>,
+        name: &'static CStr,
+        handler: impl PinInit<T, Error>,
+    ) -> Result<Devres<Self>> {
+        Devres::new(line.dev, Self::init(line, name, handler))
+    }
+
+    fn init(
+        line: IrqLine<'_>,
         name: &'static CStr,
         handler: impl PinInit<T, Error>,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(&this in Self {
             handler <- handler,
-            irq: line.0,
+            irq: line.irq,
             _pin: PhantomPinned,
             _: {
                 // SAFETY: `handle_irq::<T>` takes the cookie as a pointer to
@@ -433,7 +505,7 @@ impl<T: Handler + 'static> IrqRegistration<T> {
                 // frees the line before the memory goes.
                 to_result(unsafe {
                     bindings::request_irq(
-                        line.0,
+                        line.irq,
                         Some(handle_irq::<T>),
                         0,
                         name.as_char_ptr(),
@@ -451,7 +523,7 @@ impl<T: Handler + 'static> IrqRegistration<T> {
 
     /// Waits until the handler is not running on any CPU.  Sleeps.
     pub fn synchronize(&self) {
-        IrqLine(self.irq).synchronize();
+        IrqSync(self.irq).synchronize();
     }
 }
 

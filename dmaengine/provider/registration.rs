@@ -25,6 +25,7 @@ use core::{
 };
 use kernel::{
     device,
+    devres::Devres,
     prelude::*,
     sync::Arc,
     types::Opaque, //
@@ -80,6 +81,13 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
 
 /// A registered DMA device with its channels.  Dropping it unregisters.
 ///
+/// The constructors hand it out device-managed, as a [`Devres`] on the
+/// bound device it was made for: dropping the `Devres` unregisters, and so
+/// does the device's unbind, at the latest.  A driver keeps the handle in
+/// its bound data to choose the order of teardown; one it loses
+/// (`mem::forget`, a reference cycle) is still unregistered when the
+/// driver is, before its module's code goes.
+///
 /// Dropping it while a client still holds one of its channels is a bug of
 /// the driver (its bus driver should refuse unbind, as
 /// [`NoUnbind`](crate::dmaengine::platform::NoUnbind) does, and the client's module reference
@@ -113,7 +121,7 @@ impl<P: Provider> Registration<P> {
         caps: &[Cap],
         nr_chans: u32,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
-    ) -> Result<Self> {
+    ) -> Result<Devres<Self>> {
         Self::new_with_setup(dev, caps, nr_chans, chan_init, |_| Ok(()))
     }
 
@@ -129,8 +137,10 @@ impl<P: Provider> Registration<P> {
         nr_chans: u32,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
         setup: impl FnOnce(&[Arc<VirtChan<P>>]) -> Result,
-    ) -> Result<Self> {
-        Self::build(dev, caps, nr_chans, Dispatch::Tasklet, chan_init, setup)
+    ) -> Result<Devres<Self>> {
+        // A failed build is an `Err` initialiser: `Devres::new` returns it.
+        let reg = Self::build(dev, caps, nr_chans, Dispatch::Tasklet, chan_init, setup);
+        Devres::new(dev, reg)
     }
 
     /// As [`Registration::new`], with the callback dispatch of every
@@ -141,8 +151,9 @@ impl<P: Provider> Registration<P> {
         nr_chans: u32,
         dispatch: Dispatch,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
-    ) -> Result<Self> {
-        Self::build(dev, caps, nr_chans, dispatch, chan_init, |_| Ok(()))
+    ) -> Result<Devres<Self>> {
+        let reg = Self::build(dev, caps, nr_chans, dispatch, chan_init, |_| Ok(()));
+        Devres::new(dev, reg)
     }
 
     /// The constructors' common part.

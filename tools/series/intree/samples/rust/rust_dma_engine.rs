@@ -27,6 +27,7 @@ use core::sync::atomic::{
 use kernel::{
     bindings,
     device,
+    devres::Devres,
     dma_engine::{
         client::{
             Callback,
@@ -357,7 +358,7 @@ fn run_client() -> Result<usize> {
 
 struct SampleDmaEngine {
     // Dropped in this order: the DMA device, then the faux device.
-    _dma: Registration<SoftDma>,
+    _dma: Devres<Registration<SoftDma>>,
     _faux: faux::Registration,
 }
 
