@@ -210,3 +210,137 @@ pub(super) unsafe extern "C" fn tx_submit<P: Provider>(
     unsafe { (*tx).cookie = c.0 };
     c.0
 }
+
+/// Descriptor allocation: a channel's `prep_*` makes its descriptors here,
+/// and keeps one that was called back for the next.
+impl<P: Provider> VirtChan<P> {
+    #[inline(always)]
+    pub(super) fn new_desc(
+        &self,
+        data: P::Desc,
+        len: usize,
+        cyclic: bool,
+        flags: kernel::ffi::c_ulong,
+    ) -> Result<*mut bindings::dma_async_tx_descriptor> {
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        let d = if spare.is_null() {
+            ListArc::pin_init(
+                try_pin_init!(Desc::<P> {
+                    tx: Opaque::zeroed(),
+                    links <- ListLinks::new(),
+                    st: ItemState::new(),
+                    cyclic,
+                    len,
+                    result: AtomicU32::new(TxResult::NoError.to_raw()),
+                    residue: AtomicU32::new(0),
+                    data,
+                }),
+                GFP_NOWAIT,
+            )?
+        } else {
+            // SAFETY: By the type invariant a non-null `spare` is a
+            // descriptor of this channel that no one else references, from
+            // `ListArc::into_raw`, whose `P::Desc` needs no drop; the swap
+            // made it ours alone.
+            unsafe { Desc::reuse(spare, data, len, cyclic) }
+        };
+        let tx = d.tx.get();
+        // SAFETY: `tx` is the C descriptor of a descriptor that no one else
+        // sees yet (new, or the spare made new); `chan` is registered.
+        unsafe {
+            // The whole descriptor, every field named: one that a later
+            // kernel adds is a build error here, not a stale value from the
+            // spare's last transfer.  Written as a whole, with the non-zero
+            // fields among the zeroes, the compiler stores it inline rather
+            // than calling `memset`.
+            tx.write(bindings::dma_async_tx_descriptor {
+                cookie: 0,
+                // CAST: `enum dma_ctrl_flags` values fit the C field.
+                // Without `DMA_CTRL_REUSE`: the device does not claim
+                // `descriptor_reuse` (so `dmaengine_desc_set_reuse()`
+                // refuses it), and a client that passed it to prep directly
+                // would otherwise keep using the descriptor after its
+                // callback.
+                flags: flags as bindings::dma_ctrl_flags & !bindings::dma_ctrl_flags_DMA_CTRL_REUSE,
+                phys: 0,
+                chan: self.chan.get(),
+                tx_submit: Some(tx_submit::<P>),
+                desc_free: None,
+                callback: None,
+                callback_result: None,
+                callback_param: ptr::null_mut(),
+                unmap: ptr::null_mut(),
+                desc_metadata_mode: 0,
+                metadata_ops: ptr::null(),
+                #[cfg(CONFIG_ASYNC_TX_ENABLE_CHANNEL_SWITCH)]
+                next: ptr::null_mut(),
+                #[cfg(CONFIG_ASYNC_TX_ENABLE_CHANNEL_SWITCH)]
+                parent: ptr::null_mut(),
+                // A zeroed `spinlock_t`, as `kzalloc` gives a C driver's
+                // descriptor; `dma_async_tx_descriptor_init` initialises it.
+                #[cfg(CONFIG_ASYNC_TX_ENABLE_CHANNEL_SWITCH)]
+                lock: core::mem::zeroed(),
+            });
+            bindings::dma_async_tx_descriptor_init(tx, self.chan.get());
+        }
+        // One lock round trip, as `vchan_tx_prep()`: the device-gone check
+        // and the queueing under the same lock.  On a dead channel `d` is
+        // dropped (after the guard: it was declared first).
+        // SAFETY: The guard stays here; the queue's methods make no token
+        // (a refused `d` is dropped under it: `P::Desc`'s drop, if any,
+        // cannot keep a token past its return).
+        let mut g = unsafe { lock_scoped(&self.inner) };
+        if g.dead {
+            return Err(ENODEV);
+        }
+        // INVARIANT: `tx` is initialised for this channel with our
+        // `tx_submit`.  A fresh descriptor is on no queue: this cannot fail.
+        g.queue.add_allocated(d)?;
+        Ok(tx)
+    }
+
+    /// Frees the spare descriptor, if there is one: when the channel goes
+    /// back to the pool (`free_chan_resources`) and when it is dropped.
+    pub(super) fn free_spare(&self) {
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        if !spare.is_null() {
+            // SAFETY: By the type invariant `spare` came from
+            // `ListArc::into_raw`; the swap took it out.
+            drop(unsafe { ListArc::<Desc<P>>::from_raw(spare) });
+        }
+    }
+
+    /// Keeps a descriptor that was called back as the channel's spare, for
+    /// the next prep, if no one else references it and its `P::Desc` needs
+    /// no drop (so nothing of the driver outlives the callback); otherwise
+    /// drops it.  A spare already kept is freed.
+    ///
+    /// A client that is called back, then preps and submits the next
+    /// transfer, keeps one descriptor in flight: the spare saves it an
+    /// allocation and a free per transfer (and an allocation from Rust
+    /// goes through `krealloc()`, which costs more than C's constant-size
+    /// `kzalloc()`).
+    ///
+    /// Only for a descriptor popped from `completed`, whose callback has
+    /// run: its client is done with its `tx` (DMA-engine API).  With KASAN
+    /// nothing is kept, so that a client that does use a `tx` after its
+    /// callback is reported there, as it would be with every descriptor
+    /// freed.
+    pub(super) fn recycle(&self, d: ListArc<Desc<P>>) {
+        if core::mem::needs_drop::<P::Desc>() || cfg!(CONFIG_KASAN) {
+            return;
+        }
+        let Some(unique) = Arc::into_unique_or_drop(d.into_arc()) else {
+            return;
+        };
+        // INVARIANT: the descriptor is on no list (it was popped) and no one
+        // else references it (`into_unique_or_drop`); `P::Desc` needs no drop.
+        let p = ListArc::<Desc<P>>::from(unique).into_raw().cast_mut();
+        let old = self.spare.swap(p, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: By the type invariant `old` came from
+            // `ListArc::into_raw`; the swap took it out of `spare`.
+            drop(unsafe { ListArc::<Desc<P>>::from_raw(old) });
+        }
+    }
+}

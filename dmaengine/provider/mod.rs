@@ -141,15 +141,16 @@ use kernel::{
 
 mod chan;
 mod desc;
+mod inner;
 mod ops;
 mod registration;
 
 pub use chan::{
     ChanGuard,
-    Inner,
     VirtChan, //
 };
 pub use desc::Desc;
+pub use inner::Inner;
 pub use registration::Registration;
 
 /// A borrowed reference to a channel that lives in an [`Arc`](kernel::sync::Arc).

@@ -246,6 +246,9 @@ def stages(ksrc):
         f'{ABSTRACTION}/completion.rs': T.completion(src('dmaengine/completion.rs')),
         f'{ABSTRACTION}/provider.rs': T.provider(src('dmaengine/provider/mod.rs')),
         f'{ABSTRACTION}/provider/chan.rs': T.chan(src('dmaengine/provider/chan.rs')),
+        f'{ABSTRACTION}/provider/chan/kunit.rs':
+            T.chan_kunit(src('dmaengine/provider/chan/kunit.rs')),
+        f'{ABSTRACTION}/provider/inner.rs': T.inner(src('dmaengine/provider/inner.rs')),
         f'{ABSTRACTION}/provider/desc.rs': T.desc(src('dmaengine/provider/desc.rs')),
         f'{ABSTRACTION}/provider/ops.rs': T.ops(src('dmaengine/provider/ops.rs')),
         f'{ABSTRACTION}/provider/registration.rs':

@@ -385,7 +385,7 @@ def chan(text):
         '/// `VirtChan::new` is generic, and a literal in it could have an address\n'
         '/// per crate that instantiates it).\n'
         'static INNER_NAME: &CStr = c"dma_engine::VirtChan::inner";\n\n'), w + ': inner name')
-    text = scoped_locks(text, w, 4)
+    text = scoped_locks(text, w, 3)
     text = replace_item(text, r'^    pub fn with_lock<R: Send>', (
         '    /// Runs `f` with the channel locked, and returns what it returns.\n'
         '    pub fn with_lock<R: Send>(&self, f: impl FnOnce(&mut Inner<P>) -> R + Send) -> R {\n'
@@ -405,7 +405,6 @@ def chan(text):
     text = resub(text, r'^        dispatch: Dispatch,\n', '', w + ': new() param')
     text = resub(text, r'^            tasklet <- Tasklet::new\(\),\n', '', w + ': new() tasklet')
     text = resub(text, r'^            dispatch,\n', '', w + ': new() dispatch')
-    text = resub(text, r'^                Dispatch::Tasklet,\n', '', w + ': KUnit mock dispatch')
     text = sub(text, 'nor any view of it that the driver made\n    /// (such as `soft::EngineRange`), after',
                'nor any view of it that the driver made,\n    /// after', w)
     text = drop_item(text, r'^    pub fn dispatch\(&self\)', w + ': dispatch()')
@@ -442,11 +441,23 @@ def chan(text):
     return common(text, w)
 
 
+def chan_kunit(text):
+    w = 'provider/chan/kunit.rs'
+    text = resub(text, r'^                Dispatch::Tasklet,\n', '', w + ': KUnit mock dispatch')
+    # The cases see `bindings` through `super::super::*` (the channel's).
+    return sub(common(text, w), 'use crate::bindings;\n', '', w + ': bindings')
+
+
+def inner(text):
+    w = 'provider/inner.rs'
+    return common(text, w)
+
+
 # --- provider/desc.rs ----------------------------------------------------------
 
 def desc(text):
     w = 'provider/desc.rs'
-    return common(scoped_locks(text, w, 1), w)
+    return common(scoped_locks(text, w, 2), w)
 
 
 # --- provider/ops.rs -----------------------------------------------------------
