@@ -4,32 +4,19 @@
 //!
 //! `rust_dmaengine` registers a platform device and driver of that name and,
 //! on probe, a DMA device with `channels` channels (MEMCPY, MEMSET,
-//! CYCLIC).  Each channel's engine behaves like hardware:
+//! CYCLIC).  Each channel has a simulated engine ([`soft`]): it runs
+//! asynchronously to the submitter, one burst of `burst_size` bytes at a
+//! time, so a terminate can land mid-transfer; it raises an "interrupt" at
+//! the end of each descriptor and cyclic period; stopping is a state that
+//! `synchronize` waits for; with `chain=N` it is a deep queue, as LLI
+//! hardware.  Cyclic device-to-memory transfers read a simulated peripheral
+//! FIFO, a 32-bit sample counter, as an audio codec would produce.
 //!
-//! - it runs asynchronously to the submitter (a work item, the "hardware"),
-//!   one burst of `burst_size` bytes at a time, so a terminate can land
-//!   mid-transfer; a pause is synchronous: once it returns no burst moves
-//!   ([`soft::BurstGate`]);
-//! - at the end of a descriptor, and of each cyclic period, it raises an
-//!   "interrupt" (an irq_work, hard IRQ context) whose handler completes the
-//!   descriptor and schedules callback dispatch (a tasklet);
-//! - stopping is a state: `terminate_all` asks the engine to stop and
-//!   returns, the engine acknowledges at the next burst boundary, and
-//!   `synchronize` waits for that acknowledgement;
-//! - with `chain=N` it is a deep queue, as LLI hardware: it goes on with the
-//!   next issued descriptor without waiting for its interrupt, which it
-//!   raises every N descriptors and when it runs dry, so one tasklet run
-//!   calls back a batch (see `chain_done`).
-//!
-//! Cyclic device-to-memory transfers read a simulated peripheral FIFO: a
-//! 32-bit sample counter, as an audio codec would produce.
-//!
-//! Everything unsafe about the C API is in `dmaengine/`.  What remains here
-//! is what only the driver can know about its hardware: that the engine
-//! touches a client's memory only while the DMA-engine contract lets it
-//! ([`soft::engine_range`]) and that it has stopped
-//! ([`dmaengine::provider::VirtChan::engine_stopped`]).  Each is one `unsafe`
-//! block with the argument next to it.
+//! This file is the provider: the framework's callbacks, which program the
+//! engine under the channel lock.  Everything unsafe about the C API is in
+//! `dmaengine/`; what remains here is what only the driver can know about
+//! its hardware: that the engine touches a client's memory only while the
+//! DMA-engine contract lets it ([`soft::engine_range`]).
 //!
 //! Built with `--cfg rde_broken_sync` (Kbuild: `rust_dmaengine_broken_sync.ko`)
 //! it is the negative control of the contract: `terminate_all` does not
@@ -37,31 +24,22 @@
 //! engine still copies, and KASAN must catch the client's buffers freed
 //! under it.  The product module has no such knob.
 
-use core::sync::atomic::{
-    AtomicBool,
-    AtomicU32,
-    Ordering, //
-};
-use kernel::{
-    device::Core,
-    devres::Devres,
-    driver, platform,
-    prelude::*,
-    time::{
-        delay::fsleep,
-        Delta, //
-    },
-};
+use core::sync::atomic::Ordering;
+use kernel::{device::Core, devres::Devres, driver, platform, prelude::*};
 
 pub mod dmaengine;
 pub mod soft;
 
 use soft::{
-    BurstGate,
-    EnginePair,
+    start_next,
+    Ctl,
+    CyclicBuf,
+    Engine,
     EngineRange,
     SoftChan,
-    SoftEngine, //
+    SoftEngine,
+    State,
+    Xfer, //
 };
 
 use dmaengine::{
@@ -84,10 +62,11 @@ use dmaengine::{
     Status, //
 };
 
-/// `module!` with this module's parameters: the product module and its
-/// test build differ only in name and description.
+/// `module!` with this module's parameters, and its `NAME`: the product
+/// module and its test builds differ only in name and description.
 macro_rules! this_module {
-    ($name:tt, $description:tt) => {
+    ($name:literal, $description:literal) => {
+        const NAME: &CStr = kernel::c_str!($name);
         module! {
             type: RustDmaengine,
             name: $name,
@@ -116,6 +95,9 @@ macro_rules! this_module {
     };
 }
 
+// The product module, or one of its test builds: Kbuild sets one `--cfg`
+// per test build (what each breaks, and what must catch it:
+// `dmaengine/test_build.rs`).
 #[cfg(not(any(
     rde_broken_sync,
     rde_bh_skip_cancel,
@@ -126,71 +108,43 @@ this_module!(
     "rust_dmaengine",
     "Software DMA engine keeping the dmaengine termination contract"
 );
-
-// The negative control: the same engine with a broken stop (see the crate
-// documentation).
 #[cfg(rde_broken_sync)]
 this_module!(
     "rust_dmaengine_broken_sync",
-    "TEST ONLY: rust_dmaengine whose synchronize does not wait (negative control)"
+    "TEST ONLY: synchronize does not wait for the engine (negative control)"
 );
-
-// The negative control of the BH dispatcher: synchronize does not cancel
-// and wait for the BH work item (see dmaengine/provider/chan.rs).
 #[cfg(rde_bh_skip_cancel)]
 this_module!(
     "rust_dmaengine_bh_nocancel",
-    "TEST ONLY: rust_dmaengine whose synchronize skips cancel_work_sync (negative control)"
+    "TEST ONLY: synchronize skips cancel_work_sync (negative control)"
 );
-
-// The test of a device released by a client after the unregister (issue
-// 21, hole 2; `release_race.sh`): a sysfs unbind file, and the window
-// between the unregister and the free widened (see
-// `dmaengine/provider/registration.rs`).
 #[cfg(all(rde_release_window, not(rde_skip_list_barrier)))]
 this_module!(
     "rust_dmaengine_release_race",
-    "TEST ONLY: rust_dmaengine with an unbind file and a widened release window"
+    "TEST ONLY: an unbind file and a widened release window"
 );
-
-// Its negative control: the free not serialised on dma_list_mutex.
 #[cfg(all(rde_release_window, rde_skip_list_barrier))]
 this_module!(
     "rust_dmaengine_release_race_nobarrier",
-    "TEST ONLY: rust_dmaengine_release_race without the dma_list_mutex barrier (negative control)"
+    "TEST ONLY: release_race without the dma_list_mutex barrier (negative control)"
 );
-
-// A driver that forgets (`mem::forget`) a registration: the device's
-// unbind must still unregister it (`forget.sh`).
 #[cfg(rde_forget_registration)]
 this_module!(
     "rust_dmaengine_forget",
-    "TEST ONLY: rust_dmaengine that forgets the handle of a second DMA device's registration"
+    "TEST ONLY: forgets the handle of a second DMA device's registration"
 );
-
-#[cfg(not(any(
-    rde_broken_sync,
-    rde_bh_skip_cancel,
-    rde_release_window,
-    rde_forget_registration
-)))]
-const NAME: &CStr = c"rust_dmaengine";
-#[cfg(rde_forget_registration)]
-const NAME: &CStr = c"rust_dmaengine_forget";
-#[cfg(all(rde_release_window, not(rde_skip_list_barrier)))]
-const NAME: &CStr = c"rust_dmaengine_release_race";
-#[cfg(all(rde_release_window, rde_skip_list_barrier))]
-const NAME: &CStr = c"rust_dmaengine_release_race_nobarrier";
-#[cfg(rde_broken_sync)]
-const NAME: &CStr = c"rust_dmaengine_broken_sync";
-#[cfg(rde_bh_skip_cancel)]
-const NAME: &CStr = c"rust_dmaengine_bh_nocancel";
-
-/// Whether this is the negative control of the BH dispatcher.
-const BH_NOCANCEL: bool = cfg!(rde_bh_skip_cancel);
 
 /// Whether this is the negative-control build.
 const BROKEN_SYNC: bool = cfg!(rde_broken_sync);
+
+/// What a negative-control build breaks, said at probe.
+const NEGATIVE_CONTROL: Option<&str> = if BROKEN_SYNC {
+    Some("device_synchronize returns while the engine runs")
+} else if cfg!(rde_bh_skip_cancel) {
+    Some("synchronize does not wait for the BH dispatcher")
+} else {
+    None
+};
 
 /// Whether this build forgets a second registration's handle.
 const FORGET_REGISTRATION: bool = cfg!(rde_forget_registration);
@@ -205,10 +159,8 @@ struct Config {
     /// `module!` macro takes integers only), see
     /// [`Dispatch::from_module_param`].
     dispatch: Dispatch,
-    /// 0: the engine stops after each descriptor until its interrupt
-    /// handler starts the next.  N > 0: it chains, as LLI hardware does
-    /// (see [`chain_done`]), and raises its interrupt after N descriptors
-    /// or when it runs out of issued ones.
+    /// Descriptors per interrupt in chained mode (0: none), see
+    /// [`Ctl::chain`].
     chain: u32,
 }
 
@@ -241,104 +193,17 @@ impl Config {
     }
 }
 
-/// What the engine is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// Nothing active.
-    Idle,
-    /// The engine works on the active descriptor.
-    Running,
-    /// The active descriptor is done; its interrupt is pending.
-    IrqPending,
-    /// `terminate_all` asked the running engine to stop; it has not yet
-    /// acknowledged.
-    Stopping,
-    /// Parked between bursts by `pause`.
-    Paused,
-}
-
-/// Per-channel engine state, under the channel lock.
-struct Engine {
-    state: State,
-    pause_requested: bool,
-    /// The descriptor's operation whose first burst started when the
-    /// engine started it (in the interrupt handler): that burst completes
-    /// even if a stop request comes first, as a hardware burst would.
-    started: Option<Xfer>,
-    /// Chained mode: descriptors completed since the engine last raised
-    /// its interrupt.
-    unsignalled: u32,
-    slave: SlaveConfig,
-}
-
-/// Per-channel data outside the lock: the configuration, and what the
-/// engine reads and writes between bursts without taking the lock, as
-/// hardware would have status registers.
-struct ChanCtl {
-    cfg: Config,
-    /// Set under the lock by `terminate_all` and `pause`: the engine looks
-    /// at its state (under the lock) at the next burst boundary.  Cleared
-    /// under the lock by the engine once it has looked.
-    attention: AtomicBool,
-    /// Bytes done of the active descriptor (`gate.progress`), published
-    /// after every burst (the residue), written under the lock when a
-    /// descriptor starts; and the pause handshake.
-    gate: BurstGate,
-    /// The simulated peripheral: next sample of the FIFO.
-    sample: AtomicU32,
-}
-
-/// What one descriptor asks for, with its memory as the engine reaches it
-/// (checked and translated at prep, once), and its length.
-///
-/// Four words, so that it moves (prep, start, the engine) without a call
-/// to `memcpy`: the Rust target of arm64 calls it for larger moves, and for
-/// a byte-sized tag followed by 31 bytes (hence the word-sized tag).
-#[derive(Clone, Copy)]
-#[repr(usize)]
-enum Xfer {
-    Memcpy(EnginePair),
-    Memset { dst: EngineRange, value: u8 },
-    Cyclic { buf: CyclicBuf, period: usize },
-}
-
-/// The buffer of a cyclic transfer.
-#[derive(Clone, Copy)]
-enum CyclicBuf {
-    /// Device-to-memory: the buffer the simulated FIFO fills.
-    Fill(EngineRange),
-    /// Memory-to-device, whose simulated sink reads nothing: the buffer's
-    /// length.
-    Sink(usize),
-}
-
-const _: () = assert!(core::mem::size_of::<Option<Xfer>>() <= 4 * core::mem::size_of::<usize>());
-
-impl Xfer {
-    /// The transfer's length in bytes (a cyclic one: its buffer's).
-    fn len(&self) -> usize {
-        match self {
-            Xfer::Memcpy(p) => p.len(),
-            Xfer::Memset { dst, .. } => dst.len(),
-            Xfer::Cyclic {
-                buf: CyclicBuf::Fill(b),
-                ..
-            } => b.len(),
-            Xfer::Cyclic {
-                buf: CyclicBuf::Sink(len),
-                ..
-            } => *len,
-        }
-    }
-}
-
+/// The provider: the framework's callbacks, programming the engine of
+/// [`soft`].
 struct SoftDma;
+
+impl SoftEngine for SoftDma {}
 
 #[vtable]
 impl Provider for SoftDma {
     type Desc = Xfer;
     type Engine = Engine;
-    type ChanData = SoftChan<Self, ChanCtl>;
+    type ChanData = SoftChan<Self>;
 
     // Memcpy and memset, and cyclic transfers to or from a (simulated)
     // device FIFO of any of the usual widths; `tx_status` counts bursts.
@@ -492,172 +357,6 @@ impl Provider for SoftDma {
     }
 }
 
-impl SoftEngine for SoftDma {
-    type Ctl = ChanCtl;
-
-    fn engine_run(chan: VirtChanRef<'_, Self>) {
-        // A plain reference, `Send` as `with_lock` wants.
-        let chan: &VirtChan<Self> = &chan;
-        let ctl = &chan.data().ctl;
-        loop {
-            // Under the lock: act on requests, pick up the active descriptor.
-            let picked = chan.with_lock(|g| {
-                if let Some(op) = g.engine.started.take() {
-                    // A started burst runs even if a request came first (the
-                    // descriptor may be terminated already: its memory stays
-                    // valid until synchronize, which waits for us); it is
-                    // then the only one before the engine looks again.
-                    let single = g.engine.state != State::Running || g.engine.pause_requested;
-                    if !single {
-                        ctl.attention.store(false, Ordering::Relaxed);
-                    }
-                    return Some((op, op.len(), single));
-                }
-                match g.engine.state {
-                    State::Stopping => {
-                        // Acknowledge the stop; carry on with anything
-                        // issued since.
-                        g.engine.state = State::Idle;
-                        // SAFETY: The engine is between bursts and has
-                        // dropped the terminated descriptor's ranges (`op`
-                        // is per loop iteration); it looks at the queue
-                        // again only under this lock, and the descriptors
-                        // `terminate_all` took are gone from it.
-                        unsafe { chan.engine_stopped() };
-                        g.start_next()?;
-                        g.engine.state = State::Running;
-                        ctl.gate.progress.store(0, Ordering::Relaxed);
-                    }
-                    State::Running => {}
-                    State::Idle | State::IrqPending | State::Paused => return None,
-                }
-                if g.engine.pause_requested {
-                    g.engine.state = State::Paused;
-                    signal(g);
-                    return None;
-                }
-                ctl.attention.store(false, Ordering::Relaxed);
-                match g.queue().active() {
-                    Some(d) => Some((d.data, d.data.len(), false)),
-                    None => {
-                        g.engine.state = State::Idle;
-                        None
-                    }
-                }
-            });
-            let Some((op, len, single)) = picked else {
-                return;
-            };
-
-            // Without the lock: bursts until the descriptor or period ends
-            // or a request wants attention.
-            let Some(off) = run_bursts(chan, ctl, op, len, single) else {
-                // Paused before a burst moved: the next look under the lock
-                // parks the engine (or, resumed meanwhile, goes on).
-                continue;
-            };
-
-            // Under the lock: account for them; whether the engine goes on.
-            let more = chan.with_lock(|g| {
-                if g.engine.state != State::Running {
-                    return true;
-                }
-                match op {
-                    Xfer::Cyclic { period, .. } => {
-                        if off % period == 0 {
-                            g.period_elapsed();
-                            soft::raise_irq(g);
-                        }
-                        if off >= len {
-                            ctl.gate.progress.store(0, Ordering::Relaxed);
-                        }
-                        true
-                    }
-                    _ if off >= len && ctl.cfg.chain > 0 => chain_done(chan, g),
-                    _ if off >= len => {
-                        g.engine.state = State::IrqPending;
-                        soft::raise_irq(g);
-                        false
-                    }
-                    _ => true,
-                }
-            });
-            if !more {
-                return;
-            }
-        }
-    }
-
-    // Inlined into its trampoline, as C's handler is the irq_work function.
-    #[inline]
-    fn irq(chan: VirtChanRef<'_, Self>) {
-        let chan: &VirtChan<Self> = &chan;
-        chan.with_lock(|g| {
-            if g.engine.state == State::IrqPending {
-                g.complete_active();
-                g.engine.state = State::Idle;
-                // A pause that came in meanwhile holds the next descriptor
-                // until resume (which starts it from Idle).
-                if !g.engine.pause_requested {
-                    start_next(chan, g);
-                }
-            }
-            chan.schedule_callbacks();
-        });
-    }
-}
-
-/// Chained mode: the engine finished the active descriptor.  As LLI
-/// hardware writes back a descriptor's status and fetches the next without
-/// waiting for software, it completes the descriptor (its cookie is
-/// complete at once; its callback waits for the interrupt) and makes the
-/// next issued one active.  It raises its interrupt, whose handler
-/// schedules callback dispatch, after `chain` descriptors or when it stops
-/// (nothing issued, or a pause): one tasklet run then calls back a batch.
-/// Returns whether the engine goes on with a next descriptor.
-///
-/// All under the channel lock, so `terminate_all` sees either the finished
-/// descriptor or the next one as the engine's, never neither: its stop
-/// request covers every descriptor the engine may still touch, which is
-/// only ever the active one.
-fn chain_done(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) -> bool {
-    g.complete_active();
-    g.engine.unsignalled += 1;
-    let next = !g.engine.pause_requested && g.start_next().is_some();
-    if next {
-        chan.data().ctl.gate.progress.store(0, Ordering::Relaxed);
-        if g.engine.unsignalled >= chan.data().ctl.cfg.chain {
-            signal(g);
-        }
-    } else {
-        g.engine.state = State::Idle;
-        signal(g);
-    }
-    next
-}
-
-/// Chained mode: raises the engine's interrupt if descriptors completed
-/// since it last did.
-fn signal(g: &mut Inner<SoftDma>) {
-    if g.engine.unsignalled > 0 {
-        g.engine.unsignalled = 0;
-        soft::raise_irq(g);
-    }
-}
-
-/// Makes the next issued descriptor active and starts the engine on it.
-fn start_next(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) {
-    let started = match g.start_next() {
-        Some(d) => d.data,
-        None => return,
-    };
-    // The hardware fetches the descriptor and starts its first burst now.
-    g.engine.started = Some(started);
-    g.engine.state = State::Running;
-    chan.data().ctl.gate.progress.store(0, Ordering::Relaxed);
-    soft::kick(g);
-}
-
 /// The engine's view of `len` bytes at `addr`, checked at prep time so that
 /// an address the engine cannot reach is a clean error for the client (the
 /// prep returns NULL) and not a dropped transfer later.
@@ -665,7 +364,7 @@ fn start_next(chan: &VirtChan<SoftDma>, g: &mut Inner<SoftDma>) {
 /// Call it only from a `prep_*` callback, with its arguments.
 fn reachable(chan: &VirtChan<SoftDma>, addr: DmaAddress, len: usize) -> Result<EngineRange> {
     // The engine reads a descriptor's ranges only while it is the active
-    // one (`start_next`/`engine_run` take `op` from `queue.active()` under
+    // one (`start_next` and the engine take `op` from `queue.active()` under
     // the lock, or from `started`, set with it), so never after it
     // completed; a descriptor terminated while the engine runs is announced
     // with `engine_stopping` in `terminate_all` and acknowledged with
@@ -700,200 +399,6 @@ fn report_unreachable(
     e
 }
 
-/// The engine's bursts on the active descriptor `op` of `len` bytes, from
-/// the published progress on: one at least, then more while nothing asks
-/// for attention (unless `single`), up to the end of the descriptor or of a
-/// cyclic period.  Returns the new progress, or `None` if a pause let no
-/// burst move (there is nothing to account for).
-///
-/// The memory was checked and translated at prep; should a burst fall
-/// outside it anyway, the transfer is dropped with a message and
-/// completes, as after a DMA controller's bus error.
-fn run_bursts(
-    chan: &VirtChan<SoftDma>,
-    ctl: &ChanCtl,
-    op: Xfer,
-    len: usize,
-    single: bool,
-) -> Option<usize> {
-    let off = ctl.gate.progress.load(Ordering::Relaxed).min(len);
-    // One loop per kind of operation, so that the per-burst work is only
-    // the move itself and the checks.
-    let burst = ctl.cfg.burst;
-    let (res, end) = match op {
-        // Three loops each: one burst (`single`), and bursts with and
-        // without the burst delay, so that the common one (no delay, not
-        // single) tests for neither after every burst.
-        Xfer::Memcpy(p) => {
-            burst_delay(ctl);
-            let r = match (single, ctl.cfg.delay_us) {
-                (true, _) => p.copy_bursts(off, len, burst, &ctl.gate, |_| false),
-                (false, 0) => {
-                    p.copy_bursts(off, len, burst, &ctl.gate, burst_step::<false>(ctl, len))
-                }
-                (false, _) => {
-                    p.copy_bursts(off, len, burst, &ctl.gate, burst_step::<true>(ctl, len))
-                }
-            };
-            one_shot(off, r)
-        }
-        Xfer::Memset { dst, value } => {
-            burst_delay(ctl);
-            let r = match (single, ctl.cfg.delay_us) {
-                (true, _) => dst.fill_bursts(value, off, len, burst, &ctl.gate, |_| false),
-                (false, 0) => dst.fill_bursts(
-                    value,
-                    off,
-                    len,
-                    burst,
-                    &ctl.gate,
-                    burst_step::<false>(ctl, len),
-                ),
-                (false, _) => dst.fill_bursts(
-                    value,
-                    off,
-                    len,
-                    burst,
-                    &ctl.gate,
-                    burst_step::<true>(ctl, len),
-                ),
-            };
-            one_shot(off, r)
-        }
-        Xfer::Cyclic {
-            buf: CyclicBuf::Fill(b),
-            period,
-        } => bursts(ctl, off, period, single, |o, n| {
-            write_samples(&b, o, &ctl.sample, n)
-        }),
-        Xfer::Cyclic {
-            buf: CyclicBuf::Sink(_),
-            period,
-        } => bursts(ctl, off, period, single, |_, _| Ok(())),
-    };
-    match res {
-        // Refused by the gate before the first burst: paused.
-        Ok(()) if end == off && off < len => None,
-        Ok(()) => Some(end),
-        Err(e) => {
-            dev_err!(
-                chan.dev(),
-                "chan {}: cannot reach the transfer's memory, transfer dropped ({e:?})\n",
-                chan.index()
-            );
-            // Skip to the end of the descriptor or period.
-            let end = end - end % period_or(op, len) + period_or(op, len);
-            ctl.gate.progress.store(end.min(len), Ordering::Relaxed);
-            Some(end.min(len))
-        }
-    }
-}
-
-/// The result of a one-shot transfer's bursts from `off`, as `run_bursts`
-/// reports it: the offset reached, or the error and `off`.
-fn one_shot(off: usize, r: Result<usize>) -> (Result, usize) {
-    match r {
-        Ok(end) => (Ok(()), end),
-        Err(e) => (Err(e), off),
-    }
-}
-
-/// The simulated burst time, `delay_us` (module parameter), if any.
-fn burst_delay(ctl: &ChanCtl) {
-    if ctl.cfg.delay_us > 0 {
-        fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
-    }
-}
-
-/// What the engine does after each burst of a one-shot transfer of `len`
-/// bytes (the gate published the progress): unless that was the last
-/// burst (the engine looks at its requests under the lock next anyway),
-/// stop when a request wants attention, and otherwise take the next
-/// burst's time if `DELAY` (the caller's `delay_us > 0`).
-fn burst_step<const DELAY: bool>(ctl: &ChanCtl, len: usize) -> impl FnMut(usize) -> bool + '_ {
-    move |reached| {
-        if reached >= len {
-            return true;
-        }
-        if ctl.attention.load(Ordering::Acquire) {
-            return false;
-        }
-        if DELAY {
-            // The caller's `delay_us > 0`: no test after every burst.
-            fsleep(Delta::from_micros(i64::from(ctl.cfg.delay_us)));
-        }
-        true
-    }
-}
-
-/// The period of a cyclic operation; `len` for the others.
-fn period_or(op: Xfer, len: usize) -> usize {
-    match op {
-        Xfer::Cyclic { period, .. } => period,
-        _ => len,
-    }
-}
-
-/// A cyclic transfer's bursts: at most the configured size from `off`,
-/// none crossing a multiple of `unit` (the period), with
-/// `mv(offset, bytes)` doing the move.  Stops after the burst that reaches
-/// such a boundary, after the first burst if `single`, or when a request
-/// wants attention.  Returns the result and the progress reached.
-fn bursts(
-    ctl: &ChanCtl,
-    mut off: usize,
-    unit: usize,
-    single: bool,
-    mut mv: impl FnMut(usize, usize) -> Result,
-) -> (Result, usize) {
-    let burst = ctl.cfg.burst;
-    loop {
-        let left = unit - off % unit;
-        // Cyclic samples are words: keep bursts a multiple of 4.
-        let n = match burst.min(left) & !3 {
-            0 => left,
-            n => n,
-        };
-        burst_delay(ctl);
-        let mut r = Ok(());
-        if !ctl.gate.burst(off + n, || r = mv(off, n)) {
-            // Paused: nothing moved.
-            return (Ok(()), off);
-        }
-        if let Err(e) = r {
-            return (Err(e), off);
-        }
-        off += n;
-        if off % unit == 0 || single || ctl.attention.load(Ordering::Acquire) {
-            return (Ok(()), off);
-        }
-    }
-}
-
-/// The simulated peripheral FIFO: `n` bytes of consecutive 32-bit
-/// little-endian samples at `off` of `b`.
-///
-/// Not inlined: its staging buffer would otherwise sit in the stack frame
-/// of the engine's every run, cyclic or not.
-#[inline(never)]
-fn write_samples(b: &EngineRange, off: usize, sample: &AtomicU32, n: usize) -> Result {
-    let mut chunk = [0u8; 256];
-    let mut s = sample.load(Ordering::Relaxed);
-    let mut done = 0;
-    while done < n {
-        let k = chunk.len().min(n - done);
-        for w in chunk[..k].chunks_mut(4) {
-            let v = s.to_le_bytes();
-            w.copy_from_slice(&v[..w.len()]);
-            s = s.wrapping_add(1);
-        }
-        b.write(off + done, &chunk[..k])?;
-        done += k;
-    }
-    sample.store(s, Ordering::Relaxed);
-    Ok(())
-}
-
 /// The platform driver: registers the DMA device on probe; dropping it on
 /// remove unregisters.
 struct DmaDriver {
@@ -912,19 +417,8 @@ impl platform::Driver for DmaDriver {
         let cfg = Config::from_params()?;
         let chan_init = |_| {
             Ok((
-                Engine {
-                    state: State::Idle,
-                    pause_requested: false,
-                    started: None,
-                    unsignalled: 0,
-                    slave: SlaveConfig::default(),
-                },
-                SoftChan::new(ChanCtl {
-                    cfg,
-                    attention: AtomicBool::new(false),
-                    gate: BurstGate::new(),
-                    sample: AtomicU32::new(0),
-                }),
+                Engine::idle(),
+                SoftChan::new(Ctl::new(cfg.burst, cfg.delay_us, cfg.chain)),
             ))
         };
         let reg = Registration::<SoftDma>::with_dispatch(
@@ -961,17 +455,8 @@ impl platform::Driver for DmaDriver {
             );
             core::mem::forget(lost);
         }
-        if BH_NOCANCEL {
-            dev_warn!(
-                dev,
-                "TEST BUILD: synchronize does not wait for the BH dispatcher; negative control only\n"
-            );
-        }
-        if BROKEN_SYNC {
-            dev_warn!(
-                dev,
-                "TEST BUILD: device_synchronize returns while the engine runs; negative control only\n"
-            );
+        if let Some(what) = NEGATIVE_CONTROL {
+            dev_warn!(dev, "TEST BUILD: {what}; negative control only\n");
         }
         Ok(Self { _reg: reg })
     }

@@ -15,9 +15,9 @@
  *               InFlight::terminate_async, Terminated::synchronize, and the
  *               free of the buffers and the callback state
  *   engine      soft/: SoftChan::work on system_unbound_wq, whose run is
- *               SoftDma::engine_run (rust_dmaengine.rs)
+ *               soft::engine::run (soft/engine.rs)
  *   irq         soft/: SoftChan::irq, an irq_work (the "interrupt"), whose
- *               handler is SoftDma::irq
+ *               handler is soft::engine::irq
  *   dispatcher  VirtChan::bh (a Tasklet) or, with -DDISPATCH_BH,
  *               VirtChan::bh_work (a BhWork on system_bh_wq), running
  *               VirtChan::dispatch_callbacks, which calls the client's
@@ -202,7 +202,7 @@ hidden byte P7_off = !ON(7);
 #define D_TERMINATED	7	/* `terminated`: aborted, freed by synchronize */
 #define D_FREED		8	/* the last ListArc/Arc dropped */
 
-/* SoftDma's Engine::state (rust_dmaengine.rs; Paused is not modelled). */
+/* soft::Engine::state (soft/engine.rs; Paused is not modelled). */
 #define E_IDLE		0
 #define E_RUNNING	1
 #define E_IRQPENDING	2
@@ -215,8 +215,8 @@ byte q_active = NONE;		/* DescQueue::active */
 byte est = E_IDLE;		/* Inner::engine.state */
 byte started = NONE;		/* Inner::engine.started (its op) */
 byte unsignalled;		/* Inner::engine.unsignalled (chain) */
-bit attention;			/* ChanCtl::attention (atomic) */
-byte progress;			/* ChanCtl::progress (atomic), in bursts */
+bit attention;			/* soft::Ctl::attention (atomic) */
+byte progress;			/* soft::Ctl::gate.progress (atomic), in bursts */
 bit stopped_done = 1;		/* VirtChan::stopped: new_done() */
 byte stop_desc = NONE;		/* (no field) the descriptor whose stop
 				 * terminate_all announced, until the engine
@@ -511,7 +511,7 @@ inline chan_terminate(from_callback)
 	}
 }
 
-/* ---- the engine: SoftChan::work running SoftDma::engine_run ----------- */
+/* ---- the engine: SoftChan::work running soft::engine::run ------------ */
 
 #define GO	1
 #define RET	0
@@ -523,7 +523,7 @@ proctype engine()
 end_idle:
 	do
 	:: atomic { w_pending -> w_pending = 0; w_running = 1 };
-		/* WorkItem::run -> SoftEngine::engine_run */
+		/* WorkItem::run -> soft::engine::run */
 		do
 		:: CS {
 			/* under the lock: act on requests, pick up the active one */
@@ -632,7 +632,7 @@ end_idle:
 	od
 }
 
-/* ---- the "interrupt": SoftChan::irq running SoftDma::irq -------------- */
+/* ---- the "interrupt": SoftChan::irq running soft::engine::irq -------- */
 
 proctype irq()
 {
