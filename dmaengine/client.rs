@@ -55,6 +55,13 @@ use core::{
 };
 use kernel::prelude::*;
 
+mod buf;
+mod sleep;
+
+pub use buf::DmaBuf;
+use buf::Mapped;
+use sleep::may_sleep;
+
 /// A DMA channel held by this client.  Dropping it terminates what runs on
 /// it, synchronizes and releases it.
 ///
@@ -223,70 +230,6 @@ impl Drop for Channel {
     }
 }
 
-/// Whether the caller may sleep; if not, logs why `what` is leaked instead
-/// of dropped.  A drop that must wait for DMA cannot do so from atomic
-/// context (e.g. a callback), and freeing without waiting would be a
-/// use-after-free: leaking is the only safe choice left.
-fn may_sleep(what: &str) -> bool {
-    if can_sleep() {
-        return true;
-    }
-    pr_err!(
-        "dropping a {what} in atomic context (a DMA callback?): it must wait for the \
-         channel, which cannot be done here; its memory is LEAKED.  Drop it in process \
-         context.\n"
-    );
-    false
-}
-
-/// Whether the caller may sleep: not in interrupt or softirq context (where
-/// DMA callbacks run), interrupts on, no spinlock held and not in an RCU
-/// read-side section (the build requires `CONFIG_PREEMPT_COUNT`, without
-/// which a held spinlock cannot be seen).
-fn can_sleep() -> bool {
-    // SAFETY: No preconditions.
-    unsafe { bindings::rde_may_sleep() }
-}
-
-/// A CPU buffer owned by the client; [`Channel::submit`] moves it into the
-/// transfer and maps it for the device.
-pub struct DmaBuf {
-    data: KVec<u8>,
-}
-
-impl DmaBuf {
-    /// A zeroed buffer of `len` bytes.  `EINVAL` for an empty one: there is
-    /// nothing to map for DMA.
-    pub fn new(len: usize) -> Result<Self> {
-        if len == 0 {
-            return Err(EINVAL);
-        }
-        let mut data = KVec::with_capacity(len, GFP_KERNEL)?;
-        data.resize(len, 0, GFP_KERNEL)?;
-        Ok(Self { data })
-    }
-
-    /// The contents.
-    pub fn as_slice(&self) -> &[u8] {
-        &self.data
-    }
-
-    /// The contents, for writing.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.data
-    }
-
-    /// The length in bytes.
-    pub fn len(&self) -> usize {
-        self.data.len()
-    }
-
-    /// Whether the buffer is empty.
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-}
-
 /// One transfer of a batch, on buffers given by their index in the batch.
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
@@ -349,62 +292,6 @@ struct Shared<S> {
 struct Ctx<S> {
     shared: *const Shared<S>,
     index: usize,
-}
-
-/// A buffer mapped for the device.  Dropping it unmaps it.
-///
-/// # Invariants
-///
-/// `buf` is `Some` and mapped at `addr` for `dev` until [`Mapped::into_buf`].
-struct Mapped {
-    dev: *mut bindings::device,
-    buf: Option<DmaBuf>,
-    addr: DmaAddress,
-    len: usize,
-}
-
-impl Mapped {
-    fn new(dev: *mut bindings::device, mut buf: DmaBuf) -> Result<Self> {
-        let len = buf.len();
-        if len == 0 {
-            // `DmaBuf::new` refuses these; a dangling pointer must never be
-            // mapped.
-            return Err(EINVAL);
-        }
-        let p = buf.as_mut_slice().as_mut_ptr().cast::<c_void>();
-        // SAFETY: `p..p+len` is a live kmalloc buffer we own; `dev` is the
-        // held channel's DMA device.
-        let addr = unsafe { bindings::rde_dma_map_single(dev, p, len) };
-        // SAFETY: `addr` was just returned by `dma_map_single` for `dev`.
-        if unsafe { bindings::rde_dma_mapping_error(dev, addr) } != 0 {
-            return Err(ENOMEM);
-        }
-        // INVARIANT: mapped above.
-        Ok(Self {
-            dev,
-            buf: Some(buf),
-            addr,
-            len,
-        })
-    }
-
-    fn unmap(&mut self) -> Option<DmaBuf> {
-        let buf = self.buf.take()?;
-        // SAFETY: By the type invariant `addr` maps `buf` for `dev`; the
-        // device is done with it (the channel synchronized).
-        unsafe { bindings::rde_dma_unmap_single(self.dev, self.addr, self.len) };
-        Some(buf)
-    }
-
-    fn into_buf(mut self) -> Option<DmaBuf> {
-        self.unmap()
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        drop(self.unmap());
-    }
 }
 
 /// Everything a batch in flight owns.  Field order matters: callbacks'
@@ -696,64 +583,4 @@ pub struct Finished<S> {
     pub bufs: KVec<DmaBuf>,
     /// The callback state.
     pub state: S,
-}
-
-#[kunit_tests(rust_dmaengine_client_api)]
-mod tests {
-    use super::*;
-    use kernel::sync::{
-        new_spinlock,
-        new_spinlock_irq, //
-    };
-
-    // The drops that wait for DMA must see where they cannot.
-    #[test]
-    fn may_sleep_in_process_context() {
-        assert!(can_sleep());
-        // Returns at once, without the leak message.
-        assert!(may_sleep("test object"));
-    }
-
-    #[test]
-    fn may_not_sleep_under_a_spinlock() -> Result {
-        let lock = KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?;
-        let guard = lock.lock();
-        // A plain spinlock disables preemption (the build requires
-        // CONFIG_PREEMPT_COUNT, which shows it); on PREEMPT_RT it is an
-        // RCU read-side section.
-        assert!(!can_sleep());
-        drop(guard);
-        assert!(can_sleep());
-        Ok(())
-    }
-
-    // Issue 21, hole 5: with preemptible RCU (CONFIG_PREEMPT_RCU) a
-    // read-side section leaves preemption on, and the drop must still not
-    // sleep there (`rcu_preempt_depth()`).  The rig's boards have TREE_RCU,
-    // where the section disables preemption: the case holds either way.
-    #[test]
-    fn may_not_sleep_in_an_rcu_read_side_section() {
-        let guard = kernel::sync::rcu::read_lock();
-        let inside = can_sleep();
-        drop(guard);
-        assert!(!inside);
-        assert!(can_sleep());
-    }
-
-    #[test]
-    fn may_not_sleep_with_interrupts_off() -> Result {
-        let lock = KBox::pin_init(new_spinlock_irq!(()), GFP_KERNEL)?;
-        let guard = lock.lock();
-        assert!(!can_sleep());
-        drop(guard);
-        assert!(can_sleep());
-        Ok(())
-    }
-
-    // An empty buffer would map a dangling pointer.
-    #[test]
-    fn dma_buf_of_zero_bytes_is_einval() {
-        assert!(matches!(DmaBuf::new(0), Err(e) if e == EINVAL));
-        assert!(DmaBuf::new(1).is_ok_and(|b| b.len() == 1));
-    }
 }

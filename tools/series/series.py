@@ -256,12 +256,14 @@ def stages(ksrc):
     }
 
     # 4. The client abstraction.
-    maint += [f'{ABSTRACTION}/client.rs']
+    maint += [f'{ABSTRACTION}/client.rs', f'{ABSTRACTION}/client/']
     yield '04-client', {
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
         f'{ABSTRACTION}.rs': T.root(src('dmaengine/mod.rs'),
                                     ['bh_work', 'client', 'completion', 'provider', 'queue']),
         f'{ABSTRACTION}/client.rs': T.client(src('dmaengine/client.rs')),
+        f'{ABSTRACTION}/client/buf.rs': T.client_buf(src('dmaengine/client/buf.rs')),
+        f'{ABSTRACTION}/client/sleep.rs': T.client_sleep(src('dmaengine/client/sleep.rs')),
     }
 
     # 5. The sample.

@@ -622,33 +622,6 @@ def client(text):
         text = sub(text, f'bindings::rde_{f}(', f'bindings::{f}(', w, count=None)
     text = sub(text, 'bindings::rde_prep_dma_memcpy(', 'bindings::dmaengine_prep_dma_memcpy(', w)
     text = sub(text, 'bindings::rde_prep_dma_cyclic(', 'bindings::dmaengine_prep_dma_cyclic(', w)
-    text = sub(text, '''fn can_sleep() -> bool {
-    // SAFETY: No preconditions.
-    unsafe { bindings::rde_may_sleep() }
-}''', '''fn can_sleep() -> bool {
-    super::can_sleep()
-}''', w)
-    text = sub(text, 'unsafe { bindings::rde_dma_map_single(dev, p, len) }',
-               'unsafe {\n'
-               '            bindings::dma_map_single_attrs(\n'
-               '                dev,\n'
-               '                p,\n'
-               '                len,\n'
-               '                crate::dma::DataDirection::Bidirectional.into(),\n'
-               '                0,\n'
-               '            )\n'
-               '        }', w)
-    text = sub(text, 'bindings::rde_dma_mapping_error(', 'bindings::dma_mapping_error(', w)
-    text = sub(text, 'unsafe { bindings::rde_dma_unmap_single(self.dev, self.addr, self.len) };',
-               'unsafe {\n'
-               '            bindings::dma_unmap_single_attrs(\n'
-               '                self.dev,\n'
-               '                self.addr,\n'
-               '                self.len,\n'
-               '                crate::dma::DataDirection::Bidirectional.into(),\n'
-               '                0,\n'
-               '            )\n'
-               '        };', w)
     text = resub(text, r'^( +)bindings::rde_set_callback\(\n\s+tx,\n\s+(Some\(.*\)),\n\s+(.*),\n\s+\);\n',
                  r'\1(*tx).callback = \2;\n\1(*tx).callback_param = \3;\n', w + ': set_callback')
     # In tree, `pr_warn!` has an `unsafe` block of its own, which must not
@@ -671,11 +644,49 @@ def client(text):
     text = sub(text, '(or by the unsafe escape hatch)', '', w)
     text = sub(text, '    /// Gives everything back.  Only called after the channel synchronized\n    /// .\n',
                '    /// Gives everything back.  Only called after the channel synchronized.\n', w)
-    text = insert_before(text, r'^/// A CPU buffer owned by the client', REQUEST.lstrip('\n') + '\n',
+    text = insert_before(text, r'^/// One transfer of a batch', REQUEST.lstrip('\n') + '\n',
                          w + ': request')
     text = common(text, w)
     text = sub(text, 'use core::{\n    ffi::c_void,', 'use core::{\n    ffi::c_void,', w)
     return text
+
+
+def client_buf(text):
+    w = 'client/buf.rs'
+    text = sub(text, 'unsafe { bindings::rde_dma_map_single(dev, p, len) }',
+               'unsafe {\n'
+               '            bindings::dma_map_single_attrs(\n'
+               '                dev,\n'
+               '                p,\n'
+               '                len,\n'
+               '                crate::dma::DataDirection::Bidirectional.into(),\n'
+               '                0,\n'
+               '            )\n'
+               '        }', w)
+    text = sub(text, 'bindings::rde_dma_mapping_error(', 'bindings::dma_mapping_error(', w)
+    text = sub(text, 'unsafe { bindings::rde_dma_unmap_single(self.dev, self.addr, self.len) };',
+               'unsafe {\n'
+               '            bindings::dma_unmap_single_attrs(\n'
+               '                self.dev,\n'
+               '                self.addr,\n'
+               '                self.len,\n'
+               '                crate::dma::DataDirection::Bidirectional.into(),\n'
+               '                0,\n'
+               '            )\n'
+               '        };', w)
+    return common(text, w)
+
+
+def client_sleep(text):
+    w = 'client/sleep.rs'
+    text = sub(text, '''fn can_sleep() -> bool {
+    // SAFETY: No preconditions.
+    unsafe { bindings::rde_may_sleep() }
+}''', '''fn can_sleep() -> bool {
+    crate::dma_engine::can_sleep()
+}''', w)
+    text = sub(text, 'use crate::dmaengine::bindings;\n', '', w)
+    return common(text, w)
 
 
 # --- amba.rs ---------------------------------------------------------------------
