@@ -157,7 +157,7 @@ struct Config {
     delay_us: u32,
     /// `dispatch=tasklet|bh`: a string parameter, declared in C (the
     /// `module!` macro takes integers only), see
-    /// [`Dispatch::from_module_param`].
+    /// [`soft::dispatch_param`].
     dispatch: Dispatch,
     /// Descriptors per interrupt in chained mode (0: none), see
     /// [`Ctl::chain`].
@@ -187,7 +187,7 @@ impl Config {
             channels,
             burst: burst as usize,
             delay_us,
-            dispatch: Dispatch::from_module_param()?,
+            dispatch: soft::dispatch_param()?,
             chain,
         })
     }

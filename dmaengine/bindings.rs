@@ -8,8 +8,9 @@
 //! type they mention comes from [`kernel::bindings`] through the glob import
 //! below, so a `struct device *` here is a `kernel::bindings::device`.
 //!
-//! Nothing outside `dmaengine/` and `soft/` (the software engine's hardware
-//! model) uses this module: they are the only consumers of raw FFI.
+//! Nothing outside `dmaengine/` uses this module, except a driver's own
+//! hardware model, which builds its bindings on it: the framework is the
+//! only consumer of raw FFI.
 //!
 //! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
 //!

@@ -6,9 +6,8 @@
  * cannot turn into a callable symbol, in the style of the files in rust/helpers/.
  * They contain no logic of their own beyond the wrapped call, except
  * rde_dma_request_chan_by_mask(), whose filter function must be C because
- * dma_request_channel() takes a C function pointer, and two on a provider's
- * hot path, whose comments say why: rde_dma_range_to_virt() and
- * rde_spin_unlock_irqrestore().
+ * dma_request_channel() takes a C function pointer, and one on a provider's
+ * hot path, whose comment says why: rde_spin_unlock_irqrestore().
  */
 
 #include <linux/cpumask.h>
@@ -25,7 +24,6 @@
 /* The provider-private cookie and callback helpers (drivers/dma/dmaengine.h). */
 #include "dmaengine.h"
 #include "helpers.h"
-#include "reach.h"
 
 void rde_dma_cap_set(enum dma_transaction_type tx_type, dma_cap_mask_t *mask)
 {
@@ -46,45 +44,6 @@ void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan)
 bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx)
 {
 	return tx->callback || tx->callback_result;
-}
-
-/* The reachability check (reach.h), for soft::engine_range(). */
-void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len)
-{
-	return rde_reach_virt(dev, addr, len);
-}
-
-static noinline struct rde_pair
-rde_dma_pair_to_virt_slow(struct device *dev, dma_addr_t dst, dma_addr_t src,
-			  size_t len)
-{
-	struct rde_pair p = {
-		.dst = rde_reach_virt(dev, dst, len),
-		.src = rde_reach_virt(dev, src, len),
-	};
-
-	if (!p.dst || !p.src)
-		return (struct rde_pair){};
-	return p;
-}
-
-/*
- * Both ranges of a copy, in one call, for soft::engine_pair(), returned in
- * two registers.  The common case (both in remembered subsections) calls
- * nothing but dma_to_phys()'s translation, if the device has DMA ranges,
- * so it mostly needs no stack frame; anything else is redone out of line.
- */
-struct rde_pair rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst,
-				     dma_addr_t src, size_t len)
-{
-	struct rde_pair p = {
-		.dst = rde_reach_virt_cached(dev, dst, len),
-		.src = rde_reach_virt_cached(dev, src, len),
-	};
-
-	if (unlikely(!p.dst || !p.src))
-		return rde_dma_pair_to_virt_slow(dev, dst, src, len);
-	return p;
 }
 
 /*
@@ -183,25 +142,6 @@ int rde_queue_bh_work_elsewhere(struct work_struct *work)
 	return other;
 }
 
-void rde_init_irq_work(struct irq_work *work, void (*func)(struct irq_work *))
-{
-	init_irq_work(work, func);
-}
-
-/* The software engine's burst, which a pause waits for (soft/mod.rs). */
-unsigned long rde_local_irq_save(void)
-{
-	unsigned long flags;
-
-	local_irq_save(flags);
-	return flags;
-}
-
-void rde_local_irq_restore(unsigned long flags)
-{
-	local_irq_restore(flags);
-}
-
 void rde_init_completion(struct completion *x)
 {
 	init_completion(x);
@@ -216,28 +156,6 @@ bool rde_completion_done(struct completion *x)
 {
 	return completion_done(x);
 }
-
-/*
- * The `dispatch` module parameter of a provider module built with
- * -DRDE_DISPATCH_PARAM (Kbuild): a string, which the Rust module! macro
- * cannot declare.  The Rust side validates it (Dispatch::from_module_param).
- */
-#ifdef RDE_DISPATCH_PARAM
-static char rde_dispatch[16] = "tasklet";
-module_param_string(dispatch, rde_dispatch, sizeof(rde_dispatch), 0444);
-MODULE_PARM_DESC(dispatch,
-		 "Callback dispatch: tasklet (default) or bh (system_bh_wq)");
-
-const char *rde_dispatch_param(void)
-{
-	return rde_dispatch;
-}
-#else
-const char *rde_dispatch_param(void)
-{
-	return NULL;
-}
-#endif
 
 struct rde_chan_filter {
 	const char *chan_name;

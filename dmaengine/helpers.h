@@ -12,7 +12,6 @@
 #include <linux/dmaengine.h>
 #include <linux/interrupt.h>
 #include <linux/ioport.h>
-#include <linux/irq_work.h>
 #include <linux/platform_device.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -22,15 +21,6 @@ void rde_dma_cap_set(enum dma_transaction_type tx_type, dma_cap_mask_t *mask);
 void rde_dma_chan_add(struct dma_device *dev, struct dma_chan *chan);
 void rde_dma_device_init_channels(struct dma_device *dev);
 bool rde_desc_has_callback(struct dma_async_tx_descriptor *tx);
-void *rde_dma_range_to_virt(struct device *dev, dma_addr_t addr, size_t len);
-/* The CPU addresses of a copy's two ranges; both NULL if either fails. */
-struct rde_pair {
-	void *dst;
-	void *src;
-};
-
-struct rde_pair rde_dma_pair_to_virt(struct device *dev, dma_addr_t dst,
-				     dma_addr_t src, size_t len);
 void rde_dev_set_dma_coherent(struct device *dev);
 
 /* Bus glue (amba.rs). */
@@ -48,11 +38,6 @@ void rde_init_work(struct work_struct *work,
 		   void (*func)(struct work_struct *));
 bool rde_queue_bh_work(struct work_struct *work);
 int rde_queue_bh_work_elsewhere(struct work_struct *work);
-const char *rde_dispatch_param(void);
-void rde_init_irq_work(struct irq_work *work,
-		       void (*func)(struct irq_work *));
-unsigned long rde_local_irq_save(void);
-void rde_local_irq_restore(unsigned long flags);
 
 /* Completion: what kernel::sync::Completion lacks. */
 void rde_init_completion(struct completion *x);

@@ -6,16 +6,14 @@
 //! C header: [`include/linux/irq_work.h`](srctree/include/linux/irq_work.h)
 
 use super::{
+    bindings,
     engine,
     Ctl,
     SoftEngine, //
 };
-use crate::dmaengine::{
-    bindings,
-    provider::{
-        Inner,
-        VirtChan, //
-    },
+use crate::dmaengine::provider::{
+    Inner,
+    VirtChan, //
 };
 use core::ptr::{
     self,

@@ -2,7 +2,7 @@
 
 //! The burst gate: progress and a synchronous pause.
 
-use crate::dmaengine::bindings;
+use super::bindings;
 use core::sync::atomic::{
     fence,
     AtomicBool,

@@ -27,8 +27,13 @@
 //!
 //! C header: [`include/linux/irq_work.h`](srctree/include/linux/irq_work.h)
 
-use crate::dmaengine::provider::Provider;
+use crate::dmaengine::provider::{
+    Dispatch,
+    Provider, //
+};
+use kernel::prelude::*;
 
+mod bindings;
 mod chan;
 mod engine;
 mod gate;
@@ -61,3 +66,23 @@ pub use window::{
 /// state ([`Engine`]) and per-channel data ([`SoftChan`]) are this
 /// module's, so that the simulated hardware runs its descriptors.
 pub trait SoftEngine: Provider<Desc = Xfer, Engine = Engine, ChanData = SoftChan<Self>> {}
+
+/// The value of rust_dmaengine's `dispatch` module parameter (a string,
+/// declared in C: `soft/helpers.c`, as the `module!` macro takes integers
+/// only).  A value that is not one of [`Dispatch::NAMES`] is refused with
+/// an error that names the valid ones.
+pub fn dispatch_param() -> Result<Dispatch> {
+    // SAFETY: No arguments; returns the module's static parameter buffer.
+    let p = unsafe { bindings::rde_dispatch_param() };
+    // SAFETY: `p` is the module's NUL-terminated parameter buffer, written
+    // only while the module loads (permission 0444), before `init` runs.
+    let s = unsafe { CStr::from_char_ptr(p) };
+    Dispatch::from_name(s.to_bytes()).ok_or_else(|| {
+        pr_err!(
+            "dispatch={} is not valid: use one of {}\n",
+            s.to_str().unwrap_or("(not UTF-8)"),
+            Dispatch::NAMES
+        );
+        EINVAL
+    })
+}

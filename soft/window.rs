@@ -3,9 +3,9 @@
 //! The engine's window on a client's DMA memory, as a controller's
 //! descriptor holds bus addresses.
 
+use super::bindings;
 use super::BurstGate;
 use crate::dmaengine::{
-    bindings,
     provider::{
         Provider,
         VirtChan, //

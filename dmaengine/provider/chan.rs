@@ -350,9 +350,9 @@ impl<P: Provider> VirtChan<P> {
     /// # Safety
     ///
     /// The engine will not access the memory of any descriptor that
-    /// `terminate_all` took away, nor any view of it that the driver made
-    /// (such as `soft::EngineRange`), after this call (hardware: the channel
-    /// is stopped and its last memory transaction has finished).
+    /// `terminate_all` took away, nor any view of it that the driver made,
+    /// after this call (hardware: the channel is stopped and its last
+    /// memory transaction has finished).
     pub unsafe fn engine_stopped(&self) {
         // INVARIANT: the caller guarantees the engine stopped.
         self.stopped.complete_all();

@@ -117,8 +117,8 @@
 //! | callbacks (tasklet or BH work, see [`Dispatch`]) | softirq, channel lock *not* held | no |
 //!
 //! The framework knows nothing of the driver's hardware: its interrupt
-//! handler, its registers, or, for the software engine of
-//! `rust_dmaengine.rs`, its worker and its simulated interrupt (`soft/`).
+//! handler, its registers, or, for a software engine, its worker and its
+//! simulated interrupt.
 //! Lock order: channel lock, then the completion's internal lock.  No other
 //! lock is taken under the channel lock, and callbacks run with no lock of
 //! ours held.
@@ -202,30 +202,6 @@ impl Dispatch {
             b"bh" => Some(Self::Bh),
             _ => None,
         }
-    }
-
-    /// The value of the module's `dispatch` parameter (a string, declared
-    /// in C: `helpers.c` built with `-DRDE_DISPATCH_PARAM`), or the default
-    /// for a module without one.  A value that is not a [`Dispatch::NAMES`]
-    /// is refused with an error that names the valid ones.
-    pub fn from_module_param() -> Result<Self> {
-        // SAFETY: No arguments; returns a static string or NULL.
-        let p = unsafe { crate::dmaengine::bindings::rde_dispatch_param() };
-        if p.is_null() {
-            return Ok(Self::default());
-        }
-        // SAFETY: `p` is the module's NUL-terminated parameter buffer,
-        // written only while the module loads (permission 0444), before
-        // `init` runs.
-        let s = unsafe { CStr::from_char_ptr(p) };
-        Self::from_name(s.to_bytes()).ok_or_else(|| {
-            pr_err!(
-                "dispatch={} is not valid: use one of {}\n",
-                s.to_str().unwrap_or("(not UTF-8)"),
-                Self::NAMES
-            );
-            EINVAL
-        })
     }
 
     /// The name, as [`Dispatch::from_name`] takes it.

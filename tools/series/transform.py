@@ -405,8 +405,6 @@ def chan(text):
     text = resub(text, r'^        dispatch: Dispatch,\n', '', w + ': new() param')
     text = resub(text, r'^            tasklet <- Tasklet::new\(\),\n', '', w + ': new() tasklet')
     text = resub(text, r'^            dispatch,\n', '', w + ': new() dispatch')
-    text = sub(text, 'nor any view of it that the driver made\n    /// (such as `soft::EngineRange`), after',
-               'nor any view of it that the driver made,\n    /// after', w)
     text = drop_item(text, r'^    pub fn dispatch\(&self\)', w + ': dispatch()')
     text = replace_item(text, r'^    pub fn schedule_callbacks\(&self\)', (
         '    /// Schedules callback dispatch (any context): the BH work item, which\n'
