@@ -37,7 +37,7 @@
 //!
 //! A whole provider, with a client that terminates from its own callback:
 //! `samples/rust/rust_dma_engine.rs`; a driver for real hardware, the ARM
-//! PL330's: `drivers/dma/pl330_rust.rs` (the patch series' paths; README
+//! PL330's: `drivers/dma/pl330_rust/` (the patch series' paths; README
 //! says where they are in this tree).
 //!
 //! ```ignore

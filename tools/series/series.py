@@ -288,14 +288,20 @@ def stages(ksrc):
     }
 
     # 7. The PL330 driver.
-    maint += ['drivers/dma/pl330_rust.rs']
+    maint += ['drivers/dma/pl330_rust/']
+    pl330 = {f'drivers/dma/pl330_rust/{f}': T.pl330_part(src(f'pl330/{f}'), f)
+             for f in ('chan.rs', 'hw.rs', 'irq.rs', 'mc.rs', 'regs.rs')}
     yield '07-pl330', {
-        'drivers/dma/pl330_rust.rs': T.pl330(src('rust_pl330.rs'), 'Rust for Linux Contributors'),
+        'drivers/dma/pl330_rust/pl330_rust.rs':
+            T.pl330(src('rust_pl330.rs'), 'Rust for Linux Contributors'),
+        **pl330,
+        'drivers/dma/pl330_rust/Makefile':
+            '# SPDX-License-Identifier: GPL-2.0\n\nobj-$(CONFIG_PL330_RUST_DMA) += pl330_rust.o\n',
         'drivers/dma/Kconfig': lambda t: insert_before(
             t, r'^config PXA_DMA$', KCONFIG_PL330, 'dma Kconfig'),
         'drivers/dma/Makefile': lambda t: insert_after(
             t, r'^obj-\$\(CONFIG_PL330_DMA\) \+= pl330\.o$',
-            'obj-$(CONFIG_PL330_RUST_DMA) += pl330_rust.o\n', 'dma Makefile'),
+            'obj-$(CONFIG_PL330_RUST_DMA) += pl330_rust/\n', 'dma Makefile'),
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m, extra_amba=True),
     }
 

@@ -757,8 +757,6 @@ def pl330(text, author):
         text = drop_item(text, r'^#\[cfg\(rde_pl330_fault_test\)\]\nfn ' + f, w + ': ' + f)
         text = resub(text, r'^#\[cfg\(not\(rde_pl330_fault_test\)\)\]\n(fn ' + f + r')', r'\1',
                      w + ': ' + f + ' stub')
-    text = resub(text, r'^    /// Descriptors prepared \(counted in the fault-test build only\)\.\n'
-                 r'    prepared: AtomicU32,\n(    ///.*\n)*    fault_every: u32,\n', '', w + ': fields')
     text = resub(text, r'^        let every = chan\.data\(\)\.fault_every;\n        if every != 0 .*\n'
                  r'(            .*\n)*        \}\n', '', w + ': injection')
     text = sub(text, '        let mut x =\n            Xfer::memcpy(', '        let x =\n            Xfer::memcpy(', w)
@@ -767,6 +765,8 @@ def pl330(text, author):
                  '', w + ': init')
     text = resub(text, r'^        // A bad knob of the fault-test build refuses the load\.\n        fault_every\(\)\?;\n',
                  '', w + ': module init')
+    # In tree the files of pl330/ sit beside the crate root.
+    text = resub(text, r'^#\[path = "pl330/\w+\.rs"\]\n', '', w + ': mod paths', count=None)
     text = sub(text, 'authors: ["rust-dmaengine developers"],', f'authors: ["{author}"],', w)
     # The atomics were the injection's.
     imp = re.search(r'^use core::sync::atomic::\{\n(    .*\n)*\};\n', text, re.M)
@@ -774,6 +774,19 @@ def pl330(text, author):
         text = text[:imp.start()] + text[imp.end():]
     text = sub(text, 'name: "rust_pl330",', 'name: "pl330_rust",', w)
     text = sub(text, 'const NAME: &CStr = c"rust_pl330";', 'const NAME: &CStr = c"pl330_rust";', w)
-    text = sub(text, '"rust_pl330::', '"pl330_rust::', w, count=None)
-    text = sub(text, '#[kunit_tests(rust_pl330_', '#[kunit_tests(pl330_rust_', w)
+    return style(text)
+
+
+def pl330_part(text, name):
+    """A file of pl330/ (drivers/dma/pl330_rust/NAME in tree)."""
+    w = 'pl330_rust/' + name
+    if name == 'chan.rs':
+        # The fault injection's fields: the fault-test build is out of tree.
+        text = resub(text, r'^    /// Descriptors prepared \(counted in the fault-test build only\)\.\n'
+                     r'    pub\(crate\) prepared: AtomicU32,\n(    ///.*\n)*'
+                     r'    pub\(crate\) fault_every: u32,\n', '', w + ': fields')
+    text = text.replace('crate::dmaengine::amba::', 'kernel::amba::')
+    text = text.replace('crate::dmaengine::', 'kernel::dma_engine::')
+    text = text.replace('"rust_pl330::', '"pl330_rust::')
+    text = text.replace('#[kunit_tests(rust_pl330_', '#[kunit_tests(pl330_rust_')
     return style(text)
