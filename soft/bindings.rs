@@ -7,23 +7,15 @@
 //! [`helpers.h`]: srctree/../soft/helpers.h
 
 #![allow(
-    clippy::all,
     clippy::undocumented_unsafe_blocks,
+    improper_ctypes,
     missing_docs,
     non_camel_case_types,
-    non_upper_case_globals,
-    non_snake_case,
-    improper_ctypes,
-    unreachable_pub,
-    unsafe_op_in_unsafe_fn,
-    dead_code
+    unreachable_pub
 )]
 
-#[allow(unused_imports)]
 pub use crate::dmaengine::bindings::*;
-#[allow(unused_imports)]
 use kernel::ffi;
-#[allow(unused_imports)]
-use pin_init::{MaybeZeroable, Zeroable};
+use pin_init::MaybeZeroable;
 
 include!("bindings_generated.rs");
