@@ -98,6 +98,12 @@ impl Hw {
     /// (the window revoked).  A revoked window reads as an idle controller
     /// with every thread Stopped: before its unbind revokes the window,
     /// [`Pl330Driver`]'s drop killed every thread and waited for it.
+    ///
+    /// Always inlined: the `register!` reads in `f` are bounds-checked at
+    /// build time (`build_assert!`), which needs the register's offset
+    /// constant-folded into the caller, whatever the optimiser's mood (a
+    /// Clippy build does not inline as much).
+    #[inline(always)]
     pub(crate) fn rd<T>(&self, gone: T, f: impl FnOnce(&IoMem<'_, { reg::WINDOW }>) -> T) -> T {
         self.io.try_access().map_or(gone, |io| f(&io))
     }
@@ -266,8 +272,15 @@ impl Hw {
             // Fault-test build: still Killing.
             return false;
         }
-        reg::CSR::try_at(ch as usize)
-            .is_some_and(|r| self.rd(CS_STOPPED, |io| io.read(r).state().get()) == CS_STOPPED)
+        self.state(ch) == CS_STOPPED
+    }
+
+    /// CSR's state field of channel thread `ch` (a bad `ch` reads as
+    /// Stopped).
+    fn state(&self, ch: u32) -> u32 {
+        reg::CSR::try_at(ch as usize).map_or(CS_STOPPED, |r| {
+            self.rd(CS_STOPPED, |io| io.read(r).state().get())
+        })
     }
 
     /// Polls until thread `ch` is Stopped; false if it is not after
