@@ -100,8 +100,8 @@ macro_rules! this_module {
 // `dmaengine/test_build.rs`).
 #[cfg(not(any(
     rde_broken_sync,
-    rde_bh_skip_cancel,
-    rde_release_window,
+    dma_engine_test_bh_skip_cancel,
+    dma_engine_test_release_window,
     rde_forget_registration
 )))]
 this_module!(
@@ -113,17 +113,17 @@ this_module!(
     "rust_dmaengine_broken_sync",
     "TEST ONLY: synchronize does not wait for the engine (negative control)"
 );
-#[cfg(rde_bh_skip_cancel)]
+#[cfg(dma_engine_test_bh_skip_cancel)]
 this_module!(
     "rust_dmaengine_bh_nocancel",
     "TEST ONLY: synchronize skips cancel_work_sync (negative control)"
 );
-#[cfg(all(rde_release_window, not(rde_skip_list_barrier)))]
+#[cfg(all(dma_engine_test_release_window, not(dma_engine_test_skip_list_barrier)))]
 this_module!(
     "rust_dmaengine_release_race",
     "TEST ONLY: an unbind file and a widened release window"
 );
-#[cfg(all(rde_release_window, rde_skip_list_barrier))]
+#[cfg(all(dma_engine_test_release_window, dma_engine_test_skip_list_barrier))]
 this_module!(
     "rust_dmaengine_release_race_nobarrier",
     "TEST ONLY: release_race without the dma_list_mutex barrier (negative control)"
@@ -140,7 +140,7 @@ const BROKEN_SYNC: bool = cfg!(rde_broken_sync);
 /// What a negative-control build breaks, said at probe.
 const NEGATIVE_CONTROL: Option<&str> = if BROKEN_SYNC {
     Some("device_synchronize returns while the engine runs")
-} else if cfg!(rde_bh_skip_cancel) {
+} else if cfg!(dma_engine_test_bh_skip_cancel) {
     Some("synchronize does not wait for the BH dispatcher")
 } else {
     None
@@ -423,6 +423,7 @@ impl platform::Driver for DmaDriver {
         };
         let reg = Registration::<SoftDma>::with_dispatch(
             dev,
+            kernel::module::this_module::<LocalModule>(),
             // No DMA_SLAVE: there is no `prep_slave_sg`.  Cyclic transfers
             // still take a slave configuration.
             &[Cap::Memcpy, Cap::Memset, Cap::Cyclic],
@@ -443,6 +444,7 @@ impl platform::Driver for DmaDriver {
         if FORGET_REGISTRATION {
             let lost = Registration::<SoftDma>::with_dispatch(
                 dev,
+                kernel::module::this_module::<LocalModule>(),
                 &[Cap::Memcpy],
                 1,
                 cfg.dispatch,
@@ -464,12 +466,12 @@ impl platform::Driver for DmaDriver {
 
 /// How the driver is registered: without sysfs `unbind`, so that the device
 /// goes only with the module, which clients holding channels keep loaded.
-#[cfg(not(rde_release_window))]
+#[cfg(not(dma_engine_test_release_window))]
 type DriverOps = dmaengine::platform::NoUnbind<DmaDriver>;
 
 /// The release-window test builds have an `unbind` file: `release_race.sh`
 /// unbinds the device while a client holds a channel.
-#[cfg(rde_release_window)]
+#[cfg(dma_engine_test_release_window)]
 type DriverOps = platform::Adapter<DmaDriver>;
 
 /// The module: our platform device and the driver that binds to it.

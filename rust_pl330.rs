@@ -69,7 +69,7 @@ use dmaengine::{
     TxResult, //
 };
 
-#[cfg(not(any(rde_pl330_fault_test, rde_sync_returns_early)))]
+#[cfg(not(any(rde_pl330_fault_test, dma_engine_test_sync_returns_early)))]
 module! {
     type: RustPl330,
     name: "rust_pl330",
@@ -106,7 +106,7 @@ module! {
 // The negative control of the contract on SMP: the same driver, on a
 // framework whose `device_synchronize` returns at once (see
 // `dmaengine/provider/chan.rs`).
-#[cfg(rde_sync_returns_early)]
+#[cfg(dma_engine_test_sync_returns_early)]
 module! {
     type: RustPl330,
     name: "rust_pl330_broken_sync",
@@ -115,11 +115,11 @@ module! {
     license: "GPL",
 }
 
-#[cfg(not(any(rde_pl330_fault_test, rde_sync_returns_early)))]
+#[cfg(not(any(rde_pl330_fault_test, dma_engine_test_sync_returns_early)))]
 const NAME: &CStr = c"rust_pl330";
 #[cfg(rde_pl330_fault_test)]
 const NAME: &CStr = c"rust_pl330_fault_test";
-#[cfg(rde_sync_returns_early)]
+#[cfg(dma_engine_test_sync_returns_early)]
 const NAME: &CStr = c"rust_pl330_broken_sync";
 
 /// The fault-test build: a knob's `value`, refused with a message if it is
@@ -402,6 +402,7 @@ impl amba::Driver for Pl330Driver {
         let mut watches = KVec::new();
         let reg = Registration::<Pl330>::new_with_setup(
             dev,
+            kernel::module::this_module::<LocalModule>(),
             &[Cap::Memcpy],
             chans,
             |_| {

@@ -27,7 +27,7 @@
 //!
 //! C header: [`include/linux/amba/bus.h`](srctree/include/linux/amba/bus.h)
 
-use super::bindings as rde;
+use super::bindings;
 use core::{
     marker::{
         PhantomData,
@@ -37,7 +37,6 @@ use core::{
     ptr,
 };
 use kernel::{
-    bindings,
     device::{
         self,
         Bound,
@@ -99,8 +98,8 @@ pub trait Driver: Send + Sized + 'static {
 #[repr(C)]
 #[derive(Default)]
 pub struct AmbaDriver {
-    drv: rde::amba_driver,
-    ids: [rde::amba_id; 2],
+    drv: bindings::amba_driver,
+    ids: [bindings::amba_id; 2],
 }
 
 /// The registration adapter of an AMBA driver `D`, for
@@ -114,7 +113,7 @@ unsafe impl<D: Driver> driver::DriverLayout for Adapter<D> {
     type DriverType = AmbaDriver;
     type DriverData<'bound> = D;
     const DEVICE_DRIVER_OFFSET: usize =
-        offset_of!(AmbaDriver, drv) + offset_of!(rde::amba_driver, drv);
+        offset_of!(AmbaDriver, drv) + offset_of!(bindings::amba_driver, drv);
 }
 
 // SAFETY: `unregister` unregisters what a successful `register` registered.
@@ -139,7 +138,7 @@ unsafe impl<D: Driver> driver::RegistrationOps for Adapter<D> {
             (*r).drv.drv.suppress_bind_attrs = true;
             (*r).drv.probe = Some(Self::probe_callback);
             (*r).drv.remove = Some(Self::remove_callback);
-            to_result(rde::__amba_driver_register(
+            to_result(bindings::__amba_driver_register(
                 &raw mut (*r).drv,
                 module.as_ptr(),
             ))
@@ -151,14 +150,14 @@ unsafe impl<D: Driver> driver::RegistrationOps for Adapter<D> {
     /// As for [`driver::RegistrationOps::unregister`].
     unsafe fn unregister(reg: &Opaque<Self::DriverType>) {
         // SAFETY: Registered by `register` (the caller's promise).
-        unsafe { rde::amba_driver_unregister(&raw mut (*reg.get()).drv) };
+        unsafe { bindings::amba_driver_unregister(&raw mut (*reg.get()).drv) };
     }
 }
 
 impl<D: Driver> Adapter<D> {
     extern "C" fn probe_callback(
-        adev: *mut rde::amba_device,
-        _id: *const rde::amba_id,
+        adev: *mut bindings::amba_device,
+        _id: *const bindings::amba_id,
     ) -> kernel::ffi::c_int {
         // SAFETY: The AMBA bus calls probe with a valid device, which is
         // being bound to this driver for the duration of the call.
@@ -173,7 +172,7 @@ impl<D: Driver> Adapter<D> {
         })
     }
 
-    extern "C" fn remove_callback(adev: *mut rde::amba_device) {
+    extern "C" fn remove_callback(adev: *mut bindings::amba_device) {
         // SAFETY: The AMBA bus calls remove with a valid device bound to
         // this driver.
         let dev = unsafe { &raw mut (*adev).dev };
@@ -200,7 +199,7 @@ impl<D: Driver> Adapter<D> {
 /// `adev` is a valid `struct amba_device` that is being bound to the driver
 /// while `'a` lasts.
 pub struct Device<'a> {
-    adev: *mut rde::amba_device,
+    adev: *mut bindings::amba_device,
     _p: PhantomData<&'a ()>,
 }
 
@@ -263,10 +262,12 @@ impl<'a> Device<'a> {
         if size < SIZE {
             return Err(EINVAL);
         }
-        // SAFETY: Any range may be requested; failure is a false return.
+        // CAST: `size` came from a `resource_size_t`.
+        let len = size as bindings::resource_size_t;
+        // SAFETY: Any range may be requested; failure is a null return.
         // The name is static: the resource tree keeps a pointer to it.
-        let region = unsafe { rde::rde_request_mem_region(start, size, name.as_char_ptr()) };
-        if !region {
+        let region = unsafe { bindings::request_mem_region(start, len, name.as_char_ptr()) };
+        if region.is_null() {
             return Err(EBUSY);
         }
         // SAFETY: A claimed MMIO range of `size` bytes.
@@ -279,7 +280,7 @@ impl<'a> Device<'a> {
                 unsafe { bindings::iounmap(base) };
             }
             // SAFETY: Claimed just above.
-            unsafe { rde::rde_release_mem_region(start, size) };
+            unsafe { bindings::release_mem_region(start, len) };
             return Err(ENOMEM);
         };
         // INVARIANT: mapped and claimed above; `raw` is `base` and `size`.
@@ -413,7 +414,8 @@ impl<const SIZE: usize> Drop for IoMem<'_, SIZE> {
         // SAFETY: Mapped and claimed (type invariant), dropped once.
         unsafe {
             bindings::iounmap(self.base.cast());
-            rde::rde_release_mem_region(self.start, self.size);
+            // CAST: `size` came from a `resource_size_t`.
+            bindings::release_mem_region(self.start, self.size as bindings::resource_size_t);
         }
     }
 }

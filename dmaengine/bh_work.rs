@@ -88,7 +88,14 @@ pub(super) unsafe trait HasBhWork: BhWorkHandler + Sized {
         let w = unsafe { &*Self::raw_get_bh_work(self) };
         // SAFETY: By the type invariant of `BhWork` it is initialised; it is
         // a field of `self` (trait contract), so its handler finds `self`.
-        unsafe { bindings::rde_queue_bh_work(w.inner.get()) };
+        // `system_bh_wq` is a C global, always available.
+        unsafe {
+            bindings::queue_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as kernel::ffi::c_int,
+                bindings::system_bh_wq,
+                w.inner.get(),
+            )
+        };
     }
 
     /// Cancels a pending run and waits for a running one: afterwards the
@@ -146,6 +153,10 @@ macro_rules! impl_has_bh_work {
 }
 pub(crate) use impl_has_bh_work;
 
+/// The lockdep name of every [`BhWork`] (one class for all: a `BhWork`
+/// is only ever cancelled by its owner).
+static BH_WORK_NAME: &CStr = c"dma_engine::BhWork";
+
 /// A work item for `system_bh_wq` embedded in a `T`, whose handler is
 /// [`BhWorkHandler::bh_work_run`].
 ///
@@ -174,10 +185,17 @@ impl<T: HasBhWork> BhWork<T> {
     /// names this field.
     pub(super) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            // SAFETY: `slot` is valid for writes; `INIT_WORK` initialises
-            // every field of it.
+            // SAFETY: `slot` is valid for writes; `init_work_with_key`
+            // (`INIT_WORK`) initialises every field of it; the name and
+            // the lock class are static.
             inner <- Opaque::ffi_init(|slot| unsafe {
-                bindings::rde_init_work(slot, Some(Self::trampoline))
+                bindings::init_work_with_key(
+                    slot,
+                    Some(Self::trampoline),
+                    false,
+                    BH_WORK_NAME.as_char_ptr(),
+                    kernel::static_lock_class!().as_ptr(),
+                )
             }),
             _p: PhantomData,
         })
@@ -217,7 +235,7 @@ impl<T: HasBhWork> PinnedDrop for BhWork<T> {
     }
 }
 
-#[kunit_tests(rust_dmaengine_bh_work)]
+#[kunit_tests(rust_dma_engine_bh_work)]
 mod tests {
     use super::*;
     use crate::dmaengine::completion::ReusableCompletion;
@@ -253,8 +271,7 @@ mod tests {
 
     impl BhWorkHandler for Owner {
         fn bh_work_run(&self) {
-            // SAFETY: No arguments; reads the context.
-            if unsafe { bindings::rde_may_sleep() } {
+            if crate::dmaengine::can_sleep() {
                 self.in_process_context.store(true, Ordering::Relaxed);
             }
             self.running.store(true, Ordering::Release);
@@ -280,6 +297,33 @@ mod tests {
         fn drop(self: Pin<&mut Self>) {
             self.cancel_bh_work();
         }
+    }
+
+    /// Queues `w` on `system_bh_wq` of an online CPU other than this one;
+    /// returns that CPU, or -1 if there is none.
+    ///
+    /// # Safety
+    ///
+    /// `w` must be an initialised work item that stays valid until it ran or
+    /// was cancelled.
+    unsafe fn queue_elsewhere(w: *mut bindings::work_struct) -> i32 {
+        let this = kernel::cpu::CpuId::current();
+        // SAFETY: `__cpu_online_mask` is a valid cpumask for the kernel's
+        // lifetime.
+        let online =
+            unsafe { kernel::cpumask::Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
+        let other = (0..kernel::cpu::nr_cpu_ids())
+            .filter_map(kernel::cpu::CpuId::from_u32)
+            .find(|&c| c != this && online.test(c));
+        let Some(cpu) = other else {
+            return -1;
+        };
+        // CAST: CPU ids fit an `i32`.
+        let id = cpu.as_u32() as i32;
+        // SAFETY: `w` is valid (the caller's promise); `system_bh_wq` is a
+        // C global, always available.
+        unsafe { bindings::queue_work_on(id, bindings::system_bh_wq, w) };
+        id
     }
 
     fn owner(spin_us: u32) -> Result<Pin<KBox<Owner>>> {
@@ -326,13 +370,13 @@ mod tests {
 
     // What synchronize relies on: a cancel waits for a run in progress on
     // another CPU (BH work runs on the CPU that queued it, as the engine's
-    // interrupt does).  Fails in the rde_bh_skip_cancel build.
+    // interrupt does).  Fails in the `BH_SKIP_CANCEL` test build.
     #[test]
     fn cancel_waits_for_a_run_on_another_cpu() -> Result {
         let o = owner(20_000)?;
         // SAFETY: `work` is the initialised `BhWork` of `o`, which cancels it
         // before it is dropped.
-        let cpu = unsafe { bindings::rde_queue_bh_work_elsewhere(o.work.inner.get()) };
+        let cpu = unsafe { queue_elsewhere(o.work.inner.get()) };
         if cpu < 0 {
             // One CPU: nothing runs beside us.
             return Ok(());

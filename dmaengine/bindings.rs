@@ -4,9 +4,11 @@
 //!
 //! Kbuild runs bindgen on [`bindings_helper.h`] against the configured kernel
 //! (struct layouts depend on the configuration), allowlisting only the
-//! dmaengine items and our C helpers (`rde_*`, see `helpers.c`).  Every other
-//! type they mention comes from [`kernel::bindings`] through the glob import
-//! below, so a `struct device *` here is a `kernel::bindings::device`.
+//! dmaengine items and our C helpers (`helpers.c`; as in the kernel's
+//! `rust/Makefile`, `rust_helper_<name>` is bound as `<name>`, so the Rust
+//! reads the same in and out of tree).  Every other item comes from
+//! [`kernel::bindings`] through the glob import below, so a `struct device *`
+//! here is a `kernel::bindings::device`.
 //!
 //! Nothing outside `dmaengine/` uses this module, except a driver's own
 //! hardware model, which builds its bindings on it: the framework is the

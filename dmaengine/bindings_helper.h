@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Input of the build-time bindgen run for the dmaengine abstraction (see
- * Kbuild): the DMA-engine API, the AMBA bus's driver registration, the
- * provider-private cookie helpers, and the prototypes of our C helpers in
- * helpers.c.
+ * Kbuild): the DMA-engine API, the AMBA bus's driver registration, and our
+ * C helpers (helpers.c, whose rust_helper_<name> functions become
+ * bindings::<name>).
  */
 #include <linux/amba/bus.h>
 #include <linux/dmaengine.h>
@@ -11,7 +11,7 @@
 #include <linux/preempt.h>
 #include <linux/irq_work.h>
 #include <linux/workqueue.h>
-#include "helpers.h"
+#include "helpers.c"
 
 /*
  * For lock.rs, which reads preempt_count() inline on arm64: the bits that

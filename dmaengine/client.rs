@@ -56,6 +56,7 @@ use core::{
 use kernel::prelude::*;
 
 mod buf;
+mod request;
 mod sleep;
 
 pub use buf::DmaBuf;
@@ -133,10 +134,7 @@ impl Channel {
         dev_name: Option<&CStr>,
         need_sync: bool,
     ) -> Result<Self> {
-        let c = chan_name.map_or(ptr::null(), |s| s.as_char_ptr());
-        let d = dev_name.map_or(ptr::null(), |s| s.as_char_ptr());
-        // SAFETY: The strings are valid or null for the duration of the call.
-        let p = unsafe { bindings::rde_dma_request_chan_by_mask(cap.to_raw(), c, d, need_sync) };
+        let p = request::request_chan_by_mask(cap, chan_name, dev_name, need_sync);
         // INVARIANT: A non-null result is a channel we now hold.
         NonNull::new(p).map(|chan| Self { chan }).ok_or(ENODEV)
     }
@@ -145,7 +143,7 @@ impl Channel {
     /// `device_terminate_all`).
     pub fn can_synchronize(&self) -> bool {
         // SAFETY: By the type invariant the channel is held.
-        unsafe { bindings::rde_dma_chan_can_synchronize(self.raw()) }
+        unsafe { request::chan_can_synchronize(self.raw()) }
     }
 
     fn raw(&self) -> *mut bindings::dma_chan {
@@ -156,18 +154,21 @@ impl Channel {
     pub fn name(&self) -> &CStr {
         // SAFETY: The name of a held channel is a valid string that lives
         // as long as the channel.
-        unsafe { CStr::from_char_ptr(bindings::rde_dma_chan_name(self.raw())) }
+        unsafe { CStr::from_char_ptr(bindings::dma_chan_name(self.raw())) }
     }
 
     /// Whether the channel's device has capability `cap`.
     pub fn has_cap(&self, cap: Cap) -> bool {
-        // SAFETY: By the type invariant the channel is held.
-        unsafe { bindings::rde_dma_has_cap(self.raw(), cap.to_raw()) }
+        // SAFETY: By the type invariant the channel is held, so it has a
+        // device.
+        unsafe {
+            bindings::__dma_has_cap(cap.to_raw(), &raw mut (*(*self.raw()).device).cap_mask) != 0
+        }
     }
 
     fn dma_dev(&self) -> *mut bindings::device {
         // SAFETY: By the type invariant the channel is held.
-        unsafe { bindings::rde_dma_chan_dma_device(self.raw()) }
+        unsafe { bindings::dmaengine_get_dma_device(self.raw()) }
     }
 
     /// Maps `bufs` for the channel's device, prepares `ops` on them with
@@ -206,7 +207,7 @@ impl Channel {
         };
         flight.prep_and_submit(ops)?;
         // SAFETY: The channel is held.
-        unsafe { bindings::rde_dma_async_issue_pending(flight.ch.raw()) };
+        unsafe { bindings::dma_async_issue_pending(flight.ch.raw()) };
         Ok(flight)
     }
 }
@@ -221,12 +222,12 @@ impl Drop for Channel {
         // borrows it any more.  `dma_release_channel` terminates and
         // synchronizes it before it goes back to the pool (through
         // `device_free_chan_resources`, see `dma_chan_put()`).
-        unsafe {
-            if bindings::rde_dmaengine_terminate_sync(self.raw()) != 0 {
-                pr_warn!("{}: terminate_sync failed at release\n", self.name());
-            }
-            bindings::dma_release_channel(self.raw());
+        let r = unsafe { bindings::dmaengine_terminate_sync(self.raw()) };
+        if r != 0 {
+            pr_warn!("{}: terminate_sync failed at release\n", self.name());
         }
+        // SAFETY: As above.
+        unsafe { bindings::dma_release_channel(self.raw()) };
     }
 }
 
@@ -276,9 +277,7 @@ impl CallbackCtl<'_> {
     /// context calls [`Terminated::synchronize`].
     pub fn terminate_async(&self) -> Result {
         // SAFETY: The callback runs while the `InFlight` holds the channel.
-        kernel::error::to_result(unsafe {
-            bindings::rde_dmaengine_terminate_async(self.chan.as_ptr())
-        })
+        kernel::error::to_result(unsafe { bindings::dmaengine_terminate_async(self.chan.as_ptr()) })
     }
 }
 
@@ -378,7 +377,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
                     }
                     // SAFETY: See above.
                     unsafe {
-                        bindings::rde_prep_dma_memcpy(
+                        bindings::dmaengine_prep_dma_memcpy(
                             chan,
                             d + offset as DmaAddress,
                             s + offset as DmaAddress,
@@ -391,7 +390,14 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
                     let (b, bl) = addr(buf)?;
                     // SAFETY: See above.
                     unsafe {
-                        bindings::rde_prep_dma_cyclic(chan, b, bl, period, dir.to_raw(), PREP_FLAGS)
+                        bindings::dmaengine_prep_dma_cyclic(
+                            chan,
+                            b,
+                            bl,
+                            period,
+                            dir.to_raw(),
+                            PREP_FLAGS,
+                        )
                     }
                 }
             };
@@ -410,12 +416,9 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
             // SAFETY: `tx` was just prepared and is not submitted yet; `ctx`
             // lives in `p` until after synchronize.
             let cookie = unsafe {
-                bindings::rde_set_callback(
-                    tx,
-                    Some(callback_trampoline::<S>),
-                    ptr::from_ref(&*ctx).cast_mut().cast(),
-                );
-                bindings::rde_dmaengine_submit(tx)
+                (*tx).callback = Some(callback_trampoline::<S>);
+                (*tx).callback_param = ptr::from_ref(&*ctx).cast_mut().cast();
+                bindings::dmaengine_submit(tx)
             };
             p.ctxs.push(ctx, GFP_KERNEL)?;
             if cookie < 0 {
@@ -440,7 +443,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
     pub fn status(&self, index: usize) -> Option<Status> {
         let c = *self.parts.cookies.get(index)?;
         // SAFETY: The channel is held.
-        let s = unsafe { bindings::rde_dmaengine_tx_status(self.ch.raw(), c, ptr::null_mut()) };
+        let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, ptr::null_mut()) };
         Some(Status::from_raw(s))
     }
 
@@ -449,20 +452,20 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
         let c = *self.parts.cookies.get(index)?;
         let mut st = bindings::dma_tx_state::default();
         // SAFETY: The channel is held; `st` is valid for writes.
-        let s = unsafe { bindings::rde_dmaengine_tx_status(self.ch.raw(), c, &mut st) };
+        let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, &mut st) };
         Some((Status::from_raw(s), st.residue))
     }
 
     /// `dmaengine_pause()`: the channel stops between bursts.
     pub fn pause(&self) -> Result {
         // SAFETY: The channel is held.
-        kernel::error::to_result(unsafe { bindings::rde_dmaengine_pause(self.ch.raw()) })
+        kernel::error::to_result(unsafe { bindings::dmaengine_pause(self.ch.raw()) })
     }
 
     /// `dmaengine_resume()`.
     pub fn resume(&self) -> Result {
         // SAFETY: The channel is held.
-        kernel::error::to_result(unsafe { bindings::rde_dmaengine_resume(self.ch.raw()) })
+        kernel::error::to_result(unsafe { bindings::dmaengine_resume(self.ch.raw()) })
     }
 
     /// `dmaengine_terminate_async()` from process context.  The memory stays
@@ -477,7 +480,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
     #[allow(clippy::result_large_err)]
     pub fn terminate_async(self) -> Result<Terminated<'ch, S>, (Error, Self)> {
         // SAFETY: The channel is held.
-        let r = unsafe { bindings::rde_dmaengine_terminate_async(self.ch.raw()) };
+        let r = unsafe { bindings::dmaengine_terminate_async(self.ch.raw()) };
         if r != 0 {
             return Err((Error::from_errno(r), self));
         }
@@ -510,7 +513,7 @@ impl<S: Callback> Drop for InFlight<'_, S> {
             return;
         }
         // SAFETY: The channel is held.
-        let r = unsafe { bindings::rde_dmaengine_terminate_sync(self.ch.raw()) };
+        let r = unsafe { bindings::dmaengine_terminate_sync(self.ch.raw()) };
         if r != 0 {
             pr_err!(
                 "{}: terminate_sync failed ({r}) dropping a batch in flight; its memory is \
@@ -539,7 +542,7 @@ impl<S: Callback> Terminated<'_, S> {
     /// everything back.  Sleeps: process context only.
     pub fn synchronize(self) -> Finished<S> {
         // SAFETY: The channel is held.
-        unsafe { bindings::rde_dmaengine_synchronize(self.ch.raw()) };
+        unsafe { bindings::dmaengine_synchronize(self.ch.raw()) };
         self.into_parts().finish()
     }
 
@@ -570,7 +573,7 @@ impl<S: Callback> Drop for Terminated<'_, S> {
             return;
         }
         // SAFETY: The channel is held.
-        unsafe { bindings::rde_dmaengine_synchronize(self.ch.raw()) };
+        unsafe { bindings::dmaengine_synchronize(self.ch.raw()) };
         // SAFETY: The channel synchronized: nothing uses the parts any
         // more.  They are dropped once, here.
         unsafe { ManuallyDrop::drop(&mut self.parts) };

@@ -44,7 +44,7 @@ impl ReusableCompletion {
         pin_init!(Self {
             // SAFETY: `slot` is valid for writes; `init_completion` fully
             // initialises it.
-            inner <- Opaque::ffi_init(|slot| unsafe { bindings::rde_init_completion(slot) }),
+            inner <- Opaque::ffi_init(|slot| unsafe { bindings::init_completion(slot) }),
         })
     }
 
@@ -55,7 +55,7 @@ impl ReusableCompletion {
             // SAFETY: `slot` is valid for writes; `init_completion` fully
             // initialises it, after which `complete_all` may be called.
             inner <- Opaque::ffi_init(|slot| unsafe {
-                bindings::rde_init_completion(slot);
+                bindings::init_completion(slot);
                 bindings::complete_all(slot);
             }),
         })
@@ -76,13 +76,13 @@ impl ReusableCompletion {
     /// must not race with a waiter that should see the previous completion.
     pub fn reinit(&self) {
         // SAFETY: By the type invariant `inner` is initialised.
-        unsafe { bindings::rde_reinit_completion(self.as_raw()) };
+        unsafe { bindings::reinit_completion(self.as_raw()) };
     }
 
     /// Whether the completion is done (would not block).
     pub fn is_done(&self) -> bool {
         // SAFETY: By the type invariant `inner` is initialised.
-        unsafe { bindings::rde_completion_done(self.as_raw()) }
+        unsafe { bindings::completion_done(self.as_raw()) }
     }
 
     /// Waits until the completion is done, at most `ms` milliseconds.

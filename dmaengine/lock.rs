@@ -3,16 +3,16 @@
 //! The channel lock: a `spinlock_t` taken with `spin_lock_irqsave()`, as
 //! virt-dma's `vc.lock` is, behind the kernel crate's [`Lock`].
 //!
-//! The kernel crate's `SpinLockIrq` disables interrupts through a per-CPU
-//! count (`local_interrupt_disable()`), so that its guards may be dropped
-//! in any order; that costs more per lock round trip than
-//! `spin_lock_irqsave()` (measured in `Documentation/testing.rst`), and a
-//! channel takes its lock several times per transfer.  [`SpinLockIrqSave`] keeps the flags in its guard,
-//! as C does, and still never re-enables interrupts under a refcounted
-//! `local_interrupt_disable()` region (see [`SpinLockIrqSaveBackend`]).
-//! Where the guard cannot leave its holder, `lock_scoped` takes the same
-//! lock without that check on the way out (the framework's own critical
-//! sections and `VirtChan::with_lock`).
+//! The kernel crate's `SpinLockIrq` disables interrupts through a per-CPU count
+//! (`local_interrupt_disable()`), so that its guards may be dropped in any
+//! order; that costs more per lock round trip than `spin_lock_irqsave()`
+//! (measured in `Documentation/testing.rst`), and a channel takes its lock
+//! several times per transfer.  [`SpinLockIrqSave`] keeps the flags in its
+//! guard, as C does, and still never re-enables interrupts under a refcounted
+//! `local_interrupt_disable()` region (see [`SpinLockIrqSaveBackend`]). Where
+//! the guard cannot leave its holder, `lock_scoped` takes the same lock without
+//! that check on the way out (the framework's own critical sections and
+//! `VirtChan::with_lock`).
 //!
 //! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
 
@@ -326,7 +326,7 @@ fn refcounted_region_open() -> bool {
     count & bindings::RDE_HARDIRQ_DISABLE_MASK != 0
 }
 
-#[kernel::prelude::kunit_tests(rust_dmaengine_lock)]
+#[kernel::prelude::kunit_tests(rust_dma_engine_lock)]
 mod tests {
     use super::*;
     use kernel::{

@@ -103,7 +103,7 @@ impl PlatformDevice {
         if coherent {
             // SAFETY: `pdev` was just registered; no driver is bound yet
             // that could be mapping buffers.
-            unsafe { rde::rde_dev_set_dma_coherent(&raw mut (*pdev).dev) };
+            unsafe { rde::dev_set_dma_coherent(&raw mut (*pdev).dev) };
         }
         // INVARIANT: registered above.
         Ok(Self { pdev })

@@ -364,7 +364,7 @@ impl<T: QueueItem> DescQueue<T> {
     /// Only the framework calls this, from `synchronize`, after the engine
     /// stopped and no callback runs.
     pub(super) fn take_terminated(&mut self) -> List<T> {
-        core::mem::replace(&mut self.terminated, List::new())
+        core::mem::take(&mut self.terminated)
     }
 
     /// Takes every descriptor of the queue, including prepared but never
@@ -399,7 +399,7 @@ impl<T: QueueItem> DescQueue<T> {
     }
 }
 
-#[kunit_tests(rust_dmaengine_queue)]
+#[kunit_tests(rust_dma_engine_queue)]
 mod tests {
     use super::*;
     use kernel::list::{

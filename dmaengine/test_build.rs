@@ -1,39 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The test builds' sabotage, in one place.
+//! Fault injection for test builds, in one place.
 //!
-//! Each negative control of `make check` is the same source built with one
-//! `--cfg` flag (set per object in `Kbuild`) that breaks one rule of the
-//! framework on purpose, so that a test shows that rule's check catching
-//! the break.  The kernel gathers its fault-injection points the same way.
-//! Product modules are built with none of the flags: every constant here is
-//! `false` and what it guards is compiled out.  The in-tree series has none
-//! of it.
+//! Each constant breaks one rule of the framework on purpose when its
+//! `--cfg` flag is set on a test build of a driver, so that a test shows
+//! that rule's check catching the break (a negative control).  No product
+//! build sets any: every constant is `false`, and what it guards is
+//! compiled out.
 //!
-//! | constant | test build | what it breaks | what must catch it |
-//! |---|---|---|---|
-//! | [`SYNC_RETURNS_EARLY`] | `rust_pl330_broken_sync.ko` | `device_synchronize` returns at once, as upstream `pl330` (which has none) | contract.sh on exynos4210: a callback still runs after `dmaengine_synchronize()` |
-//! | [`OLD_SYNC`] | `rust_dmaengine_old_sync.ko` | `synchronize` as before the model's findings: it frees what a restarted batch's stop took, and does not reschedule dropped dispatch | `tools/restart/restart_test.c`, by hand (timing-bound; `make check` has the model's `OLD_SYNC`) |
-//! | [`BH_SKIP_CANCEL`] | `rust_dmaengine_bh_nocancel.ko` | the BH work's cancel does not wait | KUnit `cancel_waits_for_a_run_on_another_cpu` |
-//! | [`RELEASE_WINDOW`] | `rust_dmaengine_release_race.ko` | nothing: it widens the release window (1 s after unregister, 1.5 s in `device_release`) | `release_race.sh` must stay clean |
-//! | [`SKIP_LIST_BARRIER`] | `rust_dmaengine_release_race_nobarrier.ko` | `Registration`'s drop frees without waiting for `dma_list_mutex` | KASAN: `dma_release_channel()` writes the freed channel |
-//!
-//! Drivers keep their own (`rust_dmaengine.rs`: `broken_sync`,
-//! `bh_skip_cancel`; `rust_pl330.rs`: the fault-test build's knobs).
+//! - [`SYNC_RETURNS_EARLY`] (`dma_engine_test_sync_returns_early`):
+//!   `device_synchronize` returns at once, as a provider without one.
+//!   Caught by the contract test on SMP: a callback still runs after
+//!   `dmaengine_synchronize()`.
+//! - [`OLD_SYNC`] (`dma_engine_test_old_sync`): `synchronize` frees what a
+//!   batch restarted after the terminate had stopped, and does not
+//!   reschedule dropped dispatch, as before a model check found both.
+//!   Caught by a client that restarts a channel between `terminate_async`
+//!   and `synchronize` (timing-bound) and by the model.
+//! - [`BH_SKIP_CANCEL`] (`dma_engine_test_bh_skip_cancel`): the BH work's
+//!   cancel does not wait.  Caught by the KUnit case
+//!   `cancel_waits_for_a_run_on_another_cpu`.
+//! - [`RELEASE_WINDOW`] (`dma_engine_test_release_window`): breaks nothing;
+//!   it widens the window between unregistering a device and freeing it (1
+//!   s after the unregister, 1.5 s in `device_release`), so that a release
+//!   test hits it.
+//! - [`SKIP_LIST_BARRIER`] (`dma_engine_test_skip_list_barrier`):
+//!   [`Registration`](super::provider::Registration)'s drop frees without
+//!   waiting for `dma_list_mutex`.  Caught by KASAN: `dma_release_channel()`
+//!   writes the freed channel.
 
 /// `device_synchronize` returns at once.
-pub(crate) const SYNC_RETURNS_EARLY: bool = cfg!(rde_sync_returns_early);
+pub(crate) const SYNC_RETURNS_EARLY: bool = cfg!(dma_engine_test_sync_returns_early);
 
-/// `synchronize` frees the terminated descriptors after one wait, as before
-/// the model's findings (Documentation/model.rst).
-pub(crate) const OLD_SYNC: bool = cfg!(rde_old_sync);
+/// `synchronize` frees the terminated descriptors after one wait.
+pub(crate) const OLD_SYNC: bool = cfg!(dma_engine_test_old_sync);
 
 /// The BH work's cancel returns without waiting for a running handler.
-pub(crate) const BH_SKIP_CANCEL: bool = cfg!(rde_bh_skip_cancel);
+pub(crate) const BH_SKIP_CANCEL: bool = cfg!(dma_engine_test_bh_skip_cancel);
 
 /// Sleeps that widen the window between `dma_async_device_unregister()`
 /// and the look at the released flag, and inside `device_release`.
-pub(crate) const RELEASE_WINDOW: bool = cfg!(rde_release_window);
+pub(crate) const RELEASE_WINDOW: bool = cfg!(dma_engine_test_release_window);
 
 /// `Registration`'s drop does not wait for `dma_list_mutex`.
-pub(crate) const SKIP_LIST_BARRIER: bool = cfg!(rde_skip_list_barrier);
+pub(crate) const SKIP_LIST_BARRIER: bool = cfg!(dma_engine_test_skip_list_barrier);

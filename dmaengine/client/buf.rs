@@ -76,9 +76,17 @@ impl Mapped {
         let p = buf.as_mut_slice().as_mut_ptr().cast::<c_void>();
         // SAFETY: `p..p+len` is a live kmalloc buffer we own; `dev` is the
         // held channel's DMA device.
-        let addr = unsafe { bindings::rde_dma_map_single(dev, p, len) };
+        let addr = unsafe {
+            bindings::dma_map_single_attrs(
+                dev,
+                p,
+                len,
+                kernel::dma::DataDirection::Bidirectional.into(),
+                0,
+            )
+        };
         // SAFETY: `addr` was just returned by `dma_map_single` for `dev`.
-        if unsafe { bindings::rde_dma_mapping_error(dev, addr) } != 0 {
+        if unsafe { bindings::dma_mapping_error(dev, addr) } != 0 {
             return Err(ENOMEM);
         }
         // INVARIANT: mapped above.
@@ -94,7 +102,15 @@ impl Mapped {
         let buf = self.buf.take()?;
         // SAFETY: By the type invariant `addr` maps `buf` for `dev`; the
         // device is done with it (the channel synchronized).
-        unsafe { bindings::rde_dma_unmap_single(self.dev, self.addr, self.len) };
+        unsafe {
+            bindings::dma_unmap_single_attrs(
+                self.dev,
+                self.addr,
+                self.len,
+                kernel::dma::DataDirection::Bidirectional.into(),
+                0,
+            )
+        };
         Some(buf)
     }
 

@@ -4,7 +4,7 @@
 //! `Terminated` or a `Channel` dropped where it cannot sleep leaks instead
 //! (see the [client module](super) docs).
 
-use crate::dmaengine::bindings;
+use crate::dmaengine::can_sleep;
 use kernel::prelude::*;
 
 /// Whether the caller may sleep; if not, logs why `what` is leaked instead
@@ -23,16 +23,7 @@ pub(super) fn may_sleep(what: &str) -> bool {
     false
 }
 
-/// Whether the caller may sleep: not in interrupt or softirq context (where
-/// DMA callbacks run), interrupts on, no spinlock held and not in an RCU
-/// read-side section (the build requires `CONFIG_PREEMPT_COUNT`, without
-/// which a held spinlock cannot be seen).
-fn can_sleep() -> bool {
-    // SAFETY: No preconditions.
-    unsafe { bindings::rde_may_sleep() }
-}
-
-#[kunit_tests(rust_dmaengine_client_api)]
+#[kunit_tests(rust_dma_engine_client_api)]
 mod tests {
     use super::*;
     use crate::dmaengine::client::DmaBuf;

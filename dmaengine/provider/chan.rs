@@ -86,9 +86,9 @@ impl<P: Provider> core::ops::DerefMut for ChanGuard<'_, P> {
 ///
 /// - `chan` is registered with `dev`'s `struct dma_device` while the
 ///   [`Registration`](super::Registration) that created this channel exists.
-/// - A `VirtChan` lives in an `Arc`, created by [`Registration::new`](super::Registration::new), which
-///   keeps one reference until after it unregistered the device and
-///   quiesced the channel.
+/// - A `VirtChan` lives in an `Arc`, created by
+///   [`Registration::new`](super::Registration::new), which keeps one reference
+///   until after it unregistered the device and quiesced the channel.
 /// - `stopped` is not done while the engine may access memory of a
 ///   descriptor that `terminate_all` took away (see
 ///   [`VirtChan::engine_stopping`]).
@@ -132,6 +132,12 @@ pub struct VirtChan<P: Provider> {
     /// of freed and allocated again (see [`VirtChan::recycle`]).
     pub(super) spare: AtomicPtr<Desc<P>>,
     pub(super) dev: ARef<device::Device>,
+    /// The driver's module: a client that holds the channel holds a
+    /// reference on it (from `alloc_chan_resources` to
+    /// `free_chan_resources`), so the driver's code stays while the client
+    /// can call it.  dmaengine pins only the module of the device's bus
+    /// driver, which a faux device has none of.
+    pub(super) module: &'static ThisModule,
     pub(super) index: u32,
     /// The driver's per-channel data, pinned: it may embed kernel objects
     /// (work items, timers) that find their channel again with
@@ -223,6 +229,7 @@ impl<P: Provider> VirtChan<P> {
     pub(super) fn new(
         index: u32,
         dev: ARef<device::Device>,
+        module: &'static ThisModule,
         dispatch: Dispatch,
         engine: P::Engine,
         data: impl PinInit<P::ChanData, Error>,
@@ -250,6 +257,7 @@ impl<P: Provider> VirtChan<P> {
             gone: AtomicBool::new(false),
             spare: AtomicPtr::new(ptr::null_mut()),
             dev,
+            module,
             index,
             data <- data,
             _pin: PhantomPinned,
@@ -338,7 +346,7 @@ impl<P: Provider> VirtChan<P> {
     /// wait for [`VirtChan::engine_stopped`].  Call it from
     /// [`Provider::terminate_all`].  Any context.
     ///
-    /// Safe: at worst `synchronize` waits for an acknowledgement that never
+    /// Safe: at worst `synchronize` waits for an acknowledgment that never
     /// comes.
     pub fn engine_stopping(&self) {
         self.stopped.reinit();
@@ -429,7 +437,7 @@ impl<P: Provider> VirtChan<P> {
     }
 
     /// `device_synchronize`: the driver's part (its interrupt handler is
-    /// done), then the wait for the engine's acknowledgement, then what
+    /// done), then the wait for the engine's acknowledgment, then what
     /// virt-dma's `vchan_synchronize` does: waits for a running callback,
     /// makes sure none is scheduled, and frees the terminated descriptors.
     /// Sleeps.

@@ -32,13 +32,13 @@
 //!    announced, for the callbacks, and frees the terminated descriptors.
 //! 8. In probe: request your interrupts, then [`Registration::new`] (or
 //!    [`Registration::new_with_setup`], to hand the channels to those
-//!    handlers before dmaengine sees them); keep the registration in your
+//!    handlers before dmaengine sees them) with your module (`THIS_MODULE`:
+//!    each channel a client holds pins it); keep the registration in your
 //!    driver data: dropping it unregisters and stops every channel.
 //!
 //! A whole provider, with a client that terminates from its own callback:
 //! `samples/rust/rust_dma_engine.rs`; a driver for real hardware, the ARM
-//! PL330's: `drivers/dma/pl330_rust/` (the patch series' paths; README
-//! says where they are in this tree).
+//! PL330's: `drivers/dma/pl330_rust/`.
 //!
 //! ```ignore
 //! struct MyDma;
@@ -100,18 +100,19 @@
 //! - the driver's per-channel data, pinned, so that it may embed the kernel
 //!   objects its hardware needs (work items, timers), which find their
 //!   channel again through [`VirtChan::data_container_of`];
-//! - a [`ReusableCompletion`](super::completion::ReusableCompletion) that the driver re-arms in `terminate_all` while its
-//!   engine may still touch memory ([`VirtChan::engine_stopping`]) and completes
-//!   when the engine has really stopped ([`VirtChan::engine_stopped`], `unsafe`:
-//!   it is the driver's word about its hardware).  The framework's
-//!   `device_synchronize` always waits for it, then for callbacks, so a
-//!   driver cannot skip the wait in safe code.
+//! - a [`ReusableCompletion`](super::completion::ReusableCompletion) that the
+//!   driver re-arms in `terminate_all` while its engine may still touch memory
+//!   ([`VirtChan::engine_stopping`]) and completes when the engine has really
+//!   stopped ([`VirtChan::engine_stopped`], `unsafe`: it is the driver's word
+//!   about its hardware).  The framework's `device_synchronize` always waits
+//!   for it, then for callbacks, so a driver cannot skip the wait in safe code.
 //!
 //! # Contexts and lock order
 //!
 //! | callback | context | may sleep |
 //! |---|---|---|
-//! | `prep_*`, `tx_submit`, `issue_pending`, `tx_status`, `pause`, `resume`, `terminate_all` | any, incl. hard IRQ and callbacks | no |
+//! | `prep_*`, `tx_submit`, `issue_pending`, `tx_status` | any, incl. hard IRQ and callbacks | no |
+//! | `pause`, `resume`, `terminate_all` | any, incl. hard IRQ and callbacks | no |
 //! | `slave_config` | any | no |
 //! | `synchronize`, `alloc/free_chan_resources` | process | yes |
 //! | callbacks (tasklet or BH work, see [`Dispatch`]) | softirq, channel lock *not* held | no |

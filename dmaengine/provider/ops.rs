@@ -51,9 +51,19 @@ impl<P: Provider> Ops<P> {
         if chan.inner.lock().dead {
             return ENODEV.to_errno();
         }
+        // The driver's module stays while a client holds the channel (until
+        // `free_chan_resources`): dmaengine pins only the bus driver's.
+        // SAFETY: The module is live: this is its code, called by dmaengine.
+        if !unsafe { bindings::try_module_get(chan.module.as_ptr()) } {
+            return ENODEV.to_errno();
+        }
         match P::alloc_chan_resources(chan) {
             Ok(()) => 0,
-            Err(e) => e.to_errno(),
+            Err(e) => {
+                // SAFETY: Taken just above.
+                unsafe { bindings::module_put(chan.module.as_ptr()) };
+                e.to_errno()
+            }
         }
     }
 
@@ -74,6 +84,12 @@ impl<P: Provider> Ops<P> {
         if !chan.is_gone() {
             P::free_chan_resources(chan);
         }
+        // The reference `alloc_chan_resources` took.  The rest of this call
+        // and dmaengine's `device_release` run under `dma_list_mutex`, which
+        // the module's exit takes (to unregister) before its code goes.
+        // SAFETY: Taken by `alloc_chan_resources`, which dmaengine called
+        // for this channel's client (it pairs the two).
+        unsafe { bindings::module_put(chan.module.as_ptr()) };
     }
 
     /// # Safety

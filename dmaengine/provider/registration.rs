@@ -116,13 +116,19 @@ impl<P: Provider> Registration<P> {
     /// dmaengine.  `chan_init(i)` makes the engine state of channel `i` and
     /// the initialiser of its (pinned) data.  Callbacks are dispatched from
     /// a tasklet ([`Dispatch::Tasklet`]).
+    ///
+    /// `module` is the driver's (`THIS_MODULE`): a client that holds a
+    /// channel holds a reference on it, so the driver's code stays while
+    /// clients can call it.  dmaengine itself pins only the module of
+    /// `dev`'s bus driver, which a faux device has none of.
     pub fn new<I: PinInit<P::ChanData, Error>>(
         dev: &device::Device<device::Bound>,
+        module: &'static ThisModule,
         caps: &[Cap],
         nr_chans: u32,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
     ) -> Result<Devres<Self>> {
-        Self::new_with_setup(dev, caps, nr_chans, chan_init, |_| Ok(()))
+        Self::new_with_setup(dev, module, caps, nr_chans, chan_init, |_| Ok(()))
     }
 
     /// As [`Registration::new`], with `setup` called on the channels after
@@ -133,13 +139,22 @@ impl<P: Provider> Registration<P> {
     /// unwinds: nothing was registered.
     pub fn new_with_setup<I: PinInit<P::ChanData, Error>>(
         dev: &device::Device<device::Bound>,
+        module: &'static ThisModule,
         caps: &[Cap],
         nr_chans: u32,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
         setup: impl FnOnce(&[Arc<VirtChan<P>>]) -> Result,
     ) -> Result<Devres<Self>> {
         // A failed build is an `Err` initialiser: `Devres::new` returns it.
-        let reg = Self::build(dev, caps, nr_chans, Dispatch::Tasklet, chan_init, setup);
+        let reg = Self::build(
+            dev,
+            module,
+            caps,
+            nr_chans,
+            Dispatch::Tasklet,
+            chan_init,
+            setup,
+        );
         Devres::new(dev, reg)
     }
 
@@ -147,18 +162,20 @@ impl<P: Provider> Registration<P> {
     /// channel chosen by `dispatch`.
     pub fn with_dispatch<I: PinInit<P::ChanData, Error>>(
         dev: &device::Device<device::Bound>,
+        module: &'static ThisModule,
         caps: &[Cap],
         nr_chans: u32,
         dispatch: Dispatch,
         chan_init: impl Fn(u32) -> Result<(P::Engine, I)>,
     ) -> Result<Devres<Self>> {
-        let reg = Self::build(dev, caps, nr_chans, dispatch, chan_init, |_| Ok(()));
+        let reg = Self::build(dev, module, caps, nr_chans, dispatch, chan_init, |_| Ok(()));
         Devres::new(dev, reg)
     }
 
     /// The constructors' common part.
     fn build<I: PinInit<P::ChanData, Error>>(
         dev: &device::Device<device::Bound>,
+        module: &'static ThisModule,
         caps: &[Cap],
         nr_chans: u32,
         dispatch: Dispatch,
@@ -183,15 +200,19 @@ impl<P: Provider> Registration<P> {
             registered: false,
         };
         // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
-        unsafe { bindings::rde_dma_device_init_channels(d) };
+        unsafe { bindings::INIT_LIST_HEAD(&raw mut (*d).channels) };
         for i in 0..nr_chans {
             let (engine, data) = chan_init(i)?;
             let c = Arc::pin_init(
-                VirtChan::new(i, normal.into(), dispatch, engine, data),
+                VirtChan::new(i, normal.into(), module, dispatch, engine, data),
                 GFP_KERNEL,
             )?;
+            let ch = c.chan.get();
             // SAFETY: `d` is being set up; the channel lives until `reg` drops.
-            unsafe { bindings::rde_dma_chan_add(d, c.chan.get()) };
+            unsafe {
+                (*ch).device = d;
+                bindings::list_add_tail(&raw mut (*ch).device_node, &raw mut (*d).channels);
+            }
             chans.push(c, GFP_KERNEL)?;
         }
         reg.chans = chans;
@@ -200,13 +221,13 @@ impl<P: Provider> Registration<P> {
         unsafe {
             (*d).dev = dev_raw;
             for c in caps {
-                bindings::rde_dma_cap_set(c.to_raw(), &mut (*d).cap_mask);
+                bindings::__dma_cap_set(c.to_raw(), &mut (*d).cap_mask);
             }
             // Private: the channels are only for `dma_request_channel()`
             // users, never for async_tx or `dmaengine_get()`, whose
             // descriptors rely on `DMA_CTRL_ACK` reuse and dependency chains
             // that this framework does not implement.
-            bindings::rde_dma_cap_set(Cap::Private.to_raw(), &mut (*d).cap_mask);
+            bindings::__dma_cap_set(Cap::Private.to_raw(), &mut (*d).cap_mask);
             (*d).device_alloc_chan_resources = Some(Ops::<P>::alloc_chan_resources);
             (*d).device_free_chan_resources = Some(Ops::<P>::free_chan_resources);
             if P::HAS_PREP_MEMCPY {
@@ -298,7 +319,7 @@ impl<P: Provider> Drop for Registration<P> {
                          stay valid; the driver must refuse unbind while channels are in use\n"
                     );
                 }
-                core::mem::forget(core::mem::replace(&mut self.chans, KVec::new()));
+                core::mem::forget(core::mem::take(&mut self.chans));
                 return;
             }
         }

@@ -42,7 +42,7 @@
  * Negative controls (each must make spin find a violation):
  *   SKIP_TASKLET_KILL    VirtChan::quiesce without kill_tasklet()
  *   SKIP_BH_CANCEL       BhWork::cancel returns at once (the test build
- *                        rust_dmaengine_bh_nocancel.ko, rde_bh_skip_cancel)
+ *                        rust_dmaengine_bh_nocancel.ko, dma_engine_test_bh_skip_cancel)
  *   SKIP_ENGINE_WAIT     VirtChan::synchronize waits neither for the driver
  *                        (soft::synchronize) nor for the engine's stop
  *                        acknowledgement (stopped.wait(), nor its
@@ -51,7 +51,7 @@
  *                        terminate_all does not call engine_stopping() and
  *                        SoftDma::synchronize does not wait
  *   SYNC_RETURNS_EARLY   VirtChan::synchronize returns at once
- *                        (rde_sync_returns_early, rust_pl330_broken_sync.ko)
+ *                        (dma_engine_test_sync_returns_early, rust_pl330_broken_sync.ko)
  *   CALLBACK_UNDER_LOCK  dispatch_callbacks calls the callback with the
  *                        channel lock held
  *   SPLICE_COMPLETED     dispatch takes the whole completed list at once,

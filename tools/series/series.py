@@ -86,72 +86,18 @@ def bindings_helper(text, header):
     }[header], f'#include <{header}>\n', 'bindings_helper.h: ' + header)
 
 
-HELPERS_COMPLETION = '''
-__rust_helper void rust_helper_reinit_completion(struct completion *x)
-{
-	reinit_completion(x);
-}
-'''
-
-HELPERS_DMA = '''
-__rust_helper dma_addr_t rust_helper_dma_map_single_attrs(struct device *dev,
-							  void *ptr, size_t size,
-							  enum dma_data_direction dir,
-							  unsigned long attrs)
-{
-	return dma_map_single_attrs(dev, ptr, size, dir, attrs);
-}
-
-__rust_helper void rust_helper_dma_unmap_single_attrs(struct device *dev,
-						      dma_addr_t addr,
-						      size_t size,
-						      enum dma_data_direction dir,
-						      unsigned long attrs)
-{
-	dma_unmap_single_attrs(dev, addr, size, dir, attrs);
-}
-
-__rust_helper int rust_helper_dma_mapping_error(struct device *dev,
-						dma_addr_t dma_addr)
-{
-	return dma_mapping_error(dev, dma_addr);
-}
-
-__rust_helper void rust_helper_dev_set_dma_coherent(struct device *dev)
-{
-	dev_set_dma_coherent(dev);
-}
-'''
-
-HELPERS_INTERRUPT = '''
-__rust_helper bool rust_helper_irqs_disabled(void)
-{
-	return irqs_disabled();
-}
-
-__rust_helper bool rust_helper_in_interrupt(void)
-{
-	return in_interrupt();
-}
-
-__rust_helper bool rust_helper_preemptible(void)
-{
-	return preemptible();
-}
-'''
-
 KCONFIG_SAMPLE = '''config SAMPLE_RUST_DMA_ENGINE
-	bool "DMA Engine provider and client"
+	tristate "DMA Engine provider and client"
 	depends on DMADEVICES
 	select DMA_ENGINE
 	help
 	  This option builds the Rust DMA-engine sample: a software DMA
 	  provider with four memcpy channels on a faux device, which upstream
 	  dmatest can use, and a client that terminates a transfer from its
-	  own completion callback, synchronizes and checks its data at boot.
+	  own completion callback, synchronizes and checks its data at load.
 
-	  It can only be built in: the faux bus gives a DMA provider no module
-	  owner to hold while a client holds a channel.
+	  To compile this as a module, choose M here: the module will be
+	  called rust_dma_engine.
 
 	  If unsure, say N.
 
@@ -212,18 +158,15 @@ def stages(ksrc):
 
     maint = list(MAINT)
 
-    # 1. Bindings and helpers.
-    files = {
+    def helpers(name):
+        """Appends out-of-tree `dmaengine/helpers/NAME` to `rust/helpers/`'s."""
+        return lambda t: t + src(f'dmaengine/helpers/{name}')
+
+    # 1. Bindings.
+    yield '01-bindings', {
         'rust/bindings/bindings_helper.h': lambda t: bindings_helper(t, 'linux/dmaengine.h'),
-        'rust/helpers/dmaengine.c': intree('rust/helpers/dmaengine.c'),
-        'rust/helpers/helpers.c': lambda t: insert_after(
-            t, r'^#include "dma\.c"$', '#include "dmaengine.c"\n', 'helpers.c'),
-        'rust/helpers/completion.c': lambda t: t + HELPERS_COMPLETION,
-        'rust/helpers/dma.c': lambda t: t + HELPERS_DMA,
-        'rust/helpers/interrupt.c': lambda t: t + HELPERS_INTERRUPT,
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
     }
-    yield '01-bindings', files
 
     # 2. The cookie/queue core.
     maint += [f'{ABSTRACTION}.rs', f'{ABSTRACTION}/queue.rs']
@@ -239,6 +182,12 @@ def stages(ksrc):
     maint += [f'{ABSTRACTION}/{f}' for f in ('bh_work.rs', 'completion.rs', 'provider.rs',
                                             'provider/')]
     yield '03-provider', {
+        'rust/helpers/dmaengine.c': src('dmaengine/helpers/dmaengine.c'),
+        'rust/helpers/helpers.c': lambda t: insert_after(
+            t, r'^#include "dma\.c"$', '#include "dmaengine.c"\n', 'helpers.c'),
+        'rust/helpers/completion.c': helpers('completion.c'),
+        'rust/helpers/interrupt.c': helpers('interrupt.c'),
+        'rust/helpers/rcu.c': helpers('rcu.c'),
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
         f'{ABSTRACTION}.rs': T.root(src('dmaengine/mod.rs'),
                                     ['bh_work', 'completion', 'provider', 'queue']),
@@ -263,13 +212,17 @@ def stages(ksrc):
                                     ['bh_work', 'client', 'completion', 'provider', 'queue']),
         f'{ABSTRACTION}/client.rs': T.client(src('dmaengine/client.rs')),
         f'{ABSTRACTION}/client/buf.rs': T.client_buf(src('dmaengine/client/buf.rs')),
+        f'{ABSTRACTION}/client/request.rs': T.client_request(src('dmaengine/client/request.rs')),
+        'rust/helpers/dmaengine.c': helpers('dmaengine_client.c'),
+        'rust/helpers/dma.c': helpers('dma.c'),
         f'{ABSTRACTION}/client/sleep.rs': T.client_sleep(src('dmaengine/client/sleep.rs')),
     }
 
     # 5. The sample.
     maint += ['samples/rust/rust_dma_engine.rs']
     yield '05-sample', {
-        'samples/rust/rust_dma_engine.rs': intree('samples/rust/rust_dma_engine.rs'),
+        'samples/rust/rust_dma_engine.rs': T.sample(src('samples/rust/rust_dma_engine.rs')),
+        'rust/helpers/device.c': helpers('device.c'),
         'samples/rust/Kconfig': lambda t: insert_before(
             t, r'^config SAMPLE_RUST_DEBUGFS$', KCONFIG_SAMPLE, 'samples Kconfig'),
         'samples/rust/Makefile': lambda t: insert_after(
@@ -340,7 +293,9 @@ EDITED = [
     'rust/helpers/completion.c',
     'rust/helpers/dma.c',
     'rust/helpers/helpers.c',
+    'rust/helpers/device.c',
     'rust/helpers/interrupt.c',
+    'rust/helpers/rcu.c',
     'rust/kernel/lib.rs',
     'samples/rust/Kconfig',
     'samples/rust/Makefile',

@@ -114,18 +114,12 @@ def common(text, what):
         if m:
             gap = '\n' if text[at:].startswith('///') else ''
             text = text[:at] + 'use crate::bindings;\n' + gap + text[at:]
-    text = re.sub(r'#\[kunit_tests\(rust_dmaengine_', '#[kunit_tests(rust_dma_engine_', text)
-    # In the kernel crate, Clippy knows `List::new()` and `KVec::new()` are
-    # their `Default` (mem_replace_with_default).
-    text = re.sub(r'core::mem::replace\(&mut ([\w.]+), (List|KVec)::new\(\)\)',
-                  r'core::mem::take(&mut \1)', text)
     return style(text)
 
 
 def style(text):
     """What checkpatch asks of every file: lines of at most 100 columns,
     and the kernel's spelling."""
-    text = text.replace('acknowledgement', 'acknowledgment')
     return reflow_long(text)
 
 
@@ -168,7 +162,7 @@ def root(text, mods):
                  decls, w + ': module list', flags=re.M)
     text = common(text, w)
     if 'provider' not in mods:
-        for item in (r'^pub enum Status', r'^impl Status', r'^pub enum TxResult',
+        for item in (r'^pub\(crate\) fn can_sleep', r'^pub enum Status', r'^impl Status', r'^pub enum TxResult',
                      r'^impl TxResult', r'^pub enum Direction', r'^impl Direction',
                      r'^pub enum Cap\b', r'^impl Cap\b'):
             text = drop_item(text, item, w + ': ' + item)
@@ -177,29 +171,7 @@ def root(text, mods):
         if 'client' not in mods:
             # Only clients read a status.
             text = drop_item(text, r'^    fn from_raw\(s: bindings::dma_status\)', w + ': from_raw')
-        # The context check the client API and a KUnit case need (in C
-        # out of tree: `rde_may_sleep()`).
-        text = insert_before(text, r'^/// The result of a transaction status query', CAN_SLEEP,
-                             w + ': can_sleep')
     return text
-
-
-CAN_SLEEP = '''\
-/// Whether the caller may sleep: not in interrupt or softirq context (where
-/// DMA callbacks run), interrupts on, and, where the kernel counts it
-/// (`CONFIG_PREEMPT_COUNT`), no spinlock held.
-pub(crate) fn can_sleep() -> bool {
-    if cfg!(CONFIG_PREEMPT_COUNT) {
-        // SAFETY: Reads the preemption count and the interrupt state; no
-        // requirements.
-        unsafe { bindings::preemptible() }
-    } else {
-        // SAFETY: As above.
-        unsafe { !bindings::in_interrupt() && !bindings::irqs_disabled() }
-    }
-}
-
-'''
 
 
 # --- queue.rs ----------------------------------------------------------------
@@ -214,9 +186,6 @@ def queue(text):
 
 def completion(text):
     w = 'completion.rs'
-    text = sub(text, 'bindings::rde_init_completion', 'bindings::init_completion', w, count=2)
-    text = sub(text, 'bindings::rde_reinit_completion', 'bindings::reinit_completion', w)
-    text = sub(text, 'bindings::rde_completion_done', 'bindings::completion_done', w)
     text = para(text, '`device_synchronize` waits on one of these',
                 '`device_synchronize` waits on one of these: `terminate_all` re-arms it '
                 'while the engine is running, and the engine completes it when it has '
@@ -226,36 +195,6 @@ def completion(text):
 
 
 # --- bh_work.rs ----------------------------------------------------------------
-
-QUEUE_ELSEWHERE = '''
-    /// Queues `w` on `system_bh_wq` of an online CPU other than this one;
-    /// returns that CPU, or -1 if there is none.
-    ///
-    /// # Safety
-    ///
-    /// `w` must be an initialised work item that stays valid until it ran or
-    /// was cancelled.
-    unsafe fn queue_elsewhere(w: *mut bindings::work_struct) -> i32 {
-        let this = crate::cpu::CpuId::current();
-        // SAFETY: `__cpu_online_mask` is a valid cpumask for the kernel's
-        // lifetime.
-        let online =
-            unsafe { crate::cpumask::Cpumask::from_raw(&raw const bindings::__cpu_online_mask) };
-        let other = (0..crate::cpu::nr_cpu_ids())
-            .filter_map(crate::cpu::CpuId::from_u32)
-            .find(|&c| c != this && online.test(c));
-        let Some(cpu) = other else {
-            return -1;
-        };
-        // CAST: CPU ids fit an `i32`.
-        let id = cpu.as_u32() as i32;
-        // SAFETY: `w` is valid (the caller's promise); `system_bh_wq` is a
-        // C global, always available.
-        unsafe { bindings::queue_work_on(id, bindings::system_bh_wq, w) };
-        id
-    }
-'''
-
 
 def bh_work(text):
     w = 'bh_work.rs'
@@ -283,48 +222,7 @@ def bh_work(text):
         'first: an owner that may have work due after the cancel queues it again '
         "(a channel's `synchronize` does, for a batch submitted after the "
         'terminate).'), w)
-    text = sub(text, 'bindings::rde_init_work(slot, Some(Self::trampoline))',
-               'bindings::init_work_with_key(\n'
-               '                    slot,\n'
-               '                    Some(Self::trampoline),\n'
-               '                    false,\n'
-               '                    BH_WORK_NAME.as_char_ptr(),\n'
-               '                    crate::static_lock_class!().as_ptr(),\n'
-               '                )', w)
-    # Lockdep wants one name (by address) per class: `new` is generic, and a
-    # literal in it could have an address per instance.
-    text = insert_before(text, r'^/// A work item for `system_bh_wq` embedded in a `T`', (
-        '/// The lockdep name of every [`BhWork`] (one class for all: a `BhWork`\n'
-        '/// is only ever cancelled by its owner).\n'
-        'static BH_WORK_NAME: &CStr = c"dma_engine::BhWork";\n\n'), w + ': name')
-    text = sub(text, '// SAFETY: `slot` is valid for writes; `INIT_WORK` initialises\n'
-                     '            // every field of it.',
-               '// SAFETY: `slot` is valid for writes; `init_work_with_key`\n'
-               '            // (`INIT_WORK`) initialises every field of it; the name and\n'
-               '            // the lock class are static.', w)
-    text = sub(text, 'unsafe { bindings::rde_queue_bh_work(w.inner.get()) };',
-               'unsafe {\n'
-               '            bindings::queue_work_on(\n'
-               '                bindings::wq_misc_consts_WORK_CPU_UNBOUND as crate::ffi::c_int,\n'
-               '                bindings::system_bh_wq,\n'
-               '                w.inner.get(),\n'
-               '            )\n'
-               '        };', w)
-    text = sub(text, '// SAFETY: By the type invariant of `BhWork` it is initialised; it is\n'
-                     '        // a field of `self` (trait contract), so its handler finds `self`.',
-               '// SAFETY: By the type invariant of `BhWork` it is initialised; it is\n'
-               '        // a field of `self` (trait contract), so its handler finds `self`.\n'
-               '        // `system_bh_wq` is a C global, always available.', w)
-    text = sub(text, '    // interrupt does).  Fails in the rde_bh_skip_cancel build.\n',
-               '    // interrupt does).\n', w)
-    text = sub(text, '            // SAFETY: No arguments; reads the context.\n'
-                     '            if unsafe { bindings::rde_may_sleep() } {',
-               '            if crate::dma_engine::can_sleep() {', w)
-    text = sub(text, 'unsafe { bindings::rde_queue_bh_work_elsewhere(o.work.inner.get()) }',
-               'unsafe { queue_elsewhere(o.work.inner.get()) }', w)
     text = drop_item(text, r'^    fn dispatch_names_parse', w + ': Dispatch test')
-    text = insert_before(text, r'^    fn owner\(spin_us', QUEUE_ELSEWHERE.lstrip('\n') + '\n',
-                         w + ': queue_elsewhere')
     text = common(text, w)
     return text
 
@@ -344,11 +242,6 @@ def provider(text):
         'channel;'), w)
     text = resub(text, r'^//! \| callbacks \(tasklet or BH work, see \[`Dispatch`\]\) \|',
                  '//! | callbacks (BH work) |', w)
-    # A table row checkpatch would find too long: one row per half.
-    text = resub(text, r'^//! \| `prep_\*`, `tx_submit`, `issue_pending`, `tx_status`, `pause`, '
-                 r'`resume`, `terminate_all` \| (.*)$',
-                 r'//! | `prep_*`, `tx_submit`, `issue_pending`, `tx_status` | \1\n'
-                 r'//! | `pause`, `resume`, `terminate_all` | \1', w + ': context table')
     text = para(text, 'The framework knows nothing of the driver', (
         "The framework knows nothing of the driver's hardware: its interrupt "
         'handler, its registers, or, for a software engine, its worker.  Lock '
@@ -487,25 +380,11 @@ def registration(text):
                '    /// a work item on the BH workqueue.\n'
                '    pub fn new<', w)
     text = resub(text, r'^        dispatch: Dispatch,\n', '', w + ': param', count=2)
-    text = sub(text, 'Self::build(dev, caps, nr_chans, Dispatch::Tasklet, chan_init, setup)',
-               'Self::build(dev, caps, nr_chans, chan_init, setup)', w)
-    text = sub(text, 'Self::build(dev, caps, nr_chans, dispatch, chan_init, |_| Ok(()))',
-               'Self::build(dev, caps, nr_chans, chan_init, |_| Ok(()))', w)
-    text = sub(text, 'VirtChan::new(i, normal.into(), dispatch, engine, data)',
-               'VirtChan::new(i, normal.into(), engine, data)', w)
-    text = sub(text, '''        // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
-        unsafe { bindings::rde_dma_device_init_channels(d) };''',
-               '''        // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
-        unsafe { bindings::INIT_LIST_HEAD(&raw mut (*d).channels) };''', w)
-    text = sub(text, '''            // SAFETY: `d` is being set up; the channel lives until `reg` drops.
-            unsafe { bindings::rde_dma_chan_add(d, c.chan.get()) };''',
-               '''            let ch = c.chan.get();
-            // SAFETY: `d` is being set up; the channel lives until `reg` drops.
-            unsafe {
-                (*ch).device = d;
-                bindings::list_add_tail(&raw mut (*ch).device_node, &raw mut (*d).channels);
-            }''', w)
-    text = sub(text, 'bindings::rde_dma_cap_set(', 'bindings::__dma_cap_set(', w, count=2)
+    text = resub(text, r'^ +Dispatch::Tasklet,\n', '', w + ': build')
+    text = sub(text, 'Self::build(dev, module, caps, nr_chans, dispatch, chan_init, |_| Ok(()))',
+               'Self::build(dev, module, caps, nr_chans, chan_init, |_| Ok(()))', w)
+    text = sub(text, 'VirtChan::new(i, normal.into(), module, dispatch, engine, data)',
+               'VirtChan::new(i, normal.into(), module, engine, data)', w)
     # In the kernel crate `Device::as_raw()` is visible: no cast.
     text = sub(text, 'let dev_raw = ptr::from_ref(normal).cast_mut().cast::<bindings::device>();',
                'let dev_raw = normal.as_raw();', w)
@@ -514,82 +393,6 @@ def registration(text):
 
 
 # --- client.rs -------------------------------------------------------------------
-
-REQUEST = '''
-/// What [`chan_filter`] looks for.
-struct ChanFilter<'a> {
-    chan_name: Option<&'a CStr>,
-    dev_name: Option<&'a CStr>,
-    need_sync: bool,
-}
-
-/// The filter of `__dma_request_channel()`: a channel named `chan_name` on
-/// the device named `dev_name`, if given; with `need_sync` only one whose
-/// provider can synchronize.
-///
-/// # Safety
-///
-/// Called by dmaengine with a registered channel and the `ChanFilter` that
-/// [`request_chan_by_mask`] passed.
-unsafe extern "C" fn chan_filter(chan: *mut bindings::dma_chan, param: *mut c_void) -> bool {
-    // SAFETY: `param` is the `ChanFilter` of the ongoing request.
-    let f = unsafe { &*param.cast::<ChanFilter<'_>>() };
-    // SAFETY: A registered channel has a name and a device with a name,
-    // valid for the duration of the call.
-    let (name, dev) = unsafe {
-        (
-            CStr::from_char_ptr(bindings::dma_chan_name(chan)),
-            CStr::from_char_ptr(bindings::dev_name((*(*chan).device).dev)),
-        )
-    };
-    f.chan_name.is_none_or(|n| n.is_empty() || n == name)
-        && f.dev_name.is_none_or(|n| n.is_empty() || n == dev)
-        // SAFETY: As above.
-        && (!f.need_sync || unsafe { chan_can_synchronize(chan) })
-}
-
-/// A free channel with `cap` that [`chan_filter`] accepts
-/// (`dma_request_channel()`), or null.
-fn request_chan_by_mask(
-    cap: Cap,
-    chan_name: Option<&CStr>,
-    dev_name: Option<&CStr>,
-    need_sync: bool,
-) -> *mut bindings::dma_chan {
-    let mut mask = bindings::dma_cap_mask_t::default();
-    // SAFETY: `mask` is a valid capability mask.
-    unsafe { bindings::__dma_cap_set(cap.to_raw(), &mut mask) };
-    let f = ChanFilter {
-        chan_name,
-        dev_name,
-        need_sync,
-    };
-    // SAFETY: `mask` and `f` live for the duration of the call, which is
-    // when the filter runs.
-    unsafe {
-        bindings::__dma_request_channel(
-            &mask,
-            Some(chan_filter),
-            ptr::from_ref(&f).cast_mut().cast(),
-            ptr::null_mut(),
-        )
-    }
-}
-
-/// Whether `chan`'s provider keeps the termination contract: it can stop a
-/// channel (`device_terminate_all`) and wait for it (`device_synchronize`).
-/// Without the latter `dmaengine_synchronize()` returns at once.
-///
-/// # Safety
-///
-/// `chan` must be a registered channel.
-unsafe fn chan_can_synchronize(chan: *mut bindings::dma_chan) -> bool {
-    // SAFETY: A registered channel has a device (the caller's promise).
-    let d = unsafe { &*(*chan).device };
-    d.device_terminate_all.is_some() && d.device_synchronize.is_some()
-}
-'''
-
 
 def client(text):
     w = 'client.rs'
@@ -601,90 +404,26 @@ def client(text):
         "callback) would deadlock on the provider's own callback dispatch; it is "
         'caught instead: the memory is leaked, with an error in the log.  The same '
         'goes for a failed terminate: nothing is freed that DMA may touch.'), w)
-    text = sub(text, '''        let c = chan_name.map_or(ptr::null(), |s| s.as_char_ptr());
-        let d = dev_name.map_or(ptr::null(), |s| s.as_char_ptr());
-        // SAFETY: The strings are valid or null for the duration of the call.
-        let p = unsafe { bindings::rde_dma_request_chan_by_mask(cap.to_raw(), c, d, need_sync) };
-''', '''        let p = request_chan_by_mask(cap, chan_name, dev_name, need_sync);
-''', w)
-    text = sub(text, 'unsafe { bindings::rde_dma_chan_can_synchronize(self.raw()) }',
-               'unsafe { chan_can_synchronize(self.raw()) }', w)
-    text = sub(text, 'bindings::rde_dma_chan_name(', 'bindings::dma_chan_name(', w)
-    text = sub(text, 'unsafe { bindings::rde_dma_has_cap(self.raw(), cap.to_raw()) }',
-               'unsafe { bindings::__dma_has_cap(cap.to_raw(), &raw mut (*(*self.raw()).device).cap_mask) != 0 }',
-               w)
-    text = sub(text, 'bindings::rde_dma_chan_dma_device(', 'bindings::dmaengine_get_dma_device(', w)
-    text = sub(text, 'bindings::rde_dma_async_issue_pending(', 'bindings::dma_async_issue_pending(', w)
-    for f in ('dmaengine_terminate_sync', 'dmaengine_terminate_async', 'dmaengine_synchronize',
-              'dmaengine_tx_status', 'dmaengine_pause', 'dmaengine_resume', 'dmaengine_submit'):
-        text = sub(text, f'bindings::rde_{f}(', f'bindings::{f}(', w, count=None)
-    text = sub(text, 'bindings::rde_prep_dma_memcpy(', 'bindings::dmaengine_prep_dma_memcpy(', w)
-    text = sub(text, 'bindings::rde_prep_dma_cyclic(', 'bindings::dmaengine_prep_dma_cyclic(', w)
-    text = resub(text, r'^( +)bindings::rde_set_callback\(\n\s+tx,\n\s+(Some\(.*\)),\n\s+(.*),\n\s+\);\n',
-                 r'\1(*tx).callback = \2;\n\1(*tx).callback_param = \3;\n', w + ': set_callback')
-    # In tree, `pr_warn!` has an `unsafe` block of its own, which must not
-    # nest in ours.
-    text = sub(text, '''        unsafe {
-            if bindings::dmaengine_terminate_sync(self.raw()) != 0 {
-                pr_warn!("{}: terminate_sync failed at release\\n", self.name());
-            }
-            bindings::dma_release_channel(self.raw());
-        }
-''', '''        let r = unsafe { bindings::dmaengine_terminate_sync(self.raw()) };
-        if r != 0 {
-            pr_warn!("{}: terminate_sync failed at release\\n", self.name());
-        }
-        // SAFETY: As above.
-        unsafe { bindings::dma_release_channel(self.raw()) };
-''', w)
     # The negative control's escape hatch is out-of-tree test code.
     text = drop_item(text, r'^    pub unsafe fn finish_without_synchronize', w + ': escape hatch')
     text = sub(text, '(or by the unsafe escape hatch)', '', w)
     text = sub(text, '    /// Gives everything back.  Only called after the channel synchronized\n    /// .\n',
                '    /// Gives everything back.  Only called after the channel synchronized.\n', w)
-    text = insert_before(text, r'^/// One transfer of a batch', REQUEST.lstrip('\n') + '\n',
-                         w + ': request')
     text = common(text, w)
     text = sub(text, 'use core::{\n    ffi::c_void,', 'use core::{\n    ffi::c_void,', w)
     return text
 
 
 def client_buf(text):
-    w = 'client/buf.rs'
-    text = sub(text, 'unsafe { bindings::rde_dma_map_single(dev, p, len) }',
-               'unsafe {\n'
-               '            bindings::dma_map_single_attrs(\n'
-               '                dev,\n'
-               '                p,\n'
-               '                len,\n'
-               '                crate::dma::DataDirection::Bidirectional.into(),\n'
-               '                0,\n'
-               '            )\n'
-               '        }', w)
-    text = sub(text, 'bindings::rde_dma_mapping_error(', 'bindings::dma_mapping_error(', w)
-    text = sub(text, 'unsafe { bindings::rde_dma_unmap_single(self.dev, self.addr, self.len) };',
-               'unsafe {\n'
-               '            bindings::dma_unmap_single_attrs(\n'
-               '                self.dev,\n'
-               '                self.addr,\n'
-               '                self.len,\n'
-               '                crate::dma::DataDirection::Bidirectional.into(),\n'
-               '                0,\n'
-               '            )\n'
-               '        };', w)
-    return common(text, w)
+    return common(text, 'client/buf.rs')
+
+
+def client_request(text):
+    return common(text, 'client/request.rs')
 
 
 def client_sleep(text):
-    w = 'client/sleep.rs'
-    text = sub(text, '''fn can_sleep() -> bool {
-    // SAFETY: No preconditions.
-    unsafe { bindings::rde_may_sleep() }
-}''', '''fn can_sleep() -> bool {
-    crate::dma_engine::can_sleep()
-}''', w)
-    text = sub(text, 'use crate::dmaengine::bindings;\n', '', w)
-    return common(text, w)
+    return common(text, 'client/sleep.rs')
 
 
 # --- amba.rs ---------------------------------------------------------------------
@@ -699,24 +438,6 @@ def amba(text):
         "holds one of its channels, and the client's module reference does not "
         'stop sysfs.'), w)
     text = para(text, 'It is not specific to dmaengine', None, w)
-    text = sub(text, 'use super::bindings as rde;\n', '', w)
-    text = text.replace('rde::amba_', 'bindings::amba_').replace('rde::__amba_', 'bindings::__amba_')
-    text = sub(text, 'let region = unsafe { rde::rde_request_mem_region(start, size, name.as_char_ptr()) };',
-               '// CAST: `size` came from a `resource_size_t`.\n'
-               '        let region = !unsafe {\n'
-               '            bindings::request_mem_region(\n'
-               '                start,\n'
-               '                size as bindings::resource_size_t,\n'
-               '                name.as_char_ptr(),\n'
-               '            )\n'
-               '        }\n'
-               '        .is_null();', w)
-    text = sub(text, 'unsafe { rde::rde_release_mem_region(start, size) };',
-               '// CAST: As above.\n'
-               '            unsafe { bindings::release_mem_region(start, size as bindings::resource_size_t) };', w)
-    text = sub(text, 'rde::rde_release_mem_region(self.start, self.size);',
-               '// CAST: `size` came from a `resource_size_t`.\n'
-               '            bindings::release_mem_region(self.start, self.size as bindings::resource_size_t);', w)
     return common(text, w)
 
 
@@ -742,11 +463,11 @@ def pl330(text, author):
     text = sub(text, 'use kernel::{\n', 'use kernel::{\n' + am.group(0) + '    dma_engine::{\n' + rest
                + '    },\n', w + ': use kernel')
     # Test builds (the fault test and the negative control) are out of tree.
-    for rx in (r'^#\[cfg\(rde_pl330_fault_test\)\]\nmodule! \{', r'^#\[cfg\(rde_sync_returns_early\)\]\nmodule! \{',
-               r'^#\[cfg\(rde_pl330_fault_test\)\]\nconst NAME', r'^#\[cfg\(rde_sync_returns_early\)\]\nconst NAME',
+    for rx in (r'^#\[cfg\(rde_pl330_fault_test\)\]\nmodule! \{', r'^#\[cfg\(dma_engine_test_sync_returns_early\)\]\nmodule! \{',
+               r'^#\[cfg\(rde_pl330_fault_test\)\]\nconst NAME', r'^#\[cfg\(dma_engine_test_sync_returns_early\)\]\nconst NAME',
                r'^#\[cfg\(rde_pl330_fault_test\)\]\nfn fault_every'):
         text = drop_item(text, rx, w + ': ' + rx)
-    text = resub(text, r'^#\[cfg\(not\(any\(rde_pl330_fault_test, rde_sync_returns_early\)\)\)\]\n',
+    text = resub(text, r'^#\[cfg\(not\(any\(rde_pl330_fault_test, dma_engine_test_sync_returns_early\)\)\)\]\n',
                  '', w + ': cfg', count=2)
     # The fault injection exists for the fault-test build only.
     text = drop_item(text, r'^#\[cfg\(not\(rde_pl330_fault_test\)\)\]\nfn fault_every', w + ': stub')
@@ -790,3 +511,20 @@ def pl330_part(text, name):
     text = text.replace('"rust_pl330::', '"pl330_rust::')
     text = text.replace('#[kunit_tests(rust_pl330_', '#[kunit_tests(pl330_rust_')
     return style(text)
+
+
+# --- samples/rust/rust_dma_engine.rs ---------------------------------------------
+
+# Out of tree the sample declares the framework module itself and reaches
+# it through `crate::`; in tree it is `kernel::dma_engine`.
+SAMPLE = [
+    ('#[path = "../../dmaengine/mod.rs"]\npub mod dmaengine;\n\n', ''),
+    ('use crate::dmaengine::bindings;\n', 'use kernel::bindings;\n'),
+    ('use crate::dmaengine::{\n', 'use kernel::dma_engine::{\n'),
+]
+
+
+def sample(text):
+    for old, new in SAMPLE:
+        text = sub(text, old, new, 'sample: ' + old.strip())
+    return text

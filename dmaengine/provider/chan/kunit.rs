@@ -6,7 +6,7 @@
 
 use kernel::prelude::*;
 
-#[kunit_tests(rust_dmaengine_provider)]
+#[kunit_tests(rust_dma_engine_provider)]
 mod tests {
     use super::super::super::{
         desc::tx_submit,
@@ -101,6 +101,7 @@ mod tests {
             VirtChan::<Mock>::new(
                 0,
                 dev.into(),
+                kernel::module::this_module::<crate::LocalModule>(),
                 Dispatch::Tasklet,
                 MockEngine { fail: true },
                 Ok::<AtomicU32, Error>(AtomicU32::new(0)),
@@ -192,8 +193,12 @@ mod tests {
     fn dead_channel_calls_no_driver_method() -> Result {
         let faux = faux::Registration::new(c"kunit_dead_channel", None)?;
         let c = chan_with(&faux, 2)?;
-        c.mark_dead();
         let raw = c.chan.get();
+        // A client took it before it died (dmaengine pairs this with the
+        // `free_chan_resources` below).
+        // SAFETY: `raw` is the channel of a `VirtChan<Mock>` in an `Arc`.
+        assert_eq!(unsafe { Ops::<Mock>::alloc_chan_resources(raw) }, 0);
+        c.mark_dead();
         let issued = c.lock().queue().cookies().last_assigned().0;
         // The active one completes; the issued one must not start.
         let started = {

@@ -1,0 +1,5 @@
+
+__rust_helper void rust_helper_reinit_completion(struct completion *x)
+{
+	reinit_completion(x);
+}

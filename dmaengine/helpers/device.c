@@ -1,0 +1,5 @@
+
+__rust_helper void rust_helper_dev_set_dma_coherent(struct device *dev)
+{
+	dev_set_dma_coherent(dev);
+}

@@ -1,0 +1,5 @@
+
+__rust_helper int rust_helper_rcu_preempt_depth(void)
+{
+	return rcu_preempt_depth();
+}
