@@ -18,11 +18,9 @@
 //! its hardware: that the engine touches a client's memory only while the
 //! DMA-engine contract lets it ([`soft::engine_range`]).
 //!
-//! Built with `--cfg rde_broken_sync` (Kbuild: `rust_dmaengine_broken_sync.ko`)
-//! it is the negative control of the contract: `terminate_all` does not
-//! announce the running engine's stop, so `synchronize` returns while the
-//! engine still copies, and KASAN must catch the client's buffers freed
-//! under it.  The product module has no such knob.
+//! Its test builds (`--cfg rde_broken_sync`, whose `terminate_all` does not
+//! announce the running engine's stop, and the framework's) are negative
+//! controls: Documentation/testing.rst lists them.
 
 use core::sync::atomic::Ordering;
 use kernel::{device::Core, devres::Devres, driver, platform, prelude::*};
@@ -95,9 +93,7 @@ macro_rules! this_module {
     };
 }
 
-// The product module, or one of its test builds: Kbuild sets one `--cfg`
-// per test build (what each breaks, and what must catch it:
-// `dmaengine/test_build.rs`).
+// The product module, or one of its test builds (Kbuild sets their `--cfg`).
 #[cfg(not(any(
     rde_broken_sync,
     dma_engine_test_bh_skip_cancel,
@@ -197,6 +193,9 @@ impl Config {
 /// [`soft`].
 struct SoftDma;
 
+/// What each of [`SoftDma`]'s callbacks gets.
+type ChanRef<'a> = VirtChanRef<'a, SoftDma>;
+
 impl SoftEngine for SoftDma {}
 
 #[vtable]
@@ -216,7 +215,7 @@ impl Provider for SoftDma {
     const RESIDUE_GRANULARITY: ResidueGranularity = ResidueGranularity::Burst;
 
     fn prep_memcpy(
-        chan: &VirtChan<Self>,
+        chan: ChanRef<'_>,
         dst: DmaAddress,
         src: DmaAddress,
         len: usize,
@@ -226,24 +225,24 @@ impl Provider for SoftDma {
         }
         // SAFETY: `dst`, `src` and `len` are the arguments of this prep;
         // accesses as for `reachable`.
-        match unsafe { soft::engine_pair(chan, dst, src, len) } {
+        match unsafe { soft::engine_pair(&chan, dst, src, len) } {
             Ok(p) => Ok(Xfer::Memcpy(p)),
-            Err(e) => Err(report_unreachable(chan, dst, src, len, e)),
+            Err(e) => Err(report_unreachable(&chan, dst, src, len, e)),
         }
     }
 
-    fn prep_memset(chan: &VirtChan<Self>, dst: DmaAddress, value: u8, len: usize) -> Result<Xfer> {
+    fn prep_memset(chan: ChanRef<'_>, dst: DmaAddress, value: u8, len: usize) -> Result<Xfer> {
         if len == 0 {
             return Err(EINVAL);
         }
         Ok(Xfer::Memset {
-            dst: reachable(chan, dst, len)?,
+            dst: reachable(&chan, dst, len)?,
             value,
         })
     }
 
     fn prep_cyclic(
-        chan: &VirtChan<Self>,
+        chan: ChanRef<'_>,
         buf: DmaAddress,
         buf_len: usize,
         period: usize,
@@ -257,27 +256,27 @@ impl Provider for SoftDma {
             return Err(EINVAL);
         }
         let buf = if dir == Direction::DevToMem {
-            CyclicBuf::Fill(reachable(chan, buf, buf_len)?)
+            CyclicBuf::Fill(reachable(&chan, buf, buf_len)?)
         } else {
             CyclicBuf::Sink(buf_len)
         };
         Ok(Xfer::Cyclic { buf, period })
     }
 
-    fn slave_config(chan: &VirtChan<Self>, cfg: &SlaveConfig) -> Result {
+    fn slave_config(chan: ChanRef<'_>, cfg: &SlaveConfig) -> Result {
         chan.lock().engine.slave = *cfg;
         Ok(())
     }
 
     #[inline]
-    fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
+    fn issue_pending(chan: ChanRef<'_>, g: &mut Inner<Self>) {
         if g.issue_pending() && g.engine.state == State::Idle && !g.engine.pause_requested {
             start_next(&chan, g);
         }
     }
 
     #[inline]
-    fn tx_status(chan: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+    fn tx_status(chan: ChanRef<'_>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let residue = match (g.queue().active(), g.queue().find(cookie)) {
             (Some(a), Some(d)) if a.cookie() == cookie => d
                 .len()
@@ -301,7 +300,7 @@ impl Provider for SoftDma {
         }
     }
 
-    fn pause(chan: VirtChanRef<'_, Self>) -> Result {
+    fn pause(chan: ChanRef<'_>) -> Result {
         chan.lock().engine.pause_requested = true;
         chan.data().ctl.attention.store(true, Ordering::Release);
         // Synchronous, as `device_pause` should be: once this returns no
@@ -310,7 +309,7 @@ impl Provider for SoftDma {
         Ok(())
     }
 
-    fn resume(chan: VirtChanRef<'_, Self>) -> Result {
+    fn resume(chan: ChanRef<'_>) -> Result {
         let mut g = chan.lock();
         g.engine.pause_requested = false;
         chan.data().ctl.gate.unpause();
@@ -325,7 +324,7 @@ impl Provider for SoftDma {
         Ok(())
     }
 
-    fn terminate_all(chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+    fn terminate_all(chan: ChanRef<'_>, g: &mut Inner<Self>) -> Result {
         match g.engine.state {
             // The engine may be in the middle of a burst: ask it to stop and
             // let `synchronize` wait for the acknowledgement.
@@ -348,7 +347,7 @@ impl Provider for SoftDma {
         Ok(())
     }
 
-    fn synchronize(chan: VirtChanRef<'_, Self>) {
+    fn synchronize(chan: ChanRef<'_>) {
         // The negative control does not wait for its engine here either:
         // waiting for the work would wait for the stop it never announced.
         if !BROKEN_SYNC {

@@ -48,11 +48,11 @@ use kernel::{
 
 pub mod dmaengine;
 
+use dmaengine::amba::{
+    self,
+    IrqRegistration, //
+};
 use dmaengine::{
-    amba::{
-        self,
-        IrqRegistration, //
-    },
     provider::{
         Inner,
         Provider,
@@ -69,7 +69,7 @@ use dmaengine::{
     TxResult, //
 };
 
-#[cfg(not(any(rde_pl330_fault_test, dma_engine_test_sync_returns_early)))]
+#[cfg(not(any(dma_engine_test_pl330_faults, dma_engine_test_sync_returns_early)))]
 module! {
     type: RustPl330,
     name: "rust_pl330",
@@ -80,7 +80,7 @@ module! {
 
 // The fault test: the same driver, with a fault injected into every 4th
 // descriptor of a channel (see `fault_every`).
-#[cfg(rde_pl330_fault_test)]
+#[cfg(dma_engine_test_pl330_faults)]
 module! {
     type: RustPl330,
     name: "rust_pl330_fault_test",
@@ -115,76 +115,12 @@ module! {
     license: "GPL",
 }
 
-#[cfg(not(any(rde_pl330_fault_test, dma_engine_test_sync_returns_early)))]
+#[cfg(not(any(dma_engine_test_pl330_faults, dma_engine_test_sync_returns_early)))]
 const NAME: &CStr = c"rust_pl330";
-#[cfg(rde_pl330_fault_test)]
+#[cfg(dma_engine_test_pl330_faults)]
 const NAME: &CStr = c"rust_pl330_fault_test";
 #[cfg(dma_engine_test_sync_returns_early)]
 const NAME: &CStr = c"rust_pl330_broken_sync";
-
-/// The fault-test build: a knob's `value`, refused with a message if it is
-/// above `max` (0 means `zero`).
-#[cfg(rde_pl330_fault_test)]
-fn knob(name: &str, value: u32, max: u32, zero: &str) -> Result<u32> {
-    if value > max {
-        pr_err!("{name}={value} is out of range: use 0 ({zero}) to {max}\n");
-        return Err(EINVAL);
-    }
-    Ok(value)
-}
-
-/// The fault-test build (Kbuild: `rust_pl330_fault_test.ko`): every
-/// `fault_every`th descriptor prepared on a channel (default 4, 0: none)
-/// starts with an undefined instruction, so that its thread faults, and the
-/// fault path (message, error result, thread reset, next descriptor) runs
-/// on QEMU, whose model raises no bus errors.  Checked at load.
-#[cfg(rde_pl330_fault_test)]
-fn fault_every() -> Result<u32> {
-    knob(
-        "fault_every",
-        module_parameters::fault_every.value(),
-        1000,
-        "no faults",
-    )
-}
-
-#[cfg(not(rde_pl330_fault_test))]
-fn fault_every() -> Result<u32> {
-    Ok(0)
-}
-
-/// The fault-test build: after `DMAKILL` a thread reads as not Stopped
-/// (Killing) for `kill_lag` more reads of its state, as a thread whose AXI
-/// slave stalls its outstanding writes would on silicon.  QEMU's model
-/// stops a thread at once.  Checked at load.
-#[cfg(rde_pl330_fault_test)]
-fn kill_lag() -> Result<u32> {
-    knob(
-        "kill_lag",
-        module_parameters::kill_lag.value(),
-        10_000_000,
-        "none",
-    )
-}
-
-#[cfg(not(rde_pl330_fault_test))]
-fn kill_lag() -> Result<u32> {
-    Ok(0)
-}
-
-/// The fault-test build's negative control of the fault path: with
-/// `complete_early=1` a fault completes its descriptor and starts the next
-/// even though the killed thread does not read Stopped (as this driver did
-/// before issue 21); with `kill_lag` the build's own check must catch it.
-#[cfg(rde_pl330_fault_test)]
-fn complete_early() -> bool {
-    module_parameters::complete_early.value()
-}
-
-#[cfg(not(rde_pl330_fault_test))]
-fn complete_early() -> bool {
-    false
-}
 
 #[path = "pl330/chan.rs"]
 mod chan;
@@ -196,12 +132,15 @@ mod irq;
 mod mc;
 #[path = "pl330/regs.rs"]
 mod regs;
+#[path = "pl330/test_build.rs"]
+mod test_build;
 
 use chan::*;
 use hw::*;
 use irq::*;
 use mc::*;
 use regs::*;
+use test_build::*;
 
 struct Pl330;
 
@@ -217,7 +156,12 @@ impl Provider for Pl330 {
     // follows the destination address register, burst by burst.
     const RESIDUE_GRANULARITY: ResidueGranularity = ResidueGranularity::Burst;
 
-    fn prep_memcpy(chan: &Pl330Chan, dst: DmaAddress, src: DmaAddress, len: usize) -> Result<Xfer> {
+    fn prep_memcpy(
+        chan: VirtChanRef<'_, Self>,
+        dst: DmaAddress,
+        src: DmaAddress,
+        len: usize,
+    ) -> Result<Xfer> {
         let (Some(dst), Some(src), Some(len)) = (bus32(dst), bus32(src), bus32(len)) else {
             return Err(EINVAL);
         };
@@ -241,11 +185,7 @@ impl Provider for Pl330 {
                     chan.index()
                 )
             })?;
-        let every = chan.data().fault_every;
-        if every != 0 && chan.data().prepared.fetch_add(1, Ordering::Relaxed) % every == every - 1 {
-            // 0xff is no instruction: the thread faults at its first fetch.
-            x.mc[0] = 0xff;
-        }
+        chan.data().faults.inject(&mut x);
         Ok(x)
     }
 
@@ -258,12 +198,12 @@ impl Provider for Pl330 {
         }
     }
 
-    fn tx_status(chan: &Pl330Chan, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+    fn tx_status(chan: VirtChanRef<'_, Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let (residue, in_flight_bytes) = match (g.queue().active(), g.queue().find(cookie)) {
             // The address registers advance with each burst read and
             // written.
             (Some(a), Some(_)) if a.cookie() == cookie && g.engine.state == State::Running => {
-                active_progress(chan, g)
+                active_progress(&chan, g)
             }
             (_, Some(d)) => (d.data.len, 0),
             (_, None) => (0, 0),
@@ -275,7 +215,7 @@ impl Provider for Pl330 {
         }
     }
 
-    fn terminate_all(chan: &Pl330Chan, g: &mut Inner<Self>) -> Result {
+    fn terminate_all(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) -> Result {
         if g.engine.state == State::Idle {
             return Ok(());
         }
@@ -312,7 +252,7 @@ impl Provider for Pl330 {
         hw.int_clear(1 << ch);
         if g.engine.state == State::Running {
             if hw.stopped(ch) {
-                test_check_stopped(chan, "a terminated thread taken as stopped");
+                test_check_stopped(&chan, "a terminated thread taken as stopped");
                 g.engine.state = State::Idle;
                 return Ok(());
             }
@@ -320,7 +260,7 @@ impl Provider for Pl330 {
             chan.engine_stopping();
             g.engine.state = State::Stopping;
         }
-        settle(chan, g);
+        settle(&chan, g);
         Ok(())
     }
 
@@ -369,7 +309,6 @@ impl amba::Driver for Pl330Driver {
 
     fn probe(adev: &amba::Device<'_>) -> impl PinInit<Self, Error> {
         let dev = adev.dev();
-        let fault_every = fault_every()?;
         // The PL330's AXI addresses, and its microcode address (`DMAGO`),
         // are 32-bit.
         // SAFETY: In probe, before this driver allocates or maps anything.
@@ -420,8 +359,7 @@ impl amba::Driver for Pl330Driver {
                     hw,
                     mc,
                     mc_addr,
-                    prepared: AtomicU32::new(0),
-                    fault_every,
+                    faults: Faults::new()?,
                     failed: AtomicBool::new(false),
                 }? Error),
                 ))
@@ -470,8 +408,7 @@ struct RustPl330 {
 impl kernel::Module for RustPl330 {
     fn init(module: &'static ThisModule) -> Result<Self> {
         // A bad knob of the fault-test build refuses the load.
-        fault_every()?;
-        kill_lag()?;
+        check()?;
         let driver = KBox::pin_init(driver::Registration::new(NAME, module), GFP_KERNEL)?;
         Ok(Self { _driver: driver })
     }

@@ -3,16 +3,13 @@
 //! AMBA primecell drivers that userspace cannot unbind, with the pieces a
 //! DMA controller's driver needs: its registers and its interrupt lines.
 //!
-//! The kernel crate has no AMBA bus abstraction, and the constructors of
-//! its `IoRequest` and `IrqRequest` are private to it, so a driver outside
-//! the tree cannot reach `kernel::io::mem` or `kernel::irq::Registration`
-//! from an `amba_device`.  This module is the smallest sound replacement:
+//! What it offers:
 //!
 //! - [`Adapter`] registers an `amba_driver` for one [`DeviceId`], in the
-//!   style of `kernel::platform::Adapter`, for `driver::Registration`.  Like
-//!   [`NoUnbind`](super::platform::NoUnbind) it sets `suppress_bind_attrs`:
-//!   a DMA provider must not be unbound while a client holds one of its
-//!   channels, and the client's module reference does not stop sysfs.
+//!   style of `kernel::platform::Adapter`, for `driver::Registration`.  It
+//!   sets `suppress_bind_attrs`: a DMA provider must not be unbound while a
+//!   client holds one of its channels, and the client's module reference
+//!   does not stop sysfs.
 //! - [`Driver::probe`] gets a [`Device`]: the bound `struct device` (for
 //!   `Registration::new` and the DMA API), the MMIO resource (`adev->res`,
 //!   mapped by [`Device::ioremap`]) and the interrupt lines (`adev->irq[]`,
@@ -22,8 +19,8 @@
 //!   bus turns both off when `remove` returns), so the driver may stop its
 //!   hardware from `Drop`.
 //!
-//! It is not specific to dmaengine; it lives here, beside `platform.rs`,
-//! because it is the bus glue of this project's providers.
+//! It builds its own `IoMem` and `IrqRegistration`: the constructors of the
+//! kernel crate's `IoRequest` and `IrqRequest` are private to it.
 //!
 //! C header: [`include/linux/amba/bus.h`](srctree/include/linux/amba/bus.h)
 

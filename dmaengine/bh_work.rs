@@ -3,12 +3,11 @@
 //! Deferred dispatch of completion callbacks: a work item on the BH
 //! workqueue (`system_bh_wq`), owned by a struct.
 //!
-//! BH workqueues (v6.9) are the replacement upstream offers for tasklets:
+//! BH workqueues (v6.9) are the replacement the kernel offers for tasklets:
 //! a work item queued on `system_bh_wq` runs in softirq context on the CPU
 //! that queued it, like a tasklet, but through the workqueue core (flush,
-//! cancel, per-CPU pools).  Upstream's tasklet→BH-work conversion of
-//! virt-dma and the `dmaengine_bh_wq` RFC propose exactly this for DMA
-//! callbacks; `Documentation/dispatch.rst` measures it against the tasklet.
+//! cancel, per-CPU pools).  The tasklet→BH-work conversion of virt-dma and
+//! the `dmaengine_bh_wq` RFC propose this for DMA callbacks.
 //!
 //! The shape is that of [`tasklet`](super::tasklet) and of
 //! `kernel::workqueue`'s `HasWork`: a [`BhWork`] is a field of its owner,

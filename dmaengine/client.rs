@@ -24,7 +24,7 @@
 //!   terminates and synchronizes first (it sleeps, so drop them in process
 //!   context).  A drop that happens where sleeping is not allowed (say, an
 //!   `InFlight` kept in another batch's callback state and dropped in a
-//!   callback) would deadlock on the provider's own tasklet; it is caught
+//!   callback) would deadlock on the provider's own callback dispatch; it is caught
 //!   instead: the memory is leaked, with an error in the log.  The same
 //!   goes for a failed terminate: nothing is freed that DMA may touch.
 //! - The types only help if `dmaengine_synchronize()` really waits, which it
@@ -551,9 +551,9 @@ impl<S: Callback> Terminated<'_, S> {
     /// # Safety
     ///
     /// The caller must know by other means that the engine no longer
-    /// touches the buffers and that no callback is running or scheduled.
-    /// This exists only for the negative control, which breaks this rule on
-    /// purpose to show that KASAN catches it.
+    /// touches the buffers and that no callback is running or scheduled
+    /// (say, the provider's interrupt and callback context are known idle
+    /// on a single CPU).
     pub unsafe fn finish_without_synchronize(self) -> Finished<S> {
         self.into_parts().finish()
     }

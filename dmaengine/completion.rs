@@ -5,8 +5,8 @@
 //!
 //! `device_synchronize` waits on one of these: `terminate_all` re-arms it while
 //! the engine is running, and the engine completes it when it has really
-//! stopped.  The kernel crate's completion has no `reinit`, so this one wraps
-//! the C `struct completion` through our helpers.
+//! stopped.  The kernel crate's `Completion` has no `reinit`, so this one
+//! wraps the C `struct completion` itself.
 //!
 //! C header: [`include/linux/completion.h`](srctree/include/linux/completion.h)
 //!

@@ -6,7 +6,7 @@
 //! The kernel crate's `SpinLockIrq` disables interrupts through a per-CPU count
 //! (`local_interrupt_disable()`), so that its guards may be dropped in any
 //! order; that costs more per lock round trip than `spin_lock_irqsave()`
-//! (measured in `Documentation/testing.rst`), and a channel takes its lock
+//! (Documentation/testing.rst has the cost), and a channel takes its lock
 //! several times per transfer.  [`SpinLockIrqSave`] keeps the flags in its
 //! guard, as C does, and still never re-enables interrupts under a refcounted
 //! `local_interrupt_disable()` region (see [`SpinLockIrqSaveBackend`]). Where
@@ -38,18 +38,12 @@ use kernel::{
     },
 };
 
-/// Creates a [`SpinLockIrqSave`] initialiser with a lockdep class of its
-/// own (one per call site), like `kernel::new_spinlock_irq!`.
-macro_rules! new_spinlock_irqsave {
-    ($inner:expr, $name:literal $(,)?) => {
-        $crate::dmaengine::lock::SpinLockIrqSave::new(
-            $inner,
-            ::kernel::optional_name!($name),
-            ::kernel::static_lock_class!(),
-        )
-    };
-}
-pub(crate) use new_spinlock_irqsave;
+/// The channel lock, as the framework names it (in tree the kernel crate's
+/// `SpinLockIrq`).
+pub(crate) type ChanLock<T> = SpinLockIrqSave<T>;
+
+/// The guard of a [`ChanLock`].
+pub(crate) type ChanLockGuard<'a, T> = SpinLockIrqSaveGuard<'a, T>;
 
 /// A spinlock taken with interrupts saved and disabled
 /// (`spin_lock_irqsave()`), usable from any context: process, softirq and
@@ -329,6 +323,18 @@ fn refcounted_region_open() -> bool {
 #[kernel::prelude::kunit_tests(rust_dma_engine_lock)]
 mod tests {
     use super::*;
+
+    /// A [`SpinLockIrqSave`] initialiser with a lockdep class of its own
+    /// (one per call site), like `kernel::new_spinlock_irq!`.
+    macro_rules! new_spinlock_irqsave {
+        ($inner:expr, $name:literal $(,)?) => {
+            SpinLockIrqSave::new(
+                $inner,
+                ::kernel::optional_name!($name),
+                ::kernel::static_lock_class!(),
+            )
+        };
+    }
     use kernel::{
         interrupt::local_interrupt_disable,
         prelude::*, //

@@ -15,11 +15,10 @@
 //!
 //! Every call of the C API lives below this directory.  What is left
 //! `unsafe` outside it is a claim only its caller can make: a provider's
-//! word about its hardware ([`provider::VirtChan::engine_stopped`], or a
-//! software engine's window on client memory), and a client's
-//! opt-in to a provider without `device_synchronize`
-//! ([`client::Channel::request_unsynchronized`]).  The negative controls
-//! are test builds whose broken `unsafe` is in plain sight.
+//! word about its hardware ([`provider::VirtChan::engine_stopped`]), and a
+//! client's opt-in to a provider without `device_synchronize`
+//! ([`client::Channel::request_unsynchronized`]).  Test builds that break
+//! a rule on purpose are switched in one place, `test_build`.
 //!
 //! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
 //!

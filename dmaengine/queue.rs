@@ -18,7 +18,7 @@
 //! Ownership is explicit: each list holds [`ListArc`]s, the unique "this is
 //! on a list" handle, so a descriptor cannot be on two lists, and taking one
 //! off a list hands its ownership to the caller.  The queue is protected by
-//! the channel lock as a whole: it is the `T` of a `SpinLockIrqSave<T>`, so none
+//! the channel lock as a whole: it is the `T` of the channel's lock, so none
 //! of it can be reached without the guard.
 //!
 //! C header: [`drivers/dma/virt-dma.h`](srctree/drivers/dma/virt-dma.h)

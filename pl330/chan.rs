@@ -50,11 +50,8 @@ pub(crate) struct Chan {
     pub(crate) mc: Coherent<[u8; MC_SLOT]>,
     /// Its bus address (checked below 4 GiB at probe).
     pub(crate) mc_addr: u32,
-    /// Descriptors prepared (counted in the fault-test build only).
-    pub(crate) prepared: AtomicU32,
-    /// Fault-test build: every how many descriptors one faults (0: none;
-    /// always 0 in the product build).
-    pub(crate) fault_every: u32,
+    /// Fault injection (the fault-test build's; none otherwise).
+    pub(crate) faults: Faults,
     /// Set while the thread of a failed transfer has not stopped (state
     /// `Ending`, and `Stopping` after it): `prep` refuses new transfers.
     pub(crate) failed: AtomicBool,

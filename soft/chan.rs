@@ -135,8 +135,8 @@ impl<P: SoftEngine> WorkItem for VirtChan<P> {
 
 /// The engine's work item as the workqueue holds it: a borrowed channel,
 /// not a reference count.  The kernel crate's `Arc<T>` work pointer would
-/// take and drop a reference on every kick (measured in
-/// Documentation/testing.rst); a C driver's embedded
+/// take and drop a reference on every kick (Documentation/testing.rst
+/// has the cost); a C driver's embedded
 /// `work_struct` takes none either.  What keeps the channel alive until
 /// the work has run is [`SoftChan`]'s type invariant.
 ///

@@ -53,7 +53,7 @@ mod tests {
         Ok(())
     }
 
-    // Issue 21, hole 5: with preemptible RCU (CONFIG_PREEMPT_RCU) a
+    // With preemptible RCU (CONFIG_PREEMPT_RCU) a
     // read-side section leaves preemption on, and the drop must still not
     // sleep there (`rcu_preempt_depth()`).  The rig's boards have TREE_RCU,
     // where the section disables preemption: the case holds either way.

@@ -22,9 +22,8 @@ use crate::dmaengine::{
     completion::ReusableCompletion,
     lock::{
         lock_scoped,
-        new_spinlock_irqsave,
-        SpinLockIrqSave,
-        SpinLockIrqSaveGuard, //
+        ChanLock,
+        ChanLockGuard, //
     },
     queue::{
         Cookies,
@@ -62,9 +61,15 @@ use kernel::{
     types::Opaque, //
 };
 
+/// The lockdep name of every channel lock (one class for all channels:
+/// `VirtChan::new` is generic, and a name literal in it could have an
+/// address per crate that instantiates it, which lockdep refuses for one
+/// key).
+static INNER_NAME: &CStr = c"dma_engine::VirtChan::inner";
+
 /// The guard of a channel's lock, as [`VirtChan::lock`] gives it: the state
 /// as an [`Inner`], which safe code cannot move out of.
-pub struct ChanGuard<'a, P: Provider>(SpinLockIrqSaveGuard<'a, Inner<P, [(); 0]>>);
+pub struct ChanGuard<'a, P: Provider>(ChanLockGuard<'a, Inner<P, [(); 0]>>);
 
 impl<P: Provider> core::ops::Deref for ChanGuard<'_, P> {
     type Target = Inner<P>;
@@ -101,7 +106,7 @@ pub struct VirtChan<P: Provider> {
     #[pin]
     pub(super) chan: Opaque<bindings::dma_chan>,
     #[pin]
-    pub(super) inner: SpinLockIrqSave<Inner<P, [(); 0]>>,
+    pub(super) inner: ChanLock<Inner<P, [(); 0]>>,
     /// Callback dispatch if `dispatch` is [`Dispatch::Tasklet`].
     #[pin]
     pub(super) tasklet: Tasklet<VirtChan<P>>,
@@ -236,7 +241,7 @@ impl<P: Provider> VirtChan<P> {
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(&this in Self {
             chan: Opaque::zeroed(),
-            inner <- new_spinlock_irqsave!(
+            inner <- ChanLock::new(
                 Inner {
                     queue: DescQueue::new(),
                     engine,
@@ -245,7 +250,8 @@ impl<P: Provider> VirtChan<P> {
                     owner: this.as_ptr().cast_const(),
                     _unsized: [],
                 },
-                "dmaengine::VirtChan::inner"
+                INNER_NAME,
+                kernel::static_lock_class!(),
             ),
             tasklet <- Tasklet::new(),
             bh_work <- BhWork::new(),
@@ -402,14 +408,14 @@ impl<P: Provider> VirtChan<P> {
     /// If the driver fails, nothing is moved or suppressed and its error is
     /// returned: the engine may still run the descriptors, whose callbacks
     /// then still come (Documentation/driver-api/dmaengine/provider.rst).
-    pub(super) fn terminate(&self) -> Result {
+    pub(super) fn terminate(this: VirtChanRef<'_, P>) -> Result {
         // SAFETY: The guard stays here; the driver gets `&mut Inner`, and the
         // queue's methods make no token.
-        let mut g = unsafe { lock_scoped(&self.inner) };
+        let mut g = unsafe { lock_scoped(&this.inner) };
         // A dead channel's engine was stopped and waited for by the
         // `Registration`; the driver may be gone.
         if !g.dead {
-            P::terminate_all(self, &mut *g)?;
+            P::terminate_all(this, &mut *g)?;
         }
         g.queue.terminate_all();
         g.periods = 0;
@@ -420,15 +426,15 @@ impl<P: Provider> VirtChan<P> {
     /// client let go, or the device goes away): the driver's failure is
     /// retried, with an error every second, until it stops its engine,
     /// since nothing the engine may run can be freed before.  Sleeps.
-    pub(super) fn terminate_for_release(&self, why: &str) {
+    pub(super) fn terminate_for_release(this: VirtChanRef<'_, P>, why: &str) {
         let mut tries: u32 = 0;
-        while let Err(e) = self.terminate() {
+        while let Err(e) = Self::terminate(this) {
             if tries % 1000 == 0 {
                 dev_err!(
-                    self.dev(),
+                    this.dev(),
                     "{why}: chan {}: terminate_all failed ({e:?}); retrying, as nothing it \
                      may still run can be freed before it stops\n",
-                    self.index
+                    this.index
                 );
             }
             tries = tries.wrapping_add(1);
@@ -445,8 +451,8 @@ impl<P: Provider> VirtChan<P> {
     /// The C API lets a client restart the channel between
     /// `dmaengine_terminate_async()` and `dmaengine_synchronize()` (submit
     /// and issue a new batch), and a callback of that batch may run during
-    /// the wait and terminate again (`tools/model`, Documentation/model.rst:
-    /// both cases found by the model).  So, under the lock after
+    /// the wait and terminate again (both cases found by a model check of
+    /// the protocol).  So, under the lock after
     /// `quiesce`: if a stop is pending again, the engine may still use
     /// what that terminate took, which is then not freed: the wait starts
     /// over; and if callbacks are due, `quiesce` may have dropped their

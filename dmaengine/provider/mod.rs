@@ -49,9 +49,12 @@
 //!     type Engine = Engine; // e.g. enum { Idle, Running, Stopping }
 //!     type ChanData = MyRegs;
 //!
-//!     fn prep_memcpy(_: &VirtChan<Self>, dst: DmaAddress, src: DmaAddress, len: usize)
-//!         -> Result<Xfer>
-//!     {
+//!     fn prep_memcpy(
+//!         _: VirtChanRef<'_, Self>,
+//!         dst: DmaAddress,
+//!         src: DmaAddress,
+//!         len: usize,
+//!     ) -> Result<Xfer> {
 //!         if len == 0 {
 //!             return Err(EINVAL);
 //!         }
@@ -67,12 +70,12 @@
 //!         }
 //!     }
 //!
-//!     fn tx_status(_: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+//!     fn tx_status(_: VirtChanRef<'_, Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
 //!         let residue = g.queue().find(cookie).map_or(0, |d| d.data.len);
 //!         TxStatus { status: Status::InProgress, residue, in_flight_bytes: 0 }
 //!     }
 //!
-//!     fn terminate_all(chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+//!     fn terminate_all(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) -> Result {
 //!         if g.engine == Engine::Running {
 //!             chan.data().stop(); // the hardware finishes its burst
 //!             chan.engine_stopping();
@@ -90,13 +93,13 @@
 //! method, as `rust/kernel/block/mq` does for blk-mq.  Each channel carries
 //! the machinery of `drivers/dma/virt-dma.c`:
 //!
-//! - a [`DescQueue`](super::queue::DescQueue) and the driver's engine state, together in one
-//!   [`Inner`] behind the channel's `SpinLockIrqSave`: the lists cannot be touched
-//!   without the lock;
-//! - a tasklet or a BH work item ([`Dispatch`])
-//!   that invokes completion callbacks, one descriptor at a
-//!   time and *without* the channel lock, so that a callback may call
-//!   `dmaengine_terminate_async()` on its own channel;
+//! - a [`DescQueue`](super::queue::DescQueue) and the driver's engine
+//!   state, together in one [`Inner`] behind the channel's lock: the lists
+//!   cannot be touched without it;
+//! - a tasklet or a BH work item ([`Dispatch`]) that invokes completion
+//!   callbacks, one descriptor at a time and *without* the channel lock, so
+//!   that a callback may call `dmaengine_terminate_async()` on its own
+//!   channel;
 //! - the driver's per-channel data, pinned, so that it may embed the kernel
 //!   objects its hardware needs (work items, timers), which find their
 //!   channel again through [`VirtChan::data_container_of`];
@@ -118,9 +121,8 @@
 //! | callbacks (tasklet or BH work, see [`Dispatch`]) | softirq, channel lock *not* held | no |
 //!
 //! The framework knows nothing of the driver's hardware: its interrupt
-//! handler, its registers, or, for a software engine, its worker and its
-//! simulated interrupt.
-//! Lock order: channel lock, then the completion's internal lock.  No other
+//! handler, its registers, or, for a software engine, its worker.  Lock
+//! order: channel lock, then the completion's internal lock.  No other
 //! lock is taken under the channel lock, and callbacks run with no lock of
 //! ours held.
 //!
@@ -154,7 +156,10 @@ pub use desc::Desc;
 pub use inner::Inner;
 pub use registration::Registration;
 
-/// A borrowed reference to a channel that lives in an [`Arc`](kernel::sync::Arc).
+/// A borrowed reference to a channel that lives in an [`Arc`](kernel::sync::Arc):
+/// what every [`Provider`] method gets.  It derefs to the [`VirtChan`], and
+/// turns into an `Arc` for work that outlives the call (a work item that
+/// runs the engine, say).
 pub type VirtChanRef<'a, P> = ArcBorrow<'a, VirtChan<P>>;
 
 /// Slave configuration (`struct dma_slave_config`), for slave and cyclic
@@ -181,7 +186,8 @@ pub struct SlaveConfig {
 /// Either way callbacks run in softirq context, on the CPU that scheduled
 /// the dispatch (the engine's "interrupt"), never in the submitter's
 /// context, one at a time per channel, and `synchronize` waits for them.
-/// `Documentation/dispatch.rst` compares the two.
+/// A tasklet costs less per dispatch; a BH work item goes through the
+/// workqueue core, which tasklets are being retired for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Dispatch {
     /// A tasklet, as `virt-dma` and most upstream DMA drivers use: the
@@ -258,7 +264,7 @@ pub trait Provider: Sized + Send + Sync + 'static {
 
     /// Prepares a memory-to-memory copy.
     fn prep_memcpy(
-        _chan: &VirtChan<Self>,
+        _chan: VirtChanRef<'_, Self>,
         _dst: DmaAddress,
         _src: DmaAddress,
         _len: usize,
@@ -268,7 +274,7 @@ pub trait Provider: Sized + Send + Sync + 'static {
 
     /// Prepares filling `len` bytes at `dst` with `value`.
     fn prep_memset(
-        _chan: &VirtChan<Self>,
+        _chan: VirtChanRef<'_, Self>,
         _dst: DmaAddress,
         _value: u8,
         _len: usize,
@@ -278,7 +284,7 @@ pub trait Provider: Sized + Send + Sync + 'static {
 
     /// Prepares a cyclic transfer over `buf`, with a callback per period.
     fn prep_cyclic(
-        _chan: &VirtChan<Self>,
+        _chan: VirtChanRef<'_, Self>,
         _buf: DmaAddress,
         _buf_len: usize,
         _period_len: usize,
@@ -288,7 +294,7 @@ pub trait Provider: Sized + Send + Sync + 'static {
     }
 
     /// Applies a slave configuration.
-    fn slave_config(_chan: &VirtChan<Self>, _cfg: &SlaveConfig) -> Result {
+    fn slave_config(_chan: VirtChanRef<'_, Self>, _cfg: &SlaveConfig) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -304,7 +310,7 @@ pub trait Provider: Sized + Send + Sync + 'static {
     /// Called under the channel lock, which the framework takes once for
     /// the cookie check and this; complete cookies never get here (like
     /// `dma_cookie_status()` first in a C driver's `device_tx_status`).
-    fn tx_status(chan: &VirtChan<Self>, inner: &Inner<Self>, cookie: Cookie) -> TxStatus;
+    fn tx_status(chan: VirtChanRef<'_, Self>, inner: &Inner<Self>, cookie: Cookie) -> TxStatus;
 
     /// Pauses the channel between bursts.
     fn pause(_chan: VirtChanRef<'_, Self>) -> Result {
@@ -323,7 +329,7 @@ pub trait Provider: Sized + Send + Sync + 'static {
     /// The framework then moves every descriptor that is not done to
     /// `terminated` and forgets pending cyclic periods, so no callback of
     /// them runs.
-    fn terminate_all(chan: &VirtChan<Self>, inner: &mut Inner<Self>) -> Result;
+    fn terminate_all(chan: VirtChanRef<'_, Self>, inner: &mut Inner<Self>) -> Result;
 
     /// The driver's part of `device_synchronize`, called first, in process
     /// context (may sleep): wait until its interrupt handler is not running

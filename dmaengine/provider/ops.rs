@@ -74,7 +74,7 @@ impl<P: Provider> Ops<P> {
         // SAFETY: dmaengine calls this for one of our channels.
         let chan = unsafe { Self::chan(c) };
         // The channel goes back to the pool: nothing may still run on it.
-        chan.terminate_for_release("free_chan_resources");
+        VirtChan::terminate_for_release(chan, "free_chan_resources");
         VirtChan::synchronize(chan);
         // No client holds a `tx` of this channel any more (dmaengine calls
         // this on the last release), so never-submitted ones can go too.
@@ -107,7 +107,7 @@ impl<P: Provider> Ops<P> {
         if chan.is_gone() {
             return ptr::null_mut();
         }
-        P::prep_memcpy(&chan, dst, src, len)
+        P::prep_memcpy(chan, dst, src, len)
             .and_then(|d| chan.new_desc(d, len, false, flags))
             .unwrap_or(ptr::null_mut())
     }
@@ -128,7 +128,7 @@ impl<P: Provider> Ops<P> {
             return ptr::null_mut();
         }
         // CAST: dmaengine memset fills with the low byte of `value`.
-        P::prep_memset(&chan, dst, value as u8, len)
+        P::prep_memset(chan, dst, value as u8, len)
             .and_then(|d| chan.new_desc(d, len, false, flags))
             .unwrap_or(ptr::null_mut())
     }
@@ -152,7 +152,7 @@ impl<P: Provider> Ops<P> {
         if chan.is_gone() {
             return ptr::null_mut();
         }
-        P::prep_cyclic(&chan, buf, buf_len, period_len, dir)
+        P::prep_cyclic(chan, buf, buf_len, period_len, dir)
             .and_then(|d| chan.new_desc(d, buf_len, true, flags))
             .unwrap_or(ptr::null_mut())
     }
@@ -179,7 +179,7 @@ impl<P: Provider> Ops<P> {
             src_maxburst: cfg.src_maxburst,
             dst_maxburst: cfg.dst_maxburst,
         };
-        match P::slave_config(&chan, &cfg) {
+        match P::slave_config(chan, &cfg) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -214,7 +214,7 @@ impl<P: Provider> Ops<P> {
         if seen.is_complete(Cookie(cookie)) {
             if chan.failed_cookie.load(Ordering::Relaxed) == cookie {
                 // SAFETY: `state` is null or valid for writes.
-                return unsafe { Self::tx_status_locked(&chan, Cookie(cookie), state) };
+                return unsafe { Self::tx_status_locked(chan, Cookie(cookie), state) };
             }
             if !state.is_null() {
                 // SAFETY: A non-null `state` is valid for writes.
@@ -228,7 +228,7 @@ impl<P: Provider> Ops<P> {
             return Status::Complete.to_raw();
         }
         // SAFETY: `state` is null or valid for writes (dmaengine's contract).
-        unsafe { Self::tx_status_locked(&chan, Cookie(cookie), state) }
+        unsafe { Self::tx_status_locked(chan, Cookie(cookie), state) }
     }
 
     /// `tx_status` for a cookie not complete in the lock-free snapshot: under
@@ -240,7 +240,7 @@ impl<P: Provider> Ops<P> {
     /// `state` is null or valid for writes.
     #[inline(never)]
     unsafe fn tx_status_locked(
-        chan: &VirtChan<P>,
+        chan: VirtChanRef<'_, P>,
         cookie: Cookie,
         state: *mut bindings::dma_tx_state,
     ) -> bindings::dma_status {
@@ -319,7 +319,7 @@ impl<P: Provider> Ops<P> {
         c: *mut bindings::dma_chan,
     ) -> kernel::ffi::c_int {
         // SAFETY: dmaengine calls this for one of our channels.
-        match unsafe { Self::chan(c) }.terminate() {
+        match VirtChan::terminate(unsafe { Self::chan(c) }) {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }

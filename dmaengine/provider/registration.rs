@@ -89,9 +89,9 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
 /// driver is, before its module's code goes.
 ///
 /// Dropping it while a client still holds one of its channels is a bug of
-/// the driver (its bus driver should refuse unbind, as
-/// [`NoUnbind`](crate::dmaengine::platform::NoUnbind) does, and the client's module reference
-/// keeps the module loaded): the channels are stopped, the device is
+/// the driver (its bus driver should refuse unbind, with
+/// `suppress_bind_attrs`, and the client's reference on the module keeps it
+/// loaded): the channels are stopped, the device is
 /// unregistered, and its memory is leaked, with an error, since the client
 /// may still call into it.
 ///
@@ -284,7 +284,7 @@ impl<P: Provider> Drop for Registration<P> {
         //    the engine acknowledged, no callback runs or is scheduled.
         //    (With no client left, `free_chan_resources` did so already.)
         for c in self.chans.iter() {
-            c.terminate_for_release("unregister");
+            VirtChan::terminate_for_release(c.as_arc_borrow(), "unregister");
             VirtChan::synchronize(c.as_arc_borrow());
         }
         // 2. Nothing new from here on: no descriptor, no engine work, no

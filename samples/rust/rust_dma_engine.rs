@@ -86,7 +86,7 @@ impl Provider for SoftDma {
     type ChanData = ();
 
     fn prep_memcpy(
-        _: &VirtChan<Self>,
+        _: VirtChanRef<'_, Self>,
         dst: DmaAddress,
         src: DmaAddress,
         len: usize,
@@ -106,7 +106,7 @@ impl Provider for SoftDma {
         }
     }
 
-    fn tx_status(_: &VirtChan<Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+    fn tx_status(_: VirtChanRef<'_, Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         // A copy is done in one go: one that is not complete has not begun.
         let residue = g.queue().find(cookie).map_or(0, |d| d.len());
         TxStatus {
@@ -116,7 +116,7 @@ impl Provider for SoftDma {
         }
     }
 
-    fn terminate_all(chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+    fn terminate_all(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) -> Result {
         if g.engine == Engine::Running {
             // It may be copying: `synchronize` waits until it says it stopped.
             chan.engine_stopping();

@@ -59,7 +59,7 @@ impl Provider for Engine {
     type ChanData = ();
 
     fn prep_memcpy(
-        chan: &VirtChan<Self>,
+        chan: VirtChanRef<'_, Self>,
         dst: DmaAddress,
         src: DmaAddress,
         len: usize,
@@ -79,7 +79,7 @@ impl Provider for Engine {
         // MISUSE-LOCKED
     }
 
-    fn tx_status(_chan: &VirtChan<Self>, _inner: &Inner<Self>, _cookie: Cookie) -> TxStatus {
+    fn tx_status(_chan: VirtChanRef<'_, Self>, _inner: &Inner<Self>, _cookie: Cookie) -> TxStatus {
         TxStatus {
             status: Status::InProgress,
             residue: 0,
@@ -87,7 +87,7 @@ impl Provider for Engine {
         }
     }
 
-    fn terminate_all(chan: &VirtChan<Self>, _inner: &mut Inner<Self>) -> Result {
+    fn terminate_all(chan: VirtChanRef<'_, Self>, _inner: &mut Inner<Self>) -> Result {
         chan.engine_stopping();
         // MISUSE-TERMINATE
         Ok(())

@@ -116,17 +116,6 @@ def drop_item(text, start_rx, what):
     return re.sub(r'\n\n\n+', '\n\n', text)
 
 
-def get_item(text, start_rx, what):
-    """The text of an item, as drop_item would remove it."""
-    b, e = _item_span(text, start_rx, what)
-    return text[b:e]
-
-
-def replace_item(text, start_rx, new, what):
-    b, e = _item_span(text, start_rx, what)
-    return text[:b] + new + text[e:]
-
-
 def _anchor_line(text, anchor_rx, what):
     """The start and end of the one line that matches `anchor_rx`."""
     rx = re.compile(anchor_rx, re.M)
@@ -256,26 +245,60 @@ def reflow_long(text, limit=100, width=80):
     return '\n'.join(lines)
 
 
-def drop_test_knobs(text):
-    """Remove every `if cfg!(rde_*) { ... }` and `if test_build::X { ... }`
-    block, the `test_build` import, and every doc paragraph that begins "A
-    test build with `--cfg rde_": the out-of-tree test builds (negative
-    controls, gathered in dmaengine/test_build.rs) and what documents
-    them."""
-    text = text.replace('use crate::dmaengine::test_build;\n', '')
-    rx = re.compile(r'^[ \t]*if (?:cfg!\(rde_\w+\)|test_build::[A-Z_]+) \{', re.M)
+# The test builds' cfg names: false in tree, where no build sets them.
+TEST_CFG = re.compile(r'^(rde_\w+|dma_engine_test_\w+)$')
+
+
+def _cfg_value(expr):
+    """True or False for a cfg predicate made of test-build names, any(),
+    all() and not(); None if it depends on anything else."""
+    expr = expr.strip()
+    m = re.fullmatch(r'(any|all|not)\((.*)\)', expr, re.S)
+    if not m:
+        return False if TEST_CFG.match(expr) else None
+    args, depth, cur = [], 0, ''
+    for c in m.group(2):
+        depth += c == '('
+        depth -= c == ')'
+        if c == ',' and depth == 0:
+            args.append(cur)
+            cur = ''
+        else:
+            cur += c
+    vals = [_cfg_value(a) for a in args + [cur] if a.strip()]
+    if m.group(1) == 'not':
+        return None if vals[0] is None else not vals[0]
+    if m.group(1) == 'any':
+        return True if True in vals else (None if None in vals else False)
+    return False if False in vals else (None if None in vals else True)
+
+
+def unifdef(text):
+    """What `unifdef` does for C headers, for the test builds' cfgs: an item
+    under `#[cfg(P)]` where P is false without them is removed (with its
+    doc comment); where P is true, the attribute is."""
+    rx = re.compile(r'^[ \t]*#\[cfg\((.*)\)\]\n', re.M)
+    pos = 0
     while True:
-        m = rx.search(text)
+        m = rx.search(text, pos)
         if not m:
-            break
-        end = _scan_end(text, m.start())
-        if text.startswith('\n', end):
-            end += 1
-        text = text[:m.start()] + text[end:]
-    while True:
-        hit = [l for l in text.split('\n')
-               if _DOC.match(l) and _DOC.match(l).group(2).startswith('A test build with `--cfg rde_')]
-        if not hit:
-            break
-        text = para(text, _DOC.match(hit[0]).group(2), None, 'test knob doc')
-    return text
+            return re.sub(r'\n\n\n+', '\n\n', text)
+        val = _cfg_value(m.group(1))
+        if val is None:
+            pos = m.end()
+        elif val:
+            text = text[:m.start()] + text[m.end():]
+            pos = m.start()
+        else:
+            end = _scan_end(text, m.end())
+            end += text.startswith('\n', end)
+            begin = m.start()
+            while begin > 0:
+                prev = text.rfind('\n', 0, begin - 1) + 1
+                if text[prev:begin - 1].strip().startswith(('///', '//')) and \
+                        not text[prev:begin - 1].strip().startswith('//!'):
+                    begin = prev
+                else:
+                    break
+            text = text[:begin] + text[end:]
+            pos = begin

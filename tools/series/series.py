@@ -179,8 +179,9 @@ def stages(ksrc):
     }
 
     # 3. The provider abstraction.
-    maint += [f'{ABSTRACTION}/{f}' for f in ('bh_work.rs', 'completion.rs', 'provider.rs',
-                                            'provider/')]
+    maint += [f'{ABSTRACTION}/{f}' for f in ('bh_work.rs', 'completion.rs', 'lock.rs',
+                                            'provider.rs', 'provider/', 'tasklet.rs',
+                                            'test_build.rs')]
     yield '03-provider', {
         'rust/helpers/dmaengine.c': src('dmaengine/helpers/dmaengine.c'),
         'rust/helpers/helpers.c': lambda t: insert_after(
@@ -190,8 +191,12 @@ def stages(ksrc):
         'rust/helpers/rcu.c': helpers('rcu.c'),
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
         f'{ABSTRACTION}.rs': T.root(src('dmaengine/mod.rs'),
-                                    ['bh_work', 'completion', 'provider', 'queue']),
+                                    ['bh_work', 'completion', 'lock', 'provider', 'queue',
+                                     'tasklet', 'test_build']),
         f'{ABSTRACTION}/bh_work.rs': T.bh_work(src('dmaengine/bh_work.rs')),
+        f'{ABSTRACTION}/lock.rs': intree('rust/kernel/dma_engine/lock.rs'),
+        f'{ABSTRACTION}/tasklet.rs': T.common(src('dmaengine/tasklet.rs'), 'tasklet.rs'),
+        f'{ABSTRACTION}/test_build.rs': T.common(src('dmaengine/test_build.rs'), 'test_build.rs'),
         f'{ABSTRACTION}/completion.rs': T.completion(src('dmaengine/completion.rs')),
         f'{ABSTRACTION}/provider.rs': T.provider(src('dmaengine/provider/mod.rs')),
         f'{ABSTRACTION}/provider/chan.rs': T.chan(src('dmaengine/provider/chan.rs')),
@@ -209,7 +214,8 @@ def stages(ksrc):
     yield '04-client', {
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
         f'{ABSTRACTION}.rs': T.root(src('dmaengine/mod.rs'),
-                                    ['bh_work', 'client', 'completion', 'provider', 'queue']),
+                                    ['bh_work', 'client', 'completion', 'lock', 'provider',
+                                     'queue', 'tasklet', 'test_build']),
         f'{ABSTRACTION}/client.rs': T.client(src('dmaengine/client.rs')),
         f'{ABSTRACTION}/client/buf.rs': T.client_buf(src('dmaengine/client/buf.rs')),
         f'{ABSTRACTION}/client/request.rs': T.client_request(src('dmaengine/client/request.rs')),
@@ -242,11 +248,13 @@ def stages(ksrc):
 
     # 7. The PL330 driver.
     maint += ['drivers/dma/pl330_rust/']
-    pl330 = {f'drivers/dma/pl330_rust/{f}': T.pl330_part(src(f'pl330/{f}'), f)
-             for f in ('chan.rs', 'hw.rs', 'irq.rs', 'mc.rs', 'regs.rs')}
+    pl330 = {f'drivers/dma/pl330_rust/{f}': T.pl330(src(f'pl330/{f}'))
+             for f in ('chan.rs', 'hw.rs', 'irq.rs', 'mc.rs', 'regs.rs', 'test_build.rs')}
+    pl330_root = T.pl330(src('rust_pl330.rs'))
+    T.pl330_check()
     yield '07-pl330', {
         'drivers/dma/pl330_rust/pl330_rust.rs':
-            T.pl330(src('rust_pl330.rs'), 'Rust for Linux Contributors'),
+            pl330_root,
         **pl330,
         'drivers/dma/pl330_rust/Makefile':
             '# SPDX-License-Identifier: GPL-2.0\n\nobj-$(CONFIG_PL330_RUST_DMA) += pl330_rust.o\n',

@@ -39,12 +39,17 @@ mod tests {
         type Engine = MockEngine;
         type ChanData = AtomicU32;
 
-        fn prep_memcpy(chan: &VirtChan<Self>, _: DmaAddress, _: DmaAddress, _: usize) -> Result {
+        fn prep_memcpy(
+            chan: VirtChanRef<'_, Self>,
+            _: DmaAddress,
+            _: DmaAddress,
+            _: usize,
+        ) -> Result {
             chan.data().fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
 
-        fn slave_config(chan: &VirtChan<Self>, _cfg: &SlaveConfig) -> Result {
+        fn slave_config(chan: VirtChanRef<'_, Self>, _cfg: &SlaveConfig) -> Result {
             chan.data().fetch_add(1, Ordering::Relaxed);
             Ok(())
         }
@@ -54,7 +59,7 @@ mod tests {
             g.issue_pending();
         }
 
-        fn tx_status(chan: &VirtChan<Self>, _g: &Inner<Self>, _cookie: Cookie) -> TxStatus {
+        fn tx_status(chan: VirtChanRef<'_, Self>, _g: &Inner<Self>, _cookie: Cookie) -> TxStatus {
             chan.data().fetch_add(1, Ordering::Relaxed);
             TxStatus {
                 status: Status::InProgress,
@@ -81,7 +86,7 @@ mod tests {
             chan.data().fetch_add(1, Ordering::Relaxed);
         }
 
-        fn terminate_all(chan: &VirtChan<Self>, g: &mut Inner<Self>) -> Result {
+        fn terminate_all(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) -> Result {
             chan.data().fetch_add(1, Ordering::Relaxed);
             if g.engine.fail {
                 Err(EBUSY)
@@ -129,19 +134,19 @@ mod tests {
     /// `free_chan_resources` does.
     fn release(c: &Arc<VirtChan<Mock>>) {
         c.lock().engine.fail = false;
-        c.terminate_for_release("test");
+        VirtChan::terminate_for_release(c.as_arc_borrow(), "test");
         VirtChan::synchronize(c.as_arc_borrow());
         drop(c.inner.lock().queue.take_all());
     }
 
-    /// Issue 21: a driver whose `terminate_all` fails leaves the queue as
+    /// A driver whose `terminate_all` fails leaves the queue as
     /// it was (its engine may still run the descriptors, and their
     /// callbacks must still come), and the error reaches the client.
     #[test]
     fn failed_terminate_moves_nothing() -> Result {
         let faux = faux::Registration::new(c"kunit_failed_terminate", None)?;
         let c = chan_with(&faux, 3)?;
-        assert_eq!(c.terminate(), Err(EBUSY));
+        assert_eq!(VirtChan::terminate(c.as_arc_borrow()), Err(EBUSY));
         let (active, terminated) = {
             let mut g = c.inner.lock();
             let active = g.queue.active().is_some();
@@ -159,7 +164,7 @@ mod tests {
         Ok(())
     }
 
-    /// Issue 21: a transfer that failed is `DMA_ERROR` from `tx_status`,
+    /// A transfer that failed is `DMA_ERROR` from `tx_status`,
     /// not `DMA_COMPLETE`; one that did not fail is `DMA_COMPLETE`.
     #[test]
     fn failed_transfer_is_dma_error() -> Result {
@@ -187,7 +192,7 @@ mod tests {
         Ok(())
     }
 
-    /// Issue 21, hole 3: on a dead channel (the device is going away) the
+    /// On a dead channel (the device is going away) the
     /// C entry points call no method of the driver, and nothing starts.
     #[test]
     fn dead_channel_calls_no_driver_method() -> Result {
@@ -234,7 +239,7 @@ mod tests {
         Ok(())
     }
 
-    /// Issue 21: a descriptor prepared but not yet submitted survives a
+    /// A descriptor prepared but not yet submitted survives a
     /// terminate (and the synchronize after it): a C client may still hold
     /// its `tx` and submit it, which the C API does not forbid, so it is
     /// freed only with the channel's resources.  (virt-dma frees it at the
@@ -245,7 +250,7 @@ mod tests {
         let c = chan_with(&faux, 1)?;
         let tx = c.new_desc((), 64, false, 0)?;
         c.lock().engine.fail = false;
-        let terminated = c.terminate();
+        let terminated = VirtChan::terminate(c.as_arc_borrow());
         VirtChan::synchronize(c.as_arc_borrow());
         // SAFETY: `tx` comes from `new_desc` of `c`, which lives in an
         // `Arc`, and is submitted once; under KASAN a freed `tx` is a
@@ -263,7 +268,7 @@ mod tests {
         Ok(())
     }
 
-    /// Issue 21: `tx_status` of a transfer in progress reports what the
+    /// `tx_status` of a transfer in progress reports what the
     /// driver says of it: residue and the bytes held in its FIFO
     /// (`in_flight_bytes`).
     #[test]
@@ -300,7 +305,7 @@ mod tests {
         CB_RESULT.store(res.result, Ordering::Relaxed);
     }
 
-    /// Issue 21: the callback of a failed transfer gets the result and the
+    /// The callback of a failed transfer gets the result and the
     /// residue the driver gave (`dmaengine_result`), not success and 0.
     #[test]
     fn failed_transfer_callback_gets_result_and_residue() -> Result {
