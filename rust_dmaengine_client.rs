@@ -9,10 +9,10 @@
 //! callback state back, to check and free (`terminate_in_callback`).
 //! Freeing them earlier does not compile (see [`dmaengine::client`]).
 //!
-//! The rest is test harness, in modules under `client/`: the scenarios and
-//! their checks (`scenarios.rs`), the benchmark mode of `make bench`
-//! (`latency.rs`) and the files in `/sys/kernel/debug/rust_dmaengine_client/`
-//! (`debugfs.rs`).
+//! The rest is test harness, in one module (`client/`): the scenarios and
+//! their checks (`scenarios.rs`, which wraps `ChainState` in a probing
+//! callback), the benchmark mode of `make bench` (`latency.rs`) and the
+//! files in `/sys/kernel/debug/rust_dmaengine_client/` (`debugfs.rs`).
 //!
 //! Built with `--cfg rde_negative` (Kbuild:
 //! `rust_dmaengine_client_negative.ko`, test only) it also has the negative
@@ -25,7 +25,8 @@ use dmaengine::{
         CallbackCtl,
         Channel,
         DmaBuf,
-        Finished, //
+        Finished,
+        Op, //
     },
     completion::ReusableCompletion,
 };
@@ -35,60 +36,87 @@ use kernel::{
 };
 
 /// What the callbacks of one chain share.
-struct ChainState {
+pub(crate) struct ChainState {
     /// The callback of this descriptor terminates the chain (`None`: process
     /// context does).
     stop_at: Option<usize>,
     /// The callback of this descriptor wakes process context.
     notify_at: usize,
     stopped: Arc<ReusableCompletion>,
-    /// What the checks of the scenarios look at.
-    probe: scenarios::Probe,
 }
 
-impl Callback for ChainState {
-    /// Runs in the provider's callback context (softirq): it must not sleep,
-    /// so it can stop the channel but not wait for it.
-    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
-        let _running = self.probe.enter(index);
+/// What the protocol part of a callback found.
+pub(crate) enum Step {
+    /// As it should be.
+    Ok,
+    /// `terminate_async` failed.
+    TerminateFailed,
+    /// A callback after the one that terminated the chain: the provider's
+    /// bug.
+    Late,
+}
+
+impl ChainState {
+    pub(crate) fn new(stop_at: Option<usize>, notify_at: usize) -> Result<Self> {
+        Ok(Self {
+            stop_at,
+            notify_at,
+            stopped: Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?,
+        })
+    }
+
+    /// Completed by the callback of `notify_at`.
+    pub(crate) fn stopped(&self) -> Arc<ReusableCompletion> {
+        self.stopped.clone()
+    }
+
+    /// The callback of descriptor `index`, in the provider's callback
+    /// context (softirq): it must not sleep, so it can stop the channel but
+    /// not wait for it.
+    pub(crate) fn step(&self, index: usize, ctl: &CallbackCtl<'_>) -> Step {
         match self.stop_at {
-            Some(k) if index == k => {
-                if ctl.terminate_async().is_err() {
-                    self.probe.terminate_failed();
-                }
-            }
+            Some(k) if index == k && ctl.terminate_async().is_err() => Step::TerminateFailed,
             // Never: the channel was stopped in an earlier callback.
-            Some(k) if index > k => self.probe.late(),
-            _ => {}
+            Some(k) if index > k => Step::Late,
+            _ => Step::Ok,
         }
-        if index == self.notify_at {
-            let hold_us = self.probe.hold_us();
+    }
+
+    /// Wakes process context if `index` is `notify_at`; then `self` is no
+    /// longer touched.
+    pub(crate) fn notify(&self, index: usize) -> bool {
+        let now = index == self.notify_at;
+        if now {
             self.stopped.complete_all();
-            // Keep running for a while: synchronize must wait for us.  From
-            // here on only `_running` (its own allocation) is touched, so a
-            // broken provider that lets this run past synchronize is
-            // measured, not turned into a use-after-free of `self`.
-            scenarios::Probe::hold(hold_us);
         }
+        now
     }
 }
 
-/// Submits `bufs` as a chain, waits until the callback of `stop_at` has
-/// called `terminate_async`, synchronizes and gives everything back: the
-/// caller checks the buffers, and dropping them then frees them.
-fn terminate_in_callback(
+impl Callback for ChainState {
+    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+        let _ = self.step(index, ctl);
+        self.notify(index);
+    }
+}
+
+/// Submits `bufs` as a chain of `ops`, waits until the callback that
+/// stops it (it completes `stopped`), synchronizes and gives everything
+/// back, with whether that callback came in time: the caller checks the
+/// buffers, and dropping them then frees them.
+fn terminate_in_callback<S: Callback>(
     ch: &mut Channel,
     bufs: KVec<DmaBuf>,
-    state: ChainState,
-    r: &mut scenarios::Results,
-) -> Result<Finished<ChainState>> {
-    let stopped = state.stopped.clone();
+    ops: &[Op],
+    state: S,
+    stopped: Arc<ReusableCompletion>,
+) -> Result<(Finished<S>, bool)> {
     // The buffers and the state move into the transfer: until synchronize
     // gives them back, nothing can free them, nor write to them.
-    let flight = ch.submit(bufs, &scenarios::chain_ops(), state)?;
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+    let flight = ch.submit(bufs, ops, state)?;
+    let woken = stopped.wait_timeout_ms(TIMEOUT_MS);
+    if !woken {
         pr_err!("{}: no stopping callback\n", flight.channel_name());
-        r.errors += 1;
     }
     // The engine may still write and the callback may still run: terminate
     // (already done by the callback, harmless again), then wait for both.
@@ -98,20 +126,14 @@ fn terminate_in_callback(
         pr_err!("{}: terminate failed: {e:?}\n", flight.channel_name());
         e
     })?;
-    Ok(terminated.synchronize())
+    Ok((terminated.synchronize(), woken))
 }
 
 pub mod dmaengine;
 
-#[path = "client/debugfs.rs"]
-mod debugfs;
-#[path = "client/latency.rs"]
-mod latency;
-#[cfg(rde_negative)]
-#[path = "client/negative.rs"]
-mod negative;
-#[path = "client/scenarios.rs"]
-mod scenarios;
+/// The test harness: scenarios, checks, benchmark modes, debugfs.
+#[path = "client/mod.rs"]
+mod harness;
 
 use dmaengine::Cap;
 
@@ -203,9 +225,9 @@ fn unsynchronized_allowed() -> bool {
 #[pin_data]
 struct RustDmaengineClient {
     #[pin]
-    first: debugfs::Client,
+    first: harness::debugfs::Client,
     /// Clients 1 and up (module parameter `clients`).
-    more: KVec<Pin<KBox<debugfs::Client>>>,
+    more: KVec<Pin<KBox<harness::debugfs::Client>>>,
 }
 
 impl kernel::InPlaceModule for RustDmaengineClient {
@@ -244,7 +266,7 @@ impl kernel::InPlaceModule for RustDmaengineClient {
             for k in 1..n {
                 let name = kernel::str::CString::try_from_fmt(fmt!("client{k}"))?;
                 v.push(
-                    KBox::pin_init(debugfs::Client::new(dir.subdir(&name)), GFP_KERNEL)?,
+                    KBox::pin_init(harness::debugfs::Client::new(dir.subdir(&name)), GFP_KERNEL)?,
                     GFP_KERNEL,
                 )?;
             }
@@ -252,7 +274,7 @@ impl kernel::InPlaceModule for RustDmaengineClient {
         });
         try_pin_init!(Self {
             more: more?,
-            first <- debugfs::Client::new(dir),
+            first <- harness::debugfs::Client::new(dir),
         })
     }
 }

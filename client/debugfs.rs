@@ -13,7 +13,7 @@
 //! the same directory waits for the first; runs in different directories
 //! go on at the same time.
 
-use crate::{
+use super::{
     latency,
     scenarios::{
         self,
@@ -23,7 +23,7 @@ use crate::{
         Settings,
         CALLBACK_HOLD_US,
         CAP_NAMES, //
-    },
+    }, //
 };
 use core::{
     fmt,

@@ -14,6 +14,15 @@
 //! copies are checked as in the other scenarios, so a
 //! benchmark of a broken provider does not produce figures.
 
+use super::{
+    scenarios::{
+        chain_bufs,
+        chain_ops,
+        pattern,
+        stop,
+        Results, //
+    }, //
+};
 use crate::{
     dmaengine::{
         client::{
@@ -24,13 +33,6 @@ use crate::{
             Op, //
         },
         completion::ReusableCompletion,
-    },
-    scenarios::{
-        chain_bufs,
-        chain_ops,
-        pattern,
-        stop,
-        Results, //
     },
     CHAIN,
     TIMEOUT_MS, //

@@ -17,6 +17,16 @@
 //!   context"), not sleep, deadlock or free early.  Each iteration leaks
 //!   two channels, so run it once per boot.
 
+use super::{
+    scenarios::{
+        chain_bufs,
+        chain_ops,
+        chain_state,
+        sleep_ms,
+        stop,
+        Results, //
+    }, //
+};
 use crate::{
     dmaengine::{
         client::{
@@ -31,14 +41,6 @@ use crate::{
         Cap,
     },
     request_channel,
-    scenarios::{
-        chain_bufs,
-        chain_ops,
-        chain_state,
-        sleep_ms,
-        stop,
-        Results, //
-    },
     CHAIN,
     TIMEOUT_MS, //
 };
@@ -60,7 +62,7 @@ use kernel::{
 pub(crate) fn skip_sync(ch: &mut Channel, iter: u32, hold: u32, r: &mut Results) -> Result {
     let stop_at = (iter as usize) % (CHAIN - 1);
     let state = chain_state(Some(stop_at), stop_at, hold)?;
-    let stopped = state.stopped.clone();
+    let stopped = state.chain.stopped();
     let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
     r.transfers += CHAIN as u32;
     if !stopped.wait_timeout_ms(TIMEOUT_MS) {

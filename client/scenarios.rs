@@ -19,13 +19,16 @@
 //!   as soon as the pause returns (it is synchronous) every transfer not
 //!   yet complete reports paused and the residue does not move, resumes,
 //!   and checks that the chain completes with the right data.
-//! - `latency`: the benchmark mode of `make bench` (see [`crate::latency`]).
+//! - `latency`: the benchmark mode of `make bench` (see [`super::latency`]).
 //! - `queued`: the queued bandwidth of `make bench`: `queue_depth` copies
-//!   of 64 KiB in flight at once (see [`crate::latency`]).
+//!   of 64 KiB in flight at once (see [`super::latency`]).
 //!
 //! The test-only build (`--cfg rde_negative`) adds the negative controls of
 //! `client/negative.rs`.
 
+use super::{
+    latency, //
+};
 use crate::{
     dmaengine::{
         client::{
@@ -42,10 +45,10 @@ use crate::{
         Direction,
         Status, //
     },
-    latency,
     request_channel,
     terminate_in_callback,
     ChainState,
+    Step,
     CHAIN,
     TIMEOUT_MS, //
 };
@@ -355,24 +358,49 @@ pub(crate) fn chain_ops() -> [Op; CHAIN] {
     })
 }
 
+/// The reference path's callback state, watched: each callback is counted,
+/// a late one or a failed terminate is recorded, and the notifying one
+/// keeps running for `hold_us` after it woke process context.
+pub(crate) struct Probed {
+    pub(crate) chain: ChainState,
+    pub(crate) probe: Probe,
+}
+
+impl Callback for Probed {
+    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+        let _running = self.probe.enter(index);
+        match self.chain.step(index, ctl) {
+            Step::Ok => {}
+            Step::TerminateFailed => self.probe.terminate_failed(),
+            Step::Late => self.probe.late(),
+        }
+        let hold_us = self.probe.hold_us();
+        if self.chain.notify(index) {
+            // Keep running for a while: synchronize must wait for us.  From
+            // here on only `_running` (its own allocation) is touched, so a
+            // broken provider that lets this run past synchronize is
+            // measured, not turned into a use-after-free of `self`.
+            Probe::hold(hold_us);
+        }
+    }
+}
+
 /// The state of a chain stopped by the callback of `stop_at` (`None`: by
 /// process context), whose callback of `notify_at` wakes process context.
 pub(crate) fn chain_state(
     stop_at: Option<usize>,
     notify_at: usize,
     hold_us: u32,
-) -> Result<ChainState> {
-    Ok(ChainState {
-        stop_at,
-        notify_at,
-        stopped: Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?,
+) -> Result<Probed> {
+    Ok(Probed {
+        chain: ChainState::new(stop_at, notify_at)?,
         probe: Probe::new(hold_us)?,
     })
 }
 
 /// Checks a finished chain: descriptors up to `last_done` called back once
 /// and copied right.
-pub(crate) fn check_chain(f: &Finished<ChainState>, last_done: usize, r: &mut Results) {
+pub(crate) fn check_chain(f: &Finished<Probed>, last_done: usize, r: &mut Results) {
     let probe = &f.state.probe;
     for k in 0..CHAIN {
         let (Some(src), Some(dst)) = (f.bufs.get(2 * k), f.bufs.get(2 * k + 1)) else {
@@ -441,7 +469,7 @@ pub(crate) fn sleep_ms(ms: u32) {
 /// A plain copy (memcpy) compared with `==` (memcmp), not a checksum loop:
 /// on 32-bit arm the compiler vectorised a checksum fold into code that hung
 /// the zynq guest.
-fn snapshot(f: &Finished<ChainState>) -> Result<KVec<u8>> {
+fn snapshot(f: &Finished<Probed>) -> Result<KVec<u8>> {
     let mut v = KVec::with_capacity(CHAIN * CHUNK, GFP_KERNEL)?;
     for k in 0..CHAIN {
         if let Some(b) = f.bufs.get(2 * k + 1) {
@@ -455,7 +483,7 @@ fn snapshot(f: &Finished<ChainState>) -> Result<KVec<u8>> {
 /// prefix of the chain completed and the rest was aborted.  The index of the
 /// last completed descriptor (0 when none did: `check_chain` then reports
 /// descriptor 0).
-fn last_completed(f: &Finished<ChainState>) -> usize {
+fn last_completed(f: &Finished<Probed>) -> usize {
     f.state
         .probe
         .called
@@ -505,12 +533,17 @@ fn run_chain(
     )?;
     if !from_process {
         // The reference path (the crate root).
-        let f = terminate_in_callback(ch, chain_bufs(iter)?, state, r)?;
+        let stopped = state.chain.stopped();
+        let (f, woken) =
+            terminate_in_callback(ch, chain_bufs(iter)?, &chain_ops(), state, stopped)?;
+        if !woken {
+            r.errors += 1;
+        }
         r.transfers += CHAIN as u32;
         check_chain(&f, stop_at, r);
         return Ok(());
     }
-    let stopped = state.stopped.clone();
+    let stopped = state.chain.stopped();
     let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
     r.transfers += CHAIN as u32;
     // Wait for the first completion (stress: descriptor `stop_at`), then
@@ -530,7 +563,7 @@ fn run_chain(
 /// another runs, check that nothing moves until resume and that every
 /// transfer not complete reports paused, resume, and check that the chain
 /// completes.
-fn pause_resume(flight: InFlight<'_, ChainState>, r: &mut Results) -> Result {
+fn pause_resume(flight: InFlight<'_, Probed>, r: &mut Results) -> Result {
     flight.pause()?;
     // `device_pause` is synchronous (provider.rst): as soon as it returns,
     // every transfer not complete reports DMA_PAUSED, with a residue that
@@ -689,10 +722,10 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
             Scenario::Queued => latency::queued(&mut ch, iter, s.depth, &mut samples, &mut r),
             #[cfg(rde_negative)]
             Scenario::NegativeSkipSync => {
-                crate::negative::skip_sync(&mut ch, iter, s.hold_us, &mut r)
+                super::negative::skip_sync(&mut ch, iter, s.hold_us, &mut r)
             }
             #[cfg(rde_negative)]
-            Scenario::DropInCallback => crate::negative::drop_in_callback(&mut ch, iter, &mut r),
+            Scenario::DropInCallback => super::negative::drop_in_callback(&mut ch, iter, &mut r),
             _ => run_chain(&mut ch, iter, s.scenario, rng, s.hold_us, &mut r),
         };
         match res {
