@@ -10,7 +10,7 @@
 //! convention; here it is the types:
 //!
 //! - [`Channel::submit`] *moves* the buffers ([`DmaBuf`]) and the callback
-//!   state into an [`InFlight`] transfer.  While it exists, nothing can reach
+//!   state into an [`InFlight`] transfer.  While it exists, nothing can touch
 //!   them mutably, nor free them, nor release the channel (it borrows the
 //!   `Channel` mutably).
 //! - Inside a callback, [`Callback::done`] gets a [`CallbackCtl`] that can

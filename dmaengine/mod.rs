@@ -45,7 +45,7 @@ pub use kernel::dma::DmaAddress;
 /// Whether the caller may sleep:
 ///
 /// - `preemptible()`: interrupts on and no preemption count: not in hard or
-///   soft interrupt context (where DMA callbacks run), no raw spinlock and,
+///   softirq context (where DMA callbacks run), no raw spinlock and,
 ///   without `PREEMPT_RT`, no `spinlock_t` held;
 /// - not `in_interrupt()`: with `PREEMPT_RT` the softirq count (a DMA
 ///   callback, run with BH disabled in a thread) is kept outside the

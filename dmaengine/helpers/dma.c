@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 
 __rust_helper dma_addr_t rust_helper_dma_map_single_attrs(struct device *dev,
 							  void *ptr, size_t size,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 
 __rust_helper int rust_helper___dma_has_cap(enum dma_transaction_type tx_type,
 					    dma_cap_mask_t *srcp)

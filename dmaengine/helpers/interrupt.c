@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 
 __rust_helper bool rust_helper_irqs_disabled(void)
 {

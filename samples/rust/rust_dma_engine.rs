@@ -8,13 +8,7 @@
 
 use crate::dmaengine::bindings;
 use crate::dmaengine::{
-    client::{
-        Callback,
-        CallbackCtl,
-        Channel,
-        DmaBuf,
-        Op, //
-    },
+    client,
     completion::ReusableCompletion,
     provider::{
         Inner,
@@ -200,9 +194,9 @@ struct Chain {
     running: AtomicBool,
 }
 
-impl Callback for Chain {
+impl client::Callback for Chain {
     /// Runs in softirq context: it can stop the channel, not wait for it.
-    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+    fn done(&self, index: usize, ctl: &client::CallbackCtl<'_>) {
         self.running.store(true, Ordering::Release);
         if index > self.stop_at || (index == self.stop_at && ctl.terminate_async().is_err()) {
             self.bad.fetch_add(1, Ordering::Relaxed);
@@ -217,11 +211,11 @@ impl Callback for Chain {
 }
 
 /// One chain: submit, terminate from callback `stop_at`, synchronize, check.
-fn run_chain(ch: &mut Channel, stop_at: usize) -> Result {
-    let mut src = DmaBuf::new(CHAIN * CHUNK)?;
+fn run_chain(ch: &mut client::Channel, stop_at: usize) -> Result {
+    let mut src = client::DmaBuf::new(CHAIN * CHUNK)?;
     src.as_mut_slice().fill(0x5a);
-    let bufs = kernel::kvec![src, DmaBuf::new(CHAIN * CHUNK)?]?;
-    let ops: [Op; CHAIN] = core::array::from_fn(|i| Op::Memcpy {
+    let bufs = kernel::kvec![src, client::DmaBuf::new(CHAIN * CHUNK)?]?;
+    let ops: [client::Op; CHAIN] = core::array::from_fn(|i| client::Op::Memcpy {
         dst: 1,
         src: 0,
         offset: i * CHUNK,
@@ -284,7 +278,7 @@ impl kernel::Module for SampleDmaEngine {
         let dma = Registration::<SoftDma>::new(dev, module, &[Cap::Memcpy], 4, |_| {
             Ok((Engine::Idle, Ok::<(), Error>(())))
         })?;
-        let mut ch = Channel::request(Cap::Memcpy, None, Some(NAME))?;
+        let mut ch = client::Channel::request(Cap::Memcpy, None, Some(NAME))?;
         for stop_at in 0..CHAIN {
             run_chain(&mut ch, stop_at)?;
         }

@@ -66,9 +66,9 @@ impl Provider for Engine {
     ) -> Result<Copy1> {
         // SAFETY: The arguments of this prep call; the engine of this
         // example never runs.
-        let dst = unsafe { soft::engine_range(chan, dst, len) }?;
+        let dst = unsafe { soft::engine_range(&chan, dst, len) }?;
         // SAFETY: As above.
-        let src = unsafe { soft::engine_range(chan, src, len) }?;
+        let src = unsafe { soft::engine_range(&chan, src, len) }?;
         // MISUSE-PREP
         Ok(Copy1 { dst, src })
     }

@@ -159,8 +159,10 @@ def stages(ksrc):
     maint = list(MAINT)
 
     def helpers(name):
-        """Appends out-of-tree `dmaengine/helpers/NAME` to `rust/helpers/`'s."""
-        return lambda t: t + src(f'dmaengine/helpers/{name}')
+        """Appends out-of-tree `dmaengine/helpers/NAME`, but for its SPDX
+        line, to `rust/helpers/`'s."""
+        return lambda t: t + sub(src(f'dmaengine/helpers/{name}'),
+                                 '// SPDX-License-Identifier: GPL-2.0\n', '', name)
 
     # 1. Bindings.
     yield '01-bindings', {

@@ -2,7 +2,7 @@
 
 //! KUnit cases of [`VirtChan`](super::VirtChan): a mock provider whose
 //! channels are driven through the callbacks dmaengine calls (`Ops`), as a
-//! C client's calls reach them.
+//! C client's calls get to them.
 
 use kernel::prelude::*;
 
