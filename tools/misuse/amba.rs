@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The correct use of the AMBA bus glue (`dmaengine/amba.rs`): a driver
+//! The correct use of the AMBA bus glue (`kernel/amba.rs`): a driver
 //! that maps its registers and requests its interrupt lines.
 //! scripts/gate-misuse builds it as is (it must compile: the positive
 //! control) and once per line of `cases` whose marker is `amba.rs:...`,

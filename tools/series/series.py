@@ -164,13 +164,25 @@ def stages(ksrc):
         return lambda t: t + sub(src(f'dmaengine/helpers/{name}'),
                                  '// SPDX-License-Identifier: GPL-2.0\n', '', name)
 
-    # 1. Bindings.
+    # 1. The kernel-crate piece that the abstraction replicates out of tree
+    #    (kernel/): the AMBA bus, which the PL330 driver needs.
+    yield '00-amba', {
+        'rust/bindings/bindings_helper.h': lambda t: bindings_helper(t, 'linux/amba/bus.h'),
+        'rust/kernel/amba.rs': T.amba(src('kernel/amba.rs')),
+        'rust/kernel/lib.rs': lambda t: insert_before(
+            t, r'^pub mod alloc;$', '#[cfg(CONFIG_ARM_AMBA)]\npub mod amba;\n', 'lib.rs amba'),
+        'MAINTAINERS': lambda t: sub(
+            t, 'F:\tdrivers/amba/\nF:\tinclude/linux/amba/bus.h\n',
+            'F:\tdrivers/amba/\nF:\tinclude/linux/amba/bus.h\nF:\trust/kernel/amba.rs\n', 'MAINTAINERS amba'),
+    }
+
+    # 2. Bindings.
     yield '01-bindings', {
         'rust/bindings/bindings_helper.h': lambda t: bindings_helper(t, 'linux/dmaengine.h'),
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
     }
 
-    # 2. The cookie/queue core.
+    # 3. The cookie/queue core.
     maint += [f'{ABSTRACTION}.rs', f'{ABSTRACTION}/queue.rs']
     yield '02-queue', {
         f'{ABSTRACTION}.rs': T.root(src('dmaengine/mod.rs'), ['queue']),
@@ -180,7 +192,7 @@ def stages(ksrc):
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
     }
 
-    # 3. The provider abstraction.
+    # 4. The provider abstraction.
     maint += [f'{ABSTRACTION}/{f}' for f in ('bh_work.rs', 'completion.rs', 'lock.rs',
                                             'provider.rs', 'provider/', 'tasklet.rs',
                                             'test_build.rs')]
@@ -211,7 +223,7 @@ def stages(ksrc):
             T.registration(src('dmaengine/provider/registration.rs')),
     }
 
-    # 4. The client abstraction.
+    # 5. The client abstraction.
     maint += [f'{ABSTRACTION}/client.rs', f'{ABSTRACTION}/client/']
     yield '04-client', {
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
@@ -226,7 +238,7 @@ def stages(ksrc):
         f'{ABSTRACTION}/client/sleep.rs': T.client_sleep(src('dmaengine/client/sleep.rs')),
     }
 
-    # 5. The sample.
+    # 6. The sample.
     maint += ['samples/rust/rust_dma_engine.rs']
     yield '05-sample', {
         'samples/rust/rust_dma_engine.rs': T.sample(src('samples/rust/rust_dma_engine.rs')),
@@ -237,15 +249,6 @@ def stages(ksrc):
             t, r'^obj-\$\(CONFIG_SAMPLE_RUST_DMA\)', 'obj-$(CONFIG_SAMPLE_RUST_DMA_ENGINE)\t\t+= '
             'rust_dma_engine.o\n', 'samples Makefile'),
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m),
-    }
-
-    # 6. The AMBA bus abstraction the PL330 driver needs.
-    yield '06-amba', {
-        'rust/bindings/bindings_helper.h': lambda t: bindings_helper(t, 'linux/amba/bus.h'),
-        'rust/kernel/amba.rs': T.amba(src('dmaengine/amba.rs')),
-        'rust/kernel/lib.rs': lambda t: insert_before(
-            t, r'^pub mod alloc;$', '#[cfg(CONFIG_ARM_AMBA)]\npub mod amba;\n', 'lib.rs amba'),
-        'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m, extra_amba=True),
     }
 
     # 7. The PL330 driver.
