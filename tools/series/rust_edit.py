@@ -200,51 +200,6 @@ def check_absent(name, text, patterns):
             _fail(f'{name}:{line}', f'{why}: {text.splitlines()[line - 1].strip()!r}')
 
 
-def reflow_long(text, limit=100, width=80):
-    """Reflow every doc-comment paragraph that has a line longer than
-    `limit` columns (checkpatch's limit for Rust) to `width`.  Markdown
-    table rows and code blocks are left alone."""
-    lines = text.split('\n')
-    i = 0
-    in_code = False
-    while i < len(lines):
-        m = _DOC.match(lines[i])
-        if m and m.group(2).startswith('```'):
-            in_code = not in_code
-        if (m and not in_code and len(lines[i]) > limit
-                and not m.group(2).lstrip().startswith('|')):
-            # The paragraph (or list item) around line i.
-            start = i
-            item = False
-            while start > 0:
-                mm = _DOC.match(lines[start])
-                if mm.group(2).startswith('- '):
-                    item = True
-                    break
-                prev = _DOC.match(lines[start - 1])
-                if not prev or not prev.group(2).strip() or prev.group(2).startswith('```'):
-                    break
-                start -= 1
-            prefix = _DOC.match(lines[start]).group(1)
-            prefix = prefix if prefix.endswith(' ') else prefix + ' '
-            end = start + 1
-            while end < len(lines):
-                mm = _DOC.match(lines[end])
-                if not mm or not mm.group(2).strip() or mm.group(2).startswith('- ') \
-                        or mm.group(2).startswith('```'):
-                    break
-                end += 1
-            words = ' '.join(_DOC.match(l).group(2).strip() for l in lines[start:end])
-            out = textwrap.wrap(words, width=width, initial_indent=prefix,
-                                subsequent_indent=prefix + ('  ' if item else ''),
-                                break_long_words=False, break_on_hyphens=False)
-            lines[start:end] = out
-            i = start + len(out)
-            continue
-        i += 1
-    return '\n'.join(lines)
-
-
 # The test builds' cfg names: false in tree, where no build sets them.
 TEST_CFG = re.compile(r'^(rde_\w+|dma_engine_test_\w+)$')
 

@@ -86,40 +86,6 @@ def bindings_helper(text, header):
     }[header], f'#include <{header}>\n', 'bindings_helper.h: ' + header)
 
 
-KCONFIG_SAMPLE = '''config SAMPLE_RUST_DMA_ENGINE
-	tristate "DMA Engine provider and client"
-	depends on DMADEVICES
-	select DMA_ENGINE
-	help
-	  This option builds the Rust DMA-engine sample: a software DMA
-	  provider with four memcpy channels on a faux device, which upstream
-	  dmatest can use, and a client that terminates a transfer from its
-	  own completion callback, synchronizes and checks its data at load.
-
-	  To compile this as a module, choose M here: the module will be
-	  called rust_dma_engine.
-
-	  If unsure, say N.
-
-'''
-
-KCONFIG_PL330 = '''config PL330_RUST_DMA
-	tristate "DMA API Driver for PL330, in Rust"
-	select DMA_ENGINE
-	depends on ARM_AMBA && RUST
-	depends on PL330_DMA=n
-	help
-	  A Rust driver for the ARM PL330 DMA controller (memcpy), built on
-	  the kernel crate's DMA-engine abstraction.  Its device_synchronize
-	  waits for the channel thread to stop and for the callbacks, so
-	  dmaengine_terminate_async() from a completion callback followed by
-	  dmaengine_synchronize() is safe.
-
-	  It binds to the same devices as the C driver, PL330_DMA, which must
-	  be off.  If unsure, say N.
-
-'''
-
 
 def rustfmt(ksrc, path, text):
     """The kernel's rustfmt style (its .rustfmt.toml), as `make rustfmt`."""
@@ -244,7 +210,7 @@ def stages(ksrc):
         'samples/rust/rust_dma_engine.rs': T.sample(src('samples/rust/rust_dma_engine.rs')),
         'rust/helpers/device.c': helpers('device.c'),
         'samples/rust/Kconfig': lambda t: insert_before(
-            t, r'^config SAMPLE_RUST_DEBUGFS$', KCONFIG_SAMPLE, 'samples Kconfig'),
+            t, r'^config SAMPLE_RUST_DEBUGFS$', intree('samples/rust/Kconfig.part'), 'samples Kconfig'),
         'samples/rust/Makefile': lambda t: insert_after(
             t, r'^obj-\$\(CONFIG_SAMPLE_RUST_DMA\)', 'obj-$(CONFIG_SAMPLE_RUST_DMA_ENGINE)\t\t+= '
             'rust_dma_engine.o\n', 'samples Makefile'),
@@ -264,7 +230,7 @@ def stages(ksrc):
         'drivers/dma/pl330_rust/Makefile':
             '# SPDX-License-Identifier: GPL-2.0\n\nobj-$(CONFIG_PL330_RUST_DMA) += pl330_rust.o\n',
         'drivers/dma/Kconfig': lambda t: insert_before(
-            t, r'^config PXA_DMA$', KCONFIG_PL330, 'dma Kconfig'),
+            t, r'^config PXA_DMA$', intree('drivers/dma/Kconfig.part'), 'dma Kconfig'),
         'drivers/dma/Makefile': lambda t: insert_after(
             t, r'^obj-\$\(CONFIG_PL330_DMA\) \+= pl330\.o$',
             'obj-$(CONFIG_PL330_RUST_DMA) += pl330_rust/\n', 'dma Makefile'),
@@ -277,23 +243,10 @@ def stages(ksrc):
         'Documentation/driver-api/dmaengine/rust.rst':
             intree('Documentation/driver-api/dmaengine/rust.rst'),
         'Documentation/driver-api/dmaengine/index.rst': lambda t: insert_before(
-            t, r'^DMA Test documentation$', RST_INDEX, 'dmaengine index'),
+            t, r'^DMA Test documentation$', intree('Documentation/driver-api/dmaengine/index.rst.part'), 'dmaengine index'),
         'MAINTAINERS': lambda t, m=list(maint): maintainers(t, m, extra_amba=True),
     }
 
-
-RST_INDEX = '''Rust DMAEngine documentation
-----------------------------
-
-This book describes the Rust abstraction of the DMAEngine API, for
-providers and clients, and its termination protocol.
-
-.. toctree::
-   :maxdepth: 1
-
-   rust
-
-'''
 
 # Files of existing kernel code the series edits (their pristine copies
 # form the scratch repository's first commit).

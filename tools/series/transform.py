@@ -1,31 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0
 """The transform: our out-of-tree sources in the kernel's in-tree shape.
 
-One function per source file.  Each takes the file as it is in this
-repository and returns the in-tree file.  What changes, and why:
+The sources are written to be the in-tree files; what differs is declared
+here, as substitutions of paths and names:
 
-- Paths: `dmaengine/` is `rust/kernel/dma_engine/` in the kernel crate
-  (`crate::dmaengine` -> `crate::dma_engine`, `kernel::` -> `crate::`);
-  `provider/mod.rs` is `provider.rs`, as the kernel crate lays modules out.
-- Bindings: the private bindgen run (`dmaengine/bindings.rs`) is gone; the
-  kernel's `bindings` crate has the dmaengine API through
-  `rust/bindings/bindings_helper.h`.  Each `rde_*` C helper becomes a call
-  of the C function it wrapped, through `rust/helpers/` where that function
-  is `static inline` (same name, as the kernel's helpers are), or Rust where
-  the helper had logic (the channel filter, the callback invocation that
-  `drivers/dma/dmaengine.h` keeps private, the list linking of a channel).
-- Callback dispatch: the BH workqueue only.  The tasklet (`tasklet.rs`) and
-  the `Dispatch` choice are dropped, as the kernel is retiring tasklets.
-- The channel lock: the kernel crate's `SpinLockIrq`; our own
-  `spin_lock_irqsave()` backend (`lock.rs`, an optimisation with a C helper
-  of its own) is left out of the series.
-- Test-only builds: the `--cfg rde_*` negative controls and their knobs are
-  dropped; they are test builds of the out-of-tree modules.
-- `platform.rs` (a module registering its own platform device) is dropped:
-  the sample uses the faux bus.
+- `dmaengine/` is `rust/kernel/dma_engine/` in the kernel crate
+  (`crate::dmaengine` -> `crate::dma_engine`, `kernel::` -> `crate::` in
+  code); its `bindings` module (our bindgen run) is the kernel's, which the
+  module root imports; `platform.rs` and `bindings.rs` stay out of tree.
+- The module root declares, at each patch, only the modules that exist
+  then (`root`).
+- The PL330 driver: the test builds' items go as `unifdef` drops C code
+  (`rust_edit.unifdef`), and the paths and names of `PL330` change.
+- The sample: the framework's path (`SAMPLE`).
 
-Every edit is checked (rust_edit.py): a rule that no longer matches the
-sources fails `make series` with its name.
+Every substitution names the text it expects (rust_edit.py): one that no
+longer matches the sources fails `make series` with its name.
 """
 
 import re
@@ -33,7 +23,6 @@ import re
 from rust_edit import (
     drop_item,
     para,
-    reflow_long,
     resub,
     sub,
     unifdef,
@@ -68,13 +57,7 @@ def common(text, what):
             line = re.sub(r'(?<![\w:$])kernel::', 'crate::', line)
         out.append(line)
     text = '\n'.join(out)
-    return style(text)
-
-
-def style(text):
-    """What checkpatch asks of every file: lines of at most 100 columns,
-    and the kernel's spelling."""
-    return reflow_long(text)
+    return text
 
 
 # --- dma_engine.rs (dmaengine/mod.rs) ---------------------------------------
@@ -246,7 +229,7 @@ def pl330(text):
         if old in text:
             PL330_USED.add(old)
             text = text.replace(old, new)
-    return style(text)
+    return text
 
 
 def pl330_check():
