@@ -25,8 +25,8 @@
 //! Reference: <https://docs.kernel.org/driver-api/dmaengine/provider.html>
 //! and <https://docs.kernel.org/driver-api/dmaengine/client.html>
 
-/// The AMBA bus (`kernel/amba.rs`, which the series adds to the kernel
-/// crate as `kernel::amba`).
+// The AMBA bus: `kernel/amba.rs`, which the series adds to the kernel
+// crate as `kernel::amba`.
 #[cfg(CONFIG_ARM_AMBA)]
 #[path = "../kernel/amba.rs"]
 pub mod amba;

@@ -100,7 +100,7 @@ def root(text, mods):
     vis = {'bh_work': '', 'lock': '', 'tasklet': '', 'test_build': 'pub(crate) '}
     decls = ''.join(f'{vis.get(m, "pub ")}mod {m};\n' for m in mods)
     decls += 'use crate::bindings;\n' if 'provider' in mods else ''
-    text = resub(text, r'^/// The AMBA bus.*\n(///.*\n)*#\[cfg\(CONFIG_ARM_AMBA\)\]\n#\[path = .*\]\n'
+    text = resub(text, r'^// The AMBA bus.*\n(//.*\n)*#\[cfg\(CONFIG_ARM_AMBA\)\]\n#\[path = .*\]\n'
                  r'pub mod amba;\n((pub(\(crate\))? )?mod \w+;\n)+',
                  decls, w + ': module list', flags=re.M)
     text = common(text, w)
