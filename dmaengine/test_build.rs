@@ -28,6 +28,11 @@
 //!   [`Registration`](super::provider::Registration)'s drop frees without
 //!   waiting for `dma_list_mutex`.  Caught by KASAN: `dma_release_channel()`
 //!   writes the freed channel.
+//! - [`SKIP_MODULE_PIN`] (`dma_engine_test_skip_module_pin`): a client's
+//!   channel takes no reference on the driver's module.  Caught on a
+//!   provider whose bus driver has no module (the faux bus): rmmod goes
+//!   through while a client holds a channel, and the client's next call
+//!   faults in the freed module text.
 
 /// `device_synchronize` returns at once.
 pub(crate) const SYNC_RETURNS_EARLY: bool = cfg!(dma_engine_test_sync_returns_early);
@@ -44,3 +49,6 @@ pub(crate) const RELEASE_WINDOW: bool = cfg!(dma_engine_test_release_window);
 
 /// `Registration`'s drop does not wait for `dma_list_mutex`.
 pub(crate) const SKIP_LIST_BARRIER: bool = cfg!(dma_engine_test_skip_list_barrier);
+
+/// A client's channel takes no reference on the driver's module.
+pub(crate) const SKIP_MODULE_PIN: bool = cfg!(dma_engine_test_skip_module_pin);

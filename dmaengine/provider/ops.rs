@@ -10,6 +10,7 @@ use super::{
     VirtChan,
     VirtChanRef, //
 };
+use crate::dmaengine::test_build;
 use crate::dmaengine::{
     bindings,
     lock::lock_scoped,
@@ -53,18 +54,35 @@ impl<P: Provider> Ops<P> {
         }
         // The driver's module stays while a client holds the channel (until
         // `free_chan_resources`): dmaengine pins only the bus driver's.
-        // SAFETY: The module is live: this is its code, called by dmaengine.
-        if !unsafe { bindings::try_module_get(chan.module.as_ptr()) } {
+        if !Self::pin_module(&chan) {
             return ENODEV.to_errno();
         }
         match P::alloc_chan_resources(chan) {
             Ok(()) => 0,
             Err(e) => {
-                // SAFETY: Taken just above.
-                unsafe { bindings::module_put(chan.module.as_ptr()) };
+                Self::unpin_module(&chan);
                 e.to_errno()
             }
         }
+    }
+
+    /// Takes a reference on the driver's module for a client of `chan`.
+    fn pin_module(chan: &VirtChan<P>) -> bool {
+        if test_build::SKIP_MODULE_PIN {
+            return true;
+        }
+        // SAFETY: The module is live: this is its code, called by dmaengine.
+        unsafe { bindings::try_module_get(chan.module.as_ptr()) }
+    }
+
+    /// Drops the reference [`Self::pin_module`] took.
+    fn unpin_module(chan: &VirtChan<P>) {
+        if test_build::SKIP_MODULE_PIN {
+            return;
+        }
+        // SAFETY: Taken by `pin_module` for this channel's client (the
+        // callers pair the two).
+        unsafe { bindings::module_put(chan.module.as_ptr()) };
     }
 
     /// # Safety
@@ -84,12 +102,11 @@ impl<P: Provider> Ops<P> {
         if !chan.is_gone() {
             P::free_chan_resources(chan);
         }
-        // The reference `alloc_chan_resources` took.  The rest of this call
-        // and dmaengine's `device_release` run under `dma_list_mutex`, which
-        // the module's exit takes (to unregister) before its code goes.
-        // SAFETY: Taken by `alloc_chan_resources`, which dmaengine called
-        // for this channel's client (it pairs the two).
-        unsafe { bindings::module_put(chan.module.as_ptr()) };
+        // The reference `alloc_chan_resources` took (dmaengine pairs the
+        // two).  The rest of this call and dmaengine's `device_release` run
+        // under `dma_list_mutex`, which the module's exit takes (to
+        // unregister) before its code goes.
+        Self::unpin_module(&chan);
     }
 
     /// # Safety
