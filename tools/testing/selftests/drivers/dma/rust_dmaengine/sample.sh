@@ -9,7 +9,10 @@
 # - It registers four memcpy channels.
 # - A client that holds one of its channels pins the module: rmmod is
 #   refused until the client lets go.  The client is upstream dmatest,
-#   holding a channel while it runs (iterations=0: until stopped).  The
+#   which holds its channel from `run` until it is stopped.  It is stopped
+#   only after its thread finished: dmatest stopped mid-transfer reports
+#   "test timed out" and frees its buffers before it terminates the
+#   channel (dmatest_func()), a use-after-free of its own making.  The
 #   sample sits on a faux device, whose bus driver has no module, so
 #   dmaengine pins nothing itself: without the reference that the
 #   framework takes for the module given to Registration::new(), rmmod
@@ -48,11 +51,12 @@ else
 fi
 
 load_dmatest || ktap_exit_fail_msg "cannot load dmatest.ko"
-echo 0 >$p/iterations
+echo 200 >$p/iterations
 echo 1 >$p/threads_per_chan
 echo 4096 >$p/test_buf_size
 echo 0 >$p/max_channels
 echo "${dev}chan0" >$p/channel || ktap_exit_fail_msg "dmatest refused ${dev}chan0"
+kmsg_mark sample-dmatest
 echo 1 >$p/run
 i=0
 while [ "$(cat "/sys/class/dma/${dev}chan0/in_use")" != 1 ] && [ $i -lt 100 ]; do
@@ -65,6 +69,7 @@ if rmmod "$mod" 2>/dev/null; then
 else
 	ktap_test_pass "rmmod is refused while dmatest holds ${dev}chan0 ($(cat "/sys/module/$mod/refcnt") references)"
 fi
+dmatest_wait sample-dmatest 1
 echo 0 >$p/run
 rmmod dmatest
 if rmmod "$mod"; then
