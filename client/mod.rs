@@ -8,4 +8,5 @@ pub(crate) mod debugfs;
 mod latency;
 #[cfg(rde_negative)]
 mod negative;
+mod probe;
 mod scenarios;

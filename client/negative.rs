@@ -18,10 +18,10 @@
 //!   two channels, so run it once per boot.
 
 use super::{
+    probe::chain_state,
     scenarios::{
         chain_bufs,
         chain_ops,
-        chain_state,
         sleep_ms,
         stop,
         Results, //

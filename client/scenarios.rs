@@ -27,7 +27,11 @@
 //! `client/negative.rs`.
 
 use super::{
-    latency, //
+    latency,
+    probe::{
+        chain_state,
+        Probed, //
+    },
 };
 use crate::{
     dmaengine::{
@@ -47,8 +51,6 @@ use crate::{
     },
     request_channel,
     terminate_in_callback,
-    ChainState,
-    Step,
     CHAIN,
     TIMEOUT_MS, //
 };
@@ -56,15 +58,7 @@ use core::sync::atomic::{
     AtomicU32,
     Ordering, //
 };
-use kernel::{
-    prelude::*,
-    str::CString,
-    sync::Arc,
-    time::{
-        delay::udelay,
-        Delta, //
-    },
-};
+use kernel::{prelude::*, str::CString, sync::Arc};
 
 /// Bytes per descriptor.
 pub(crate) const CHUNK: usize = 4096;
@@ -221,84 +215,6 @@ pub(crate) const CAP_NAMES: [(Cap, &str); 5] = [
     (Cap::Private, "private"),
 ];
 
-/// What the callbacks of a chain record for the checks.
-pub(crate) struct Probe {
-    called: [AtomicU32; CHAIN],
-    late: AtomicU32,
-    /// Callbacks currently running: must be 0 once synchronize returned.
-    /// In its own allocation: a callback that a broken provider lets run
-    /// past synchronize (the negative controls, upstream pl330 on SMP)
-    /// decrements it there, not in the state that synchronize handed back,
-    /// and the check can wait for it.
-    running: Arc<AtomicU32>,
-    /// How long the notifying callback keeps running after waking process
-    /// context (0: not at all).
-    hold_us: u32,
-}
-
-/// A callback of a chain, between [`Probe::enter`] and its drop.
-pub(crate) struct Running<'a>(&'a AtomicU32);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Probe {
-    pub(crate) fn new(hold_us: u32) -> Result<Self> {
-        Ok(Self {
-            called: Default::default(),
-            late: AtomicU32::new(0),
-            running: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
-            hold_us,
-        })
-    }
-
-    /// The callback of descriptor `index` starts; it ends when the result
-    /// is dropped.
-    pub(crate) fn enter(&self, index: usize) -> Running<'_> {
-        self.running.fetch_add(1, Ordering::SeqCst);
-        if let Some(c) = self.called.get(index) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        Running(&self.running)
-    }
-
-    /// How many times the callback of descriptor `index` ran.
-    pub(crate) fn calls(&self, index: usize) -> u32 {
-        self.called
-            .get(index)
-            .map_or(0, |c| c.load(Ordering::Relaxed))
-    }
-
-    /// A callback came after the one that stopped the chain.
-    pub(crate) fn late(&self) {
-        self.late.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// `terminate_async` failed in the callback: counted as late callbacks,
-    /// so the check fails.
-    pub(crate) fn terminate_failed(&self) {
-        self.late.fetch_add(1000, Ordering::Relaxed);
-    }
-
-    /// How long the notifying callback keeps running, in microseconds.
-    pub(crate) fn hold_us(&self) -> u32 {
-        self.hold_us
-    }
-
-    /// Keeps the callback running for `us` microseconds (without sleeping:
-    /// this is softirq context) while process context calls synchronize,
-    /// which must wait for it.  Takes no `&self`: the callback reads what
-    /// it needs before it wakes process context.
-    pub(crate) fn hold(us: u32) {
-        for _ in 0..us / 100 {
-            udelay(Delta::from_micros(100));
-        }
-    }
-}
-
 /// Cyclic capture: stop after `stop_after` periods, from the callback.
 struct CyclicState {
     stop_after: u32,
@@ -355,46 +271,6 @@ pub(crate) fn chain_ops() -> [Op; CHAIN] {
         src: 2 * k,
         offset: 0,
         len: CHUNK,
-    })
-}
-
-/// The reference path's callback state, watched: each callback is counted,
-/// a late one or a failed terminate is recorded, and the notifying one
-/// keeps running for `hold_us` after it woke process context.
-pub(crate) struct Probed {
-    pub(crate) chain: ChainState,
-    pub(crate) probe: Probe,
-}
-
-impl Callback for Probed {
-    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
-        let _running = self.probe.enter(index);
-        match self.chain.step(index, ctl) {
-            Step::Ok => {}
-            Step::TerminateFailed => self.probe.terminate_failed(),
-            Step::Late => self.probe.late(),
-        }
-        let hold_us = self.probe.hold_us();
-        if self.chain.notify(index) {
-            // Keep running for a while: synchronize must wait for us.  From
-            // here on only `_running` (its own allocation) is touched, so a
-            // broken provider that lets this run past synchronize is
-            // measured, not turned into a use-after-free of `self`.
-            Probe::hold(hold_us);
-        }
-    }
-}
-
-/// The state of a chain stopped by the callback of `stop_at` (`None`: by
-/// process context), whose callback of `notify_at` wakes process context.
-pub(crate) fn chain_state(
-    stop_at: Option<usize>,
-    notify_at: usize,
-    hold_us: u32,
-) -> Result<Probed> {
-    Ok(Probed {
-        chain: ChainState::new(stop_at, notify_at)?,
-        probe: Probe::new(hold_us)?,
     })
 }
 
