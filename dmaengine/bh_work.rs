@@ -270,7 +270,9 @@ mod tests {
 
     impl BhWorkHandler for Owner {
         fn bh_work_run(&self) {
-            if crate::dmaengine::can_sleep() {
+            // SAFETY: Reads the preemption and softirq counts; no
+            // requirements.
+            if !unsafe { bindings::in_interrupt() } {
                 self.in_process_context.store(true, Ordering::Relaxed);
             }
             self.running.store(true, Ordering::Release);

@@ -63,6 +63,19 @@ pub use buf::DmaBuf;
 use buf::Mapped;
 use sleep::may_sleep;
 
+impl Status {
+    /// The status that `dma_async_is_tx_complete()` returned.
+    fn from_raw(s: bindings::dma_status) -> Self {
+        match s {
+            bindings::dma_status_DMA_COMPLETE => Status::Complete,
+            bindings::dma_status_DMA_IN_PROGRESS => Status::InProgress,
+            bindings::dma_status_DMA_PAUSED => Status::Paused,
+            bindings::dma_status_DMA_OUT_OF_ORDER => Status::OutOfOrder,
+            _ => Status::Error,
+        }
+    }
+}
+
 /// A DMA channel held by this client.  Dropping it terminates what runs on
 /// it, synchronizes and releases it.
 ///

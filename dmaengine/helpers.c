@@ -5,7 +5,7 @@
  * helpers/ holds the helpers as the series adds them to the kernel's
  * rust/helpers/ (dmaengine.c is copied there, dmaengine_client.c appended
  * to it, and each other file appended to the file of that name; see
- * tools/series/series.py): one function per static inline function or
+ * tools/series/plan): one function per static inline function or
  * macro, named rust_helper_<name>, which the build's bindgen run exposes to
  * Rust as bindings::<name>, as the kernel's rust/Makefile does.  Out of
  * tree they are not inlined into Rust (no LLVM bitcode of them):
@@ -43,6 +43,7 @@
 #include "helpers/dmaengine.c"
 #include "helpers/dmaengine_client.c"
 #include "helpers/interrupt.c"
+#include "helpers/interrupt_client.c"
 #include "helpers/rcu.c"
 
 /*

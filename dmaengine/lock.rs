@@ -48,10 +48,10 @@ pub(crate) type ChanLockGuard<'a, T> = SpinLockIrqSaveGuard<'a, T>;
 /// A spinlock taken with interrupts saved and disabled
 /// (`spin_lock_irqsave()`), usable from any context: process, softirq and
 /// hard interrupt.
-pub type SpinLockIrqSave<T> = Lock<T, SpinLockIrqSaveBackend>;
+pub(super) type SpinLockIrqSave<T> = Lock<T, SpinLockIrqSaveBackend>;
 
 /// The guard of a [`SpinLockIrqSave`]; it holds the saved interrupt flags.
-pub type SpinLockIrqSaveGuard<'a, T> = Guard<'a, T, SpinLockIrqSaveBackend>;
+pub(super) type SpinLockIrqSaveGuard<'a, T> = Guard<'a, T, SpinLockIrqSaveBackend>;
 
 /// The [`Backend`] of [`SpinLockIrqSave`].
 ///
@@ -68,7 +68,7 @@ pub type SpinLockIrqSaveGuard<'a, T> = Guard<'a, T, SpinLockIrqSaveBackend>;
 /// deadlock hazard that lockdep reports ("inconsistent lock state") for a
 /// lock also taken in interrupt context, not a memory-safety one.  The
 /// channel lock is never nested.
-pub struct SpinLockIrqSaveBackend;
+pub(super) struct SpinLockIrqSaveBackend;
 
 // SAFETY: The underlying `spinlock_t` ensures mutual exclusion: `lock` and
 // `try_lock` return only once they hold it and `unlock` releases it, with

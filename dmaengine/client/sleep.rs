@@ -4,8 +4,36 @@
 //! `Terminated` or a `Channel` dropped where it cannot sleep leaks instead
 //! (see the [client module](super) docs).
 
-use crate::dmaengine::can_sleep;
+use crate::dmaengine::bindings;
 use kernel::prelude::*;
+
+/// Whether the caller may sleep:
+///
+/// - `preemptible()`: interrupts on and no preemption count: not in hard or
+///   softirq context (where DMA callbacks run), no raw spinlock and,
+///   without `PREEMPT_RT`, no `spinlock_t` held;
+/// - not `in_interrupt()`: with `PREEMPT_RT` the softirq count (a DMA
+///   callback, run with BH disabled in a thread) is kept outside the
+///   preemption count;
+/// - no `rcu_preempt_depth()`: a read-side section of preemptible RCU, which
+///   leaves preemption on, and with `PREEMPT_RT` a `spinlock_t`.
+///
+/// Without `CONFIG_PREEMPT_COUNT` a held spinlock leaves no trace: only
+/// interrupt context and interrupts off are seen.
+fn can_sleep() -> bool {
+    if cfg!(CONFIG_PREEMPT_COUNT) {
+        // SAFETY: Reads the preemption count, the interrupt state and the
+        // current task's RCU nesting; no requirements.
+        unsafe {
+            bindings::preemptible()
+                && !bindings::in_interrupt()
+                && bindings::rcu_preempt_depth() == 0
+        }
+    } else {
+        // SAFETY: As above.
+        unsafe { !bindings::in_interrupt() && !bindings::irqs_disabled() }
+    }
+}
 
 /// Whether the caller may sleep; if not, logs why `what` is leaked instead
 /// of dropped.  A drop that must wait for DMA cannot do so from atomic

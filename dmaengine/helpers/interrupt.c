@@ -1,16 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-__rust_helper bool rust_helper_irqs_disabled(void)
-{
-	return irqs_disabled();
-}
-
 __rust_helper bool rust_helper_in_interrupt(void)
 {
 	return in_interrupt();
-}
-
-__rust_helper bool rust_helper_preemptible(void)
-{
-	return preemptible();
 }

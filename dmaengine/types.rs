@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C enums of the DMA engine API as Rust types.
+//!
+//! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
+
+use super::bindings;
+
+/// The result of a transaction status query (`enum dma_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The transaction completed.
+    Complete,
+    /// The transaction is queued or running.
+    InProgress,
+    /// The channel is paused.
+    Paused,
+    /// The transaction failed.
+    Error,
+    /// The provider completes descriptors out of order and cannot tell from
+    /// the cookie alone (`DMA_OUT_OF_ORDER`): ask again with a transaction
+    /// state, or wait for the callback.
+    OutOfOrder,
+}
+
+impl Status {
+    pub(super) fn to_raw(self) -> bindings::dma_status {
+        match self {
+            Status::Complete => bindings::dma_status_DMA_COMPLETE,
+            Status::InProgress => bindings::dma_status_DMA_IN_PROGRESS,
+            Status::Paused => bindings::dma_status_DMA_PAUSED,
+            Status::Error => bindings::dma_status_DMA_ERROR,
+            Status::OutOfOrder => bindings::dma_status_DMA_OUT_OF_ORDER,
+        }
+    }
+}
+
+/// How a transaction ended, as its callback is told
+/// (`enum dmaengine_tx_result`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxResult {
+    /// The transfer completed.
+    NoError,
+    /// The engine could not read the source.
+    ReadFailed,
+    /// The engine could not write the destination.
+    WriteFailed,
+    /// The transfer was aborted.
+    Aborted,
+}
+
+impl TxResult {
+    pub(super) fn to_raw(self) -> bindings::dmaengine_tx_result {
+        match self {
+            TxResult::NoError => bindings::dmaengine_tx_result_DMA_TRANS_NOERROR,
+            TxResult::ReadFailed => bindings::dmaengine_tx_result_DMA_TRANS_READ_FAILED,
+            TxResult::WriteFailed => bindings::dmaengine_tx_result_DMA_TRANS_WRITE_FAILED,
+            TxResult::Aborted => bindings::dmaengine_tx_result_DMA_TRANS_ABORTED,
+        }
+    }
+}
+
+/// Direction of a slave or cyclic transfer (`enum dma_transfer_direction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Memory to memory.
+    MemToMem,
+    /// Memory to a device FIFO (playback).
+    MemToDev,
+    /// A device FIFO to memory (capture).
+    DevToMem,
+}
+
+impl Direction {
+    pub(super) fn from_raw(d: bindings::dma_transfer_direction) -> Option<Self> {
+        match d {
+            bindings::dma_transfer_direction_DMA_MEM_TO_MEM => Some(Direction::MemToMem),
+            bindings::dma_transfer_direction_DMA_MEM_TO_DEV => Some(Direction::MemToDev),
+            bindings::dma_transfer_direction_DMA_DEV_TO_MEM => Some(Direction::DevToMem),
+            _ => None,
+        }
+    }
+
+    pub(super) fn to_raw(self) -> bindings::dma_transfer_direction {
+        match self {
+            Direction::MemToMem => bindings::dma_transfer_direction_DMA_MEM_TO_MEM,
+            Direction::MemToDev => bindings::dma_transfer_direction_DMA_MEM_TO_DEV,
+            Direction::DevToMem => bindings::dma_transfer_direction_DMA_DEV_TO_MEM,
+        }
+    }
+}
+
+/// How finely a provider's `tx_status` reports the residue of a transfer
+/// in progress (`enum dma_residue_granularity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResidueGranularity {
+    /// Only whole descriptors: the residue is the length until done.
+    Descriptor,
+    /// After each completed segment (scatter-gather entry, cyclic period).
+    Segment,
+    /// After each burst the engine completed.
+    Burst,
+}
+
+impl ResidueGranularity {
+    pub(super) fn to_raw(self) -> bindings::dma_residue_granularity {
+        match self {
+            Self::Descriptor => {
+                bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_DESCRIPTOR
+            }
+            Self::Segment => bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_SEGMENT,
+            Self::Burst => bindings::dma_residue_granularity_DMA_RESIDUE_GRANULARITY_BURST,
+        }
+    }
+}
+
+/// A DMA capability (`enum dma_transaction_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    /// Memory to memory copy.
+    Memcpy,
+    /// Fill memory with a value.
+    Memset,
+    /// Slave transfers (to or from a device FIFO).
+    Slave,
+    /// Cyclic transfers (audio ring buffers).
+    Cyclic,
+    /// Only private channels (not for the async_tx API).
+    Private,
+}
+
+impl Cap {
+    pub(super) fn to_raw(self) -> bindings::dma_transaction_type {
+        match self {
+            Cap::Memcpy => bindings::dma_transaction_type_DMA_MEMCPY,
+            Cap::Memset => bindings::dma_transaction_type_DMA_MEMSET,
+            Cap::Slave => bindings::dma_transaction_type_DMA_SLAVE,
+            Cap::Cyclic => bindings::dma_transaction_type_DMA_CYCLIC,
+            Cap::Private => bindings::dma_transaction_type_DMA_PRIVATE,
+        }
+    }
+}
