@@ -133,17 +133,17 @@ ifneq ($(SERIES_GATES),)
 	@scripts/series gates
 endif
 
-# A benchmark, not a test: three boots of virt-bench (scripts/bench), then
-# two boots per PL330 board (scripts/bench-pl330).  BENCH=main, timed,
+# A benchmark, not a test: three boots of virt-bench (scripts/bench/run), then
+# two boots per PL330 board (scripts/bench/pl330).  BENCH=main, timed,
 # icount or dispatch: only those virt-bench boots; BENCH=pl330 (or
 # PL330_ONLY=1): only the PL330 part.
 bench:
 ifneq ($(filter pl330,$(BENCH))$(PL330_ONLY),)
-	@scripts/bench-pl330 $(PL330_REPS)
+	@scripts/bench/pl330 $(PL330_REPS)
 else
-	@BENCH=$(BENCH) scripts/bench $(REPS)
+	@BENCH=$(BENCH) scripts/bench/run $(REPS)
 ifeq ($(BENCH),)
-	@scripts/bench-pl330 $(PL330_REPS)
+	@scripts/bench/pl330 $(PL330_REPS)
 endif
 endif
 
@@ -158,10 +158,10 @@ model:
 	@scripts/model
 
 guest: modules kselftest-install
-	@scripts/guest $(BOARD) '$(CMD)' $(FILES)
+	@scripts/guest/boot $(BOARD) '$(CMD)' $(FILES)
 
 shell: modules kselftest-install
-	@scripts/shell $(BOARD)
+	@scripts/guest/shell $(BOARD)
 
 clean:
 	rm -rf out rust-project.json

@@ -10,7 +10,7 @@ DTB=arch/arm/boot/dts/samsung/exynos4210-smdkv310.dtb
 BUSYBOX_ARCH=armhf
 SMP=2
 # `reboot -f` does not end QEMU here ("Unable to restart system"):
-# scripts/guest ends QEMU itself once the guest printed its exit marker.
+# scripts/guest/boot ends QEMU itself once the guest printed its exit marker.
 GUEST_OFF="reboot -f"
 GUEST_KILL_AFTER_EXIT=1
 # The console is the second UART (ttySAC1), hence `-serial null` first.

@@ -6,7 +6,7 @@
 # against rust_dmaengine, then against its C twin; sync(2) before and
 # after each run is the plugin's mark, so its dumps hold: boot, the Rust
 # run, the C twin's set-up, the C run, the rest.  Prints the module
-# symbols (KSYM lines) for scripts/bench-attrib, and RDE-ATTRIB lines.
+# symbols (KSYM lines) for scripts/bench/attrib, and RDE-ATTRIB lines.
 #
 # usage: sh attrib.sh N SIZE [RUST_PARAMS [C_PARAMS]]
 # (module parameters of each provider, e.g. dispatch=bh)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh REPS [MODE]: runs in the bench guest (scripts/bench).
+# bench.sh REPS [MODE]: runs in the bench guest (scripts/bench/run).
 #
 # MODE queued: only the queued bandwidth (also the last part of timed):
 # REPS times CPU memcpy, then, for each provider loaded with chain=0 (one
@@ -219,7 +219,7 @@ if [ "$mode" = icount ]; then
 	# Each size, Rust and C back to back, the first of the pair
 	# alternating by repetition: guest housekeeping that lands in a run
 	# (a few million instructions, about 100 per transfer) then falls on
-	# either side alike, and scripts/bench-report takes each side's
+	# either side alike, and scripts/bench/report takes each side's
 	# least-disturbed repetition.
 	rep=0
 	while [ $rep -lt "$reps" ]; do

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # dispatch.sh REPS [LAT_ITERATIONS] [DMATEST_ITERATIONS]: runs in the bench
-# guest (scripts/bench, make bench BENCH=dispatch).  Tasklet against BH-work
+# guest (scripts/bench/run, make bench BENCH=dispatch).  Tasklet against BH-work
 # callback dispatch (Documentation/dispatch.rst), Rust (rust_dmaengine
 # dispatch=) and C twin (rde_c_twin on rde_virt_dma, dispatch=), side by
 # side in one boot, idle and under load:

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # pl330.sh REPS MODE DEVICE: runs in a zynq or exynos4210 guest
-# (scripts/bench-pl330).  Upstream dmatest memcpy (noverify, norandom) on
+# (scripts/bench/pl330).  Upstream dmatest memcpy (noverify, norandom) on
 # the PL330 DEVICE (an AMBA device name, e.g. f8003000.dma-controller),
 # driven by our rust_pl330.ko and by upstream pl330.ko in turn, in one
 # boot: only one driver can bind the controller, so each repetition loads

@@ -13,7 +13,7 @@
  * terminate_all asks the engine to stop (state and flag); synchronize waits
  * until it acknowledged.  Addresses are checked and translated once, at
  * prep, by the same reachability check as rust_dmaengine's (reach.h, a
- * copy of soft/reach.h made by scripts/bench): both engines give the
+ * copy of soft/reach.h made by scripts/bench/run): both engines give the
  * same guarantee that a bad bus address is refused, not written.  MEMCPY
  * only: that is what the benchmark measures.
  *

@@ -118,7 +118,7 @@ static int __init ct_init(void)
 	dma_cap_mask_t mask;
 	int n = 0, i;
 
-	/* KTAP in the kernel log: scripts/guest-lib.sh's rde_kmsg_ktap reads it. */
+	/* KTAP in the kernel log: scripts/guest/lib.sh's rde_kmsg_ktap reads it. */
 	pr_info("KTAP version 1\n");
 	dma_cap_zero(mask);
 	bitmap_zero(ct_seen, CT_MAX_CHANS);

@@ -2,7 +2,7 @@
 
 //! The correct use of the AMBA bus glue (`kernel/amba.rs`): a driver
 //! that maps its registers and requests its interrupt lines.
-//! scripts/gate-misuse builds it as is (it must compile: the positive
+//! scripts/gate/misuse builds it as is (it must compile: the positive
 //! control) and once per line of `cases` whose marker is `amba.rs:...`,
 //! with that line's misuse inserted (it must then fail with the stated
 //! error).  The misuses keep a mapping or a line past the device's binding,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The correct use of the provider API.  scripts/gate-misuse builds it as
+//! The correct use of the provider API.  scripts/gate/misuse builds it as
 //! is (it must compile: the positive control) and once per line of `cases`
 //! whose marker is `provider.rs:...`, with that line's misuse inserted (it
 //! must then fail with the stated error).  Each misuse is one of the holes

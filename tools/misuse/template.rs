@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The correct use of the client API.  scripts/gate-misuse builds it as is
+//! The correct use of the client API.  scripts/gate/misuse builds it as is
 //! (it must compile: the positive control) and once per line of `cases`,
 //! with that line's misuse inserted at its marker (it must then fail with
 //! the stated error).

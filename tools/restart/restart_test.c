@@ -170,7 +170,7 @@ static int __init rt_init(void)
 	dma_cap_mask_t mask;
 	int b, i, k, r, bad = 0, ret = 0;
 
-	/* KTAP in the kernel log: scripts/guest-lib.sh's rde_kmsg_ktap reads it. */
+	/* KTAP in the kernel log: scripts/guest/lib.sh's rde_kmsg_ktap reads it. */
 	pr_info("KTAP version 1\n");
 	pr_info("1..1\n");
 	if (!iterations || iterations > 1000 || !b_descs || b_descs > RT_MAX_DESCS ||

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * insnprof: a QEMU TCG plugin for make bench's instruction attribution
- * (scripts/bench, BENCH=icount): counts the guest instructions executed
+ * (scripts/bench/run, BENCH=icount): counts the guest instructions executed
  * per translation block, and writes the counts out each time the guest
  * executes the block at mark=ADDR (the guest calls that kernel function on
  * purpose between phases: sync(2) for __arm64_sys_sync), then counts
@@ -9,7 +9,7 @@
  * "vaddr instructions-in-block executions" lines, the last at exit.
  *
  * Exact, unlike a sampling profile: every executed block is counted, so
- * scripts/bench-attrib can say how many instructions each function costs
+ * scripts/bench/attrib can say how many instructions each function costs
  * per transfer.  Needs QEMU with plugin support (Debian's has it); the few
  * plugin API calls used are declared in qemu-plugin-api.h, so that no
  * QEMU development package is needed.  One vCPU: the counters are not atomic.

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Sourced by the guest before /etc/rde-cmd runs (see scripts/guest-init).
+# Sourced by the guest before /etc/rde-cmd runs (see scripts/guest/init).
 # Wraps each test's KTAP output in the markers that scripts/judge reads.
 
 # rde_run SCRIPT [ARGS...]: run a kselftest script from /selftests.
