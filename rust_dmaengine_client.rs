@@ -19,20 +19,19 @@
 //! controls of `client/negative.rs`, which break the protocol on purpose.
 //! The product module has no such scenario, and no knob to reach one.
 
-use dmaengine::{
-    client::{
-        Callback,
-        CallbackCtl,
-        Channel,
-        DmaBuf,
-        Finished,
-        Op, //
-    },
-    completion::ReusableCompletion,
+use dmaengine::client::{
+    Callback,
+    CallbackCtl,
+    Channel,
+    DmaBuf,
+    Finished,
+    Op, //
 };
+use dmaengine::completion::Completion;
 use kernel::{
     prelude::*,
-    sync::Arc, //
+    sync::Arc,
+    time::msecs_to_jiffies, //
 };
 
 /// What the callbacks of one chain share.
@@ -42,7 +41,7 @@ pub(crate) struct ChainState {
     stop_at: Option<usize>,
     /// The callback of this descriptor wakes process context.
     notify_at: usize,
-    stopped: Arc<ReusableCompletion>,
+    stopped: Arc<Completion>,
 }
 
 /// What the protocol part of a callback found.
@@ -61,12 +60,12 @@ impl ChainState {
         Ok(Self {
             stop_at,
             notify_at,
-            stopped: Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?,
+            stopped: Arc::pin_init(Completion::new(), GFP_KERNEL)?,
         })
     }
 
     /// Completed by the callback of `notify_at`.
-    pub(crate) fn stopped(&self) -> Arc<ReusableCompletion> {
+    pub(crate) fn stopped(&self) -> Arc<Completion> {
         self.stopped.clone()
     }
 
@@ -109,12 +108,12 @@ fn terminate_in_callback<S: Callback>(
     bufs: KVec<DmaBuf>,
     ops: &[Op],
     state: S,
-    stopped: Arc<ReusableCompletion>,
+    stopped: Arc<Completion>,
 ) -> Result<(Finished<S>, bool)> {
     // The buffers and the state move into the transfer: until synchronize
     // gives them back, nothing can free them, nor write to them.
     let flight = ch.submit(bufs, ops, state)?;
-    let woken = stopped.wait_timeout_ms(TIMEOUT_MS);
+    let woken = stopped.wait_for_completion_timeout(msecs_to_jiffies(TIMEOUT_MS));
     if !woken {
         pr_err!("{}: no stopping callback\n", flight.channel_name());
     }

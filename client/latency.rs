@@ -32,7 +32,7 @@ use crate::{
             DmaBuf,
             Op, //
         },
-        completion::ReusableCompletion,
+        completion::Completion,
     },
     CHAIN,
     TIMEOUT_MS, //
@@ -253,7 +253,7 @@ struct LatState {
     stop_at: usize,
     terminate: bool,
     at_ns: AtomicU32,
-    stopped: Arc<ReusableCompletion>,
+    stopped: Arc<Completion>,
 }
 
 impl Callback for LatState {
@@ -286,7 +286,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
         offset: 0,
         len: 64,
     };
-    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at: 0,
@@ -296,7 +296,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     };
     let flight = ch.submit(bufs, &[op], state)?;
     r.transfers += 1;
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+    if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
         pr_err!("latency: the callback of a 64-byte copy never came\n");
         r.errors += 1;
     }
@@ -309,7 +309,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     drop(f);
 
     // terminate_sync with the chain in flight.
-    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at: CHAIN,
@@ -325,7 +325,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
 
     // terminate_async in the callback of descriptor k, then synchronize.
     let stop_at = (iter as usize) % (CHAIN - 1);
-    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at,
@@ -335,7 +335,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     };
     let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
     r.transfers += CHAIN as u32;
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+    if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
         pr_err!("latency: the terminating callback never came\n");
         r.errors += 1;
     }
@@ -376,7 +376,7 @@ fn run_queued(ch: &mut Channel, iter: u32, n: usize, r: &mut Results) -> Result<
             GFP_KERNEL,
         )?;
     }
-    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = LatState {
         t0: Instant::now(),
         stop_at: n.saturating_sub(1),
@@ -386,7 +386,7 @@ fn run_queued(ch: &mut Channel, iter: u32, n: usize, r: &mut Results) -> Result<
     };
     let flight = ch.submit(bufs, &ops, state)?;
     r.transfers += n as u32;
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+    if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
         pr_err!("latency: the last of {n} queued copies never called back\n");
         r.errors += 1;
     }

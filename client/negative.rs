@@ -37,7 +37,7 @@ use crate::{
             InFlight,
             Op, //
         },
-        completion::ReusableCompletion,
+        completion::Completion,
         Cap,
     },
     request_channel,
@@ -65,7 +65,7 @@ pub(crate) fn skip_sync(ch: &mut Channel, iter: u32, hold: u32, r: &mut Results)
     let stopped = state.chain.stopped();
     let flight = ch.submit(chain_bufs(iter)?, &chain_ops(), state)?;
     r.transfers += CHAIN as u32;
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+    if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
         r.errors += 1;
     }
     let t = flight.terminate_async().map_err(|(e, _)| e)?;
@@ -115,7 +115,7 @@ struct Dropper {
     /// The same, for a held channel: plain safe code can do this one.
     channel: Pin<KBox<SpinLock<Option<Channel>>>>,
     /// Set once both were dropped.
-    done: Arc<ReusableCompletion>,
+    done: Arc<Completion>,
 }
 
 impl Callback for Dropper {
@@ -158,7 +158,7 @@ pub(crate) fn drop_in_callback(ch: &mut Channel, _iter: u32, r: &mut Results) ->
         batch.0.channel_name(),
         held.name()
     );
-    let done = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = Dropper {
         batch: KBox::pin_init(new_spinlock!(Some(batch)), GFP_KERNEL)?,
         channel: KBox::pin_init(new_spinlock!(Some(held)), GFP_KERNEL)?,
@@ -175,7 +175,7 @@ pub(crate) fn drop_in_callback(ch: &mut Channel, _iter: u32, r: &mut Results) ->
     };
     let flight = ch.submit(bufs, &[copy], state)?;
     r.transfers += 2;
-    if !done.wait_timeout_ms(TIMEOUT_MS) {
+    if !done.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
         pr_err!("drop_in_callback: the dropping callback never returned\n");
         r.errors += 1;
     }

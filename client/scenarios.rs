@@ -44,7 +44,7 @@ use crate::{
             InFlight,
             Op, //
         },
-        completion::ReusableCompletion,
+        completion::Completion,
         Cap,
         Direction,
         Status, //
@@ -220,7 +220,7 @@ struct CyclicState {
     stop_after: u32,
     periods: AtomicU32,
     late: AtomicU32,
-    stopped: Arc<ReusableCompletion>,
+    stopped: Arc<Completion>,
 }
 
 impl Callback for CyclicState {
@@ -335,8 +335,8 @@ pub(crate) fn check_chain(f: &Finished<Probed>, last_done: usize, r: &mut Result
 /// edge-triggered tick under host load; the rig now makes it
 /// level-triggered, see Documentation/testing.rst.)
 pub(crate) fn sleep_ms(ms: u32) {
-    if let Ok(c) = KBox::pin_init(ReusableCompletion::new(), GFP_KERNEL) {
-        c.wait_timeout_ms(ms);
+    if let Ok(c) = KBox::pin_init(Completion::new(), GFP_KERNEL) {
+        c.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(ms));
     }
 }
 
@@ -424,7 +424,7 @@ fn run_chain(
     r.transfers += CHAIN as u32;
     // Wait for the first completion (stress: descriptor `stop_at`), then
     // stop the rest in flight.
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+    if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
         r.errors += 1;
     }
     if scenario == Scenario::PauseResume {
@@ -510,7 +510,7 @@ pub(crate) fn stop<S: Callback>(flight: InFlight<'_, S>) -> Result<Finished<S>> 
 
 fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     const PERIOD: usize = 1024;
-    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = CyclicState {
         stop_after: 3 + iter % 5,
         periods: AtomicU32::new(0),
@@ -526,7 +526,7 @@ fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     };
     let flight = ch.submit(bufs, &[op], state)?;
     r.transfers += 1;
-    if !stopped.wait_timeout_ms(TIMEOUT_MS) {
+    if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
         r.errors += 1;
     }
     let f = stop(flight)?;

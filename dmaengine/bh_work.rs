@@ -237,7 +237,7 @@ impl<T: HasBhWork> PinnedDrop for BhWork<T> {
 #[kunit_tests(rust_dma_engine_bh_work)]
 mod tests {
     use super::*;
-    use crate::dmaengine::completion::ReusableCompletion;
+    use crate::dmaengine::completion::Completion;
     use core::sync::atomic::{
         AtomicBool,
         AtomicU32,
@@ -250,7 +250,7 @@ mod tests {
         #[pin]
         work: BhWork<Owner>,
         #[pin]
-        done: ReusableCompletion,
+        done: Completion,
         runs: AtomicU32,
         in_process_context: AtomicBool,
         /// Microseconds each run spins, and whether one is spinning.
@@ -331,7 +331,7 @@ mod tests {
         KBox::pin_init(
             pin_init!(Owner {
                 work <- BhWork::new(),
-                done <- ReusableCompletion::new(),
+                done <- Completion::new(),
                 runs: AtomicU32::new(0),
                 in_process_context: AtomicBool::new(false),
                 spin_us,
@@ -351,7 +351,9 @@ mod tests {
         for round in 1..=2u32 {
             o.done.reinit();
             o.queue_bh_work();
-            assert!(o.done.wait_timeout_ms(5000));
+            assert!(o
+                .done
+                .wait_for_completion_timeout(kernel::time::msecs_to_jiffies(5000)));
             o.cancel_bh_work();
             assert_eq!(o.runs.load(Ordering::Relaxed), round);
         }
@@ -365,7 +367,9 @@ mod tests {
         let o = owner(0)?;
         o.cancel_bh_work();
         o.queue_bh_work();
-        assert!(o.done.wait_timeout_ms(5000));
+        assert!(o
+            .done
+            .wait_for_completion_timeout(kernel::time::msecs_to_jiffies(5000)));
         Ok(())
     }
 

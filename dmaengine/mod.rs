@@ -14,7 +14,7 @@
 //!   [`queue::DescQueue`], and its cookies.
 //! - [`provider`]: a virtual channel for drivers of DMA controllers, with
 //!   callback dispatch from a tasklet or a BH work item and a
-//!   [`completion::ReusableCompletion`] to wait for the engine to stop.  A
+//!   [`Completion`](kernel::sync::Completion) to wait for the engine to stop.  A
 //!   provider's word about its hardware
 //!   ([`provider::VirtChan::engine_stopped`]) is `unsafe`.
 //! - [`client`]: channels, buffers and transfers for drivers that use DMA;
@@ -31,7 +31,6 @@
 
 mod bh_work;
 pub mod client;
-pub mod completion;
 mod lock;
 pub mod provider;
 pub mod queue;
@@ -50,11 +49,14 @@ pub use types::{
     TxResult, //
 };
 
-// Out of tree only: the AMBA bus (`kernel/amba.rs`, in the kernel crate
-// `kernel::amba`), our bindgen run and the platform device of a software
-// provider.
+// Out of tree only: what the series adds to the kernel crate first
+// (`kernel/`: the AMBA bus, `kernel::amba`, and the completion's additions,
+// `kernel::sync::Completion`), our bindgen run and the platform device of a
+// software provider.
 #[cfg(CONFIG_ARM_AMBA)]
 #[path = "../kernel/amba.rs"]
 pub mod amba;
 pub mod bindings;
+#[path = "../kernel/sync/completion.rs"]
+pub mod completion;
 pub mod platform;

@@ -10,6 +10,7 @@ use super::{
     Provider,
     VirtChanRef, //
 };
+use crate::dmaengine::completion::Completion;
 use crate::dmaengine::test_build;
 use crate::dmaengine::{
     bh_work::{
@@ -19,7 +20,6 @@ use crate::dmaengine::{
         HasBhWork, //
     },
     bindings,
-    completion::ReusableCompletion,
     lock::{
         lock_scoped,
         ChanLock,
@@ -116,7 +116,7 @@ pub struct VirtChan<P: Provider> {
     /// Which of the two dispatches callbacks, fixed at registration.
     pub(super) dispatch: Dispatch,
     #[pin]
-    pub(super) stopped: ReusableCompletion,
+    pub(super) stopped: Completion,
     /// A snapshot of the queue's cookies, written under the lock when they
     /// change (submit) and before callbacks run, so that `tx_status` can
     /// answer "complete" without the lock, as `dma_cookie_status()` does in
@@ -257,7 +257,10 @@ impl<P: Provider> VirtChan<P> {
             bh_work <- BhWork::new(),
             dispatch,
             // The engine starts stopped.
-            stopped <- ReusableCompletion::new_done(),
+            stopped <- Completion::new().pin_chain(|c| {
+                c.complete_all();
+                Ok(())
+            }),
             cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
             failed_cookie: AtomicI32::new(0),
             gone: AtomicBool::new(false),
@@ -469,7 +472,7 @@ impl<P: Provider> VirtChan<P> {
             if !this.is_gone() {
                 P::synchronize(this);
             }
-            this.stopped.wait();
+            this.stopped.wait_for_completion();
             this.quiesce();
             let mut g = this.inner.lock();
             if test_build::OLD_SYNC {
@@ -478,7 +481,7 @@ impl<P: Provider> VirtChan<P> {
                 drop(terminated);
                 return;
             }
-            if !this.stopped.is_done() {
+            if !this.stopped.completion_done() {
                 // A callback terminated a restarted batch meanwhile and
                 // the engine has not acknowledged that stop yet.
                 continue;

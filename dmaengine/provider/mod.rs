@@ -103,7 +103,7 @@
 //! - the driver's per-channel data, pinned, so that it may embed the kernel
 //!   objects its hardware needs (work items, timers), which find their
 //!   channel again through [`VirtChan::data_container_of`];
-//! - a [`ReusableCompletion`](super::completion::ReusableCompletion) that the
+//! - a [`Completion`](kernel::sync::Completion) that the
 //!   driver re-arms in `terminate_all` while its engine may still touch memory
 //!   ([`VirtChan::engine_stopping`]) and completes when the engine has really
 //!   stopped ([`VirtChan::engine_stopped`], `unsafe`: it is the driver's word

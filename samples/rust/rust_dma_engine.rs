@@ -7,9 +7,9 @@
 //! Freeing earlier does not compile.  Upstream `dmatest` can use the channels.
 
 use crate::dmaengine::bindings;
+use crate::dmaengine::completion::Completion;
 use crate::dmaengine::{
     client,
-    completion::ReusableCompletion,
     provider::{
         Inner,
         Provider,
@@ -187,7 +187,7 @@ const CHUNK: usize = 4096;
 /// terminates the chain and completes `stopped`.
 struct Chain {
     stop_at: usize,
-    stopped: Arc<ReusableCompletion>,
+    stopped: Arc<Completion>,
     /// Callbacks after the stopping one, and failed terminates: must be 0.
     bad: AtomicU32,
     /// A callback runs: must be false once synchronize returned.
@@ -221,7 +221,7 @@ fn run_chain(ch: &mut client::Channel, stop_at: usize) -> Result {
         offset: i * CHUNK,
         len: CHUNK,
     });
-    let stopped = Arc::pin_init(ReusableCompletion::new(), GFP_KERNEL)?;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = Chain {
         stop_at,
         stopped: stopped.clone(),
@@ -231,7 +231,7 @@ fn run_chain(ch: &mut client::Channel, stop_at: usize) -> Result {
     // The buffers and the state move into the transfer: until synchronize
     // gives them back, nothing can free them, nor write to them.
     let flight = ch.submit(bufs, &ops, state)?;
-    let woken = stopped.wait_timeout_ms(5000);
+    let woken = stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(5000));
     // The callback may still run and the engine still copy: terminate (again,
     // harmless), then wait for both.
     let done = flight.terminate_async().map_err(|(e, _)| e)?.synchronize();

@@ -854,7 +854,7 @@ proctype client()
 		:: else -> skip
 		fi;
 #endif
-		/* stopped.wait_timeout_ms(TIMEOUT_MS): the notifying callback,
+		/* stopped.wait_for_completion_timeout(): the notifying callback,
 		 * or the timeout; waiting for the callback must not wait forever
 		 * (P4) */
 		if

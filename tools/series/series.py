@@ -113,7 +113,7 @@ def generate(ksrc, out):
         def git(i, *args, msg=None):  # commit `i` of the series, at its fixed date
             subprocess.run(['git', '-C', repo, *args], input=msg, text=True, check=True,
                            env=dict(env, GIT_AUTHOR_DATE=DATE.format(i), GIT_COMMITTER_DATE=DATE.format(i)))
-        for path in {r.split()[0] for _, ops in patches for op, r in ops if op in ('after', 'before', 'append')}:
+        for path in {r.split()[op == 'copy'] for _, ops in patches for op, r in ops if op != 'F'}:
             os.path.exists(os.path.join(ksrc, path)) and write(repo, ksrc, path, read(path, ksrc), None)  # pristine
         git(0, 'init', '-q'), git(0, 'add', '-A'), git(0, 'commit', '-q', '-m', 'pristine')
         staged, maint = set(), []
