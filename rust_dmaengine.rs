@@ -43,11 +43,11 @@ use soft::{
 use dmaengine::{
     platform::PlatformDevice,
     provider::{
+        DevSide,
         Dispatch,
         Inner,
         Provider,
         Registration,
-        SlaveConfig,
         TxStatus, //
         VirtChan,
         VirtChanRef,
@@ -247,25 +247,17 @@ impl Provider for SoftDma {
         buf_len: usize,
         period: usize,
         dir: Direction,
+        _dev: DevSide,
     ) -> Result<Xfer> {
-        if period == 0 || buf_len == 0 || buf_len % period != 0 || dir == Direction::MemToMem {
-            dev_err!(
-                chan.dev(),
-                "cyclic: bad geometry (buffer {buf_len}, period {period}, {dir:?})\n"
-            );
-            return Err(EINVAL);
-        }
+        // The framework checked the geometry, the direction and the device
+        // side; the simulated device makes up samples (capture) or takes
+        // them (playback) at whatever address it was given.
         let buf = if dir == Direction::DevToMem {
             CyclicBuf::Fill(reachable(&chan, buf, buf_len)?)
         } else {
             CyclicBuf::Sink(buf_len)
         };
         Ok(Xfer::Cyclic { buf, period })
-    }
-
-    fn slave_config(chan: ChanRef<'_>, cfg: &SlaveConfig) -> Result {
-        chan.lock().engine.slave = *cfg;
-        Ok(())
     }
 
     #[inline]

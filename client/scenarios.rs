@@ -47,6 +47,8 @@ use crate::{
         completion::Completion,
         Cap,
         Direction,
+        DmaAddress,
+        SlaveConfig,
         Status, //
     },
     request_channel,
@@ -508,6 +510,9 @@ pub(crate) fn stop<S: Callback>(flight: InFlight<'_, S>) -> Result<Finished<S>> 
     })
 }
 
+/// The bus address the cyclic scenario configures for its capture FIFO.
+const CAPTURE_FIFO: DmaAddress = 0x1000_0000;
+
 fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     const PERIOD: usize = 1024;
     let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
@@ -524,6 +529,15 @@ fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
         period: PERIOD,
         dir: Direction::DevToMem,
     };
+    // The device side, as a capture driver configures it: the provider
+    // refuses a cyclic transfer without one.  The software engine's
+    // simulated FIFO makes up 4-byte samples whatever its address.
+    ch.slave_config(&SlaveConfig {
+        src_addr: CAPTURE_FIFO,
+        src_addr_width: 4,
+        src_maxburst: 1,
+        ..SlaveConfig::default()
+    })?;
     let flight = ch.submit(bufs, &[op], state)?;
     r.transfers += 1;
     if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {

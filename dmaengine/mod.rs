@@ -43,8 +43,10 @@ mod types;
 pub use kernel::dma::DmaAddress;
 pub use types::{
     Cap,
+    DevSide,
     Direction,
     ResidueGranularity,
+    SlaveConfig,
     Status,
     TxResult, //
 };

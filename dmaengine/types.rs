@@ -4,7 +4,10 @@
 //!
 //! C header: [`include/linux/dmaengine.h`](srctree/include/linux/dmaengine.h)
 
-use super::bindings;
+use super::{
+    bindings,
+    DmaAddress, //
+};
 
 /// The result of a transaction status query (`enum dma_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,4 +142,57 @@ impl Cap {
             Cap::Private => bindings::dma_transaction_type_DMA_PRIVATE,
         }
     }
+}
+
+/// Slave configuration (`struct dma_slave_config`), for slave and cyclic
+/// transfers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SlaveConfig {
+    /// Device FIFO address for device-to-memory transfers.
+    pub src_addr: DmaAddress,
+    /// Device FIFO address for memory-to-device transfers.
+    pub dst_addr: DmaAddress,
+    /// Width of a source FIFO access, in bytes.
+    pub src_addr_width: u32,
+    /// Width of a destination FIFO access, in bytes.
+    pub dst_addr_width: u32,
+    /// Words per burst from the source.
+    pub src_maxburst: u32,
+    /// Words per burst to the destination.
+    pub dst_maxburst: u32,
+}
+
+impl SlaveConfig {
+    /// The device side of a transfer in direction `dir`: the FIFO a
+    /// memory-to-device transfer writes (`dst_*`) or a device-to-memory one
+    /// reads (`src_*`); `None` for memory to memory.
+    pub fn device_side(&self, dir: Direction) -> Option<DevSide> {
+        match dir {
+            Direction::MemToDev => Some(DevSide {
+                addr: self.dst_addr,
+                width: self.dst_addr_width,
+                burst: self.dst_maxburst,
+            }),
+            Direction::DevToMem => Some(DevSide {
+                addr: self.src_addr,
+                width: self.src_addr_width,
+                burst: self.src_maxburst,
+            }),
+            Direction::MemToMem => None,
+        }
+    }
+}
+
+/// The device end of a slave or cyclic transfer, from the channel's slave
+/// configuration for its direction.  The framework hands it to a
+/// provider's `prep_*` only when it is complete: an address, and a width
+/// and a burst the provider declared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DevSide {
+    /// The device FIFO's bus address.
+    pub addr: DmaAddress,
+    /// The width of each FIFO access, in bytes.
+    pub width: u32,
+    /// Words per burst (0: the driver's choice).
+    pub burst: u32,
 }

@@ -27,7 +27,6 @@ use super::{
 use crate::dmaengine::provider::{
     Inner,
     Provider,
-    SlaveConfig,
     VirtChan,
     VirtChanRef, //
 };
@@ -74,8 +73,6 @@ pub struct Engine {
     /// Chained mode: descriptors completed since the engine last raised
     /// its interrupt.
     pub unsignalled: u32,
-    /// The client's slave configuration (`dmaengine_slave_config()`).
-    pub slave: SlaveConfig,
 }
 
 impl Engine {
@@ -86,7 +83,6 @@ impl Engine {
             pause_requested: false,
             started: None,
             unsignalled: 0,
-            slave: SlaveConfig::default(),
         }
     }
 }

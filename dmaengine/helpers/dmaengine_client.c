@@ -61,6 +61,12 @@ __rust_helper int rust_helper_dmaengine_terminate_sync(struct dma_chan *chan)
 	return dmaengine_terminate_sync(chan);
 }
 
+__rust_helper int rust_helper_dmaengine_slave_config(struct dma_chan *chan,
+						   struct dma_slave_config *config)
+{
+	return dmaengine_slave_config(chan, config);
+}
+
 __rust_helper int rust_helper_dmaengine_pause(struct dma_chan *chan)
 {
 	return dmaengine_pause(chan);

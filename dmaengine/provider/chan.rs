@@ -8,6 +8,7 @@ use super::{
     Dispatch,
     Inner,
     Provider,
+    SlaveConfig,
     VirtChanRef, //
 };
 use crate::dmaengine::completion::Completion;
@@ -246,6 +247,7 @@ impl<P: Provider> VirtChan<P> {
                     queue: DescQueue::new(),
                     engine,
                     periods: 0,
+                    slave: SlaveConfig::default(),
                     dead: false,
                     owner: this.as_ptr().cast_const(),
                     _unsized: [],

@@ -6,6 +6,7 @@
 use super::{
     desc::Desc,
     Provider,
+    SlaveConfig,
     VirtChan, //
 };
 use crate::dmaengine::{
@@ -44,6 +45,8 @@ pub struct Inner<P: Provider, T: ?Sized = [()]> {
     /// The driver's engine state.
     pub engine: P::Engine,
     pub(super) periods: u32,
+    /// The slave configuration the framework accepted last.
+    pub(super) slave: SlaveConfig,
     /// Set when the `Registration` goes away: no new descriptor, no new
     /// engine work, no new client.
     pub(super) dead: bool,

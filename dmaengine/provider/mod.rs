@@ -15,6 +15,13 @@
 //!    [`Provider::ADDR_WIDTHS`], [`Provider::MAX_BURST`] and
 //!    [`Provider::RESIDUE_GRANULARITY`] are what `dma_get_slave_caps()`
 //!    reports.
+//!    For a peripheral's channels, the framework checks the client's
+//!    `dmaengine_slave_config()` against those constants and keeps it:
+//!    [`Provider::prep_slave_sg`] and [`Provider::prep_cyclic`] get the
+//!    device side of their direction ([`DevSide`]), and are not called
+//!    for a direction you did not declare or the client did not configure,
+//!    nor with an empty list entry or a period that does not divide the
+//!    buffer.
 //! 3. `prep_*`: check the request and return the descriptor; never touch
 //!    the hardware (a prepared descriptor may never be submitted).
 //! 4. `issue_pending`: call [`Inner::issue_pending`] and, if the engine is
@@ -155,6 +162,11 @@ pub use chan::{
 pub use desc::Desc;
 pub use inner::Inner;
 pub use registration::Registration;
+// For providers, with the rest of what they implement.
+pub use super::{
+    DevSide,
+    SlaveConfig, //
+};
 
 /// A borrowed reference to a channel that lives in an [`Arc`](kernel::sync::Arc):
 /// what every [`Provider`] method gets.  It derefs to the [`VirtChan`], and
@@ -162,22 +174,14 @@ pub use registration::Registration;
 /// runs the engine, say).
 pub type VirtChanRef<'a, P> = ArcBorrow<'a, VirtChan<P>>;
 
-/// Slave configuration (`struct dma_slave_config`), for slave and cyclic
-/// transfers.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SlaveConfig {
-    /// Device FIFO address for device-to-memory transfers.
-    pub src_addr: DmaAddress,
-    /// Device FIFO address for memory-to-device transfers.
-    pub dst_addr: DmaAddress,
-    /// Width of a source FIFO access, in bytes.
-    pub src_addr_width: u32,
-    /// Width of a destination FIFO access, in bytes.
-    pub dst_addr_width: u32,
-    /// Words per burst from the source.
-    pub src_maxburst: u32,
-    /// Words per burst to the destination.
-    pub dst_maxburst: u32,
+/// One entry of a slave transfer's scatter-gather list, as the client
+/// mapped it: the memory side of the transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SgEntry {
+    /// Bus address of the entry (`sg_dma_address()`).
+    pub addr: DmaAddress,
+    /// Its length in bytes (`sg_dma_len()`), never 0.
+    pub len: u32,
 }
 
 /// How a device's channels dispatch completion callbacks, chosen at
@@ -282,18 +286,46 @@ pub trait Provider: Sized + Send + Sync + 'static {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Prepares a cyclic transfer over `buf`, with a callback per period.
+    /// Prepares a cyclic transfer over `buf`, with a callback per period,
+    /// between memory and the device FIFO `dev`.
+    ///
+    /// The framework checked the request first: `dir` is a device direction
+    /// the driver declared, `period_len` is not 0 and divides `buf_len`, and
+    /// `dev` is complete (see [`DevSide`]).
     fn prep_cyclic(
         _chan: VirtChanRef<'_, Self>,
         _buf: DmaAddress,
         _buf_len: usize,
         _period_len: usize,
         _dir: Direction,
+        _dev: DevSide,
     ) -> Result<Self::Desc> {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Applies a slave configuration.
+    /// Prepares a slave transfer between the memory of `sgl` and the device
+    /// FIFO `dev` (`device_prep_slave_sg`).
+    ///
+    /// The framework checked the request first: `dir` is a device direction
+    /// the driver declared, `sgl` is not empty and has no empty entry, and
+    /// `dev` is complete (see [`DevSide`]).  `sgl` is a copy of the client's
+    /// list, which the descriptor may keep: it holds bus addresses, which
+    /// only the hardware dereferences, and the client keeps the memory
+    /// mapped until the transfer is terminated and synchronized.
+    fn prep_slave_sg(
+        _chan: VirtChanRef<'_, Self>,
+        _sgl: KVec<SgEntry>,
+        _dir: Direction,
+        _dev: DevSide,
+    ) -> Result<Self::Desc> {
+        kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Applies a slave configuration, which the framework checked against
+    /// [`Provider::DIRECTIONS`], [`Provider::ADDR_WIDTHS`] and
+    /// [`Provider::MAX_BURST`] and keeps for the channel's `prep_*` (they
+    /// get its [`DevSide`]).  For a driver that must check more, or program
+    /// its hardware at once.
     fn slave_config(_chan: VirtChanRef<'_, Self>, _cfg: &SlaveConfig) -> Result {
         kernel::build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }

@@ -4,7 +4,9 @@
 //! recovers the channel and calls the framework or the [`Provider`].
 
 use super::{
+    DevSide,
     Provider,
+    SgEntry,
     SlaveConfig,
     TxStatus,
     VirtChan,
@@ -169,9 +171,162 @@ impl<P: Provider> Ops<P> {
         if chan.is_gone() {
             return ptr::null_mut();
         }
-        P::prep_cyclic(chan, buf, buf_len, period_len, dir)
+        if period_len == 0 || buf_len == 0 || buf_len % period_len != 0 {
+            dev_err!(
+                chan.dev(),
+                "chan {}: cyclic: a period of {period_len} bytes does not divide a buffer of {buf_len}\n",
+                chan.index()
+            );
+            return ptr::null_mut();
+        }
+        Self::device_side(&chan, dir, "cyclic")
+            .and_then(|dev| P::prep_cyclic(chan, buf, buf_len, period_len, dir, dev))
             .and_then(|d| chan.new_desc(d, buf_len, true, flags))
             .unwrap_or(ptr::null_mut())
+    }
+
+    /// # Safety
+    ///
+    /// Called by dmaengine for a channel registered by a `Registration<P>`,
+    /// with `sgl` a list of `sg_len` entries mapped for DMA.
+    pub(super) unsafe extern "C" fn prep_slave_sg(
+        c: *mut bindings::dma_chan,
+        sgl: *mut bindings::scatterlist,
+        sg_len: kernel::ffi::c_uint,
+        dir: bindings::dma_transfer_direction,
+        flags: kernel::ffi::c_ulong,
+        _context: *mut kernel::ffi::c_void,
+    ) -> *mut bindings::dma_async_tx_descriptor {
+        // SAFETY: dmaengine calls this for one of our channels.
+        let chan = unsafe { Self::chan(c) };
+        let Some(dir) = Direction::from_raw(dir) else {
+            return ptr::null_mut();
+        };
+        if chan.is_gone() {
+            return ptr::null_mut();
+        }
+        // SAFETY: Forwarded from the caller.
+        let list = unsafe { Self::copy_sgl(&chan, sgl, sg_len) };
+        let dev = Self::device_side(&chan, dir, "slave_sg");
+        let (Ok((list, len)), Ok(dev)) = (list, dev) else {
+            return ptr::null_mut();
+        };
+        P::prep_slave_sg(chan, list, dir, dev)
+            .and_then(|d| chan.new_desc(d, len, false, flags))
+            .unwrap_or(ptr::null_mut())
+    }
+
+    /// The client's scatter-gather list as the driver gets it, and its
+    /// total length: refused, with a message, if it is empty, has an empty
+    /// entry, or is longer than a descriptor can say.
+    ///
+    /// # Safety
+    ///
+    /// `sgl` must be a list of (at least) `n` entries mapped for DMA.
+    unsafe fn copy_sgl(
+        chan: &VirtChan<P>,
+        mut sgl: *mut bindings::scatterlist,
+        n: u32,
+    ) -> Result<(KVec<SgEntry>, usize)> {
+        let fail = |why: &str| {
+            dev_err!(chan.dev(), "chan {}: slave_sg: {why}\n", chan.index());
+            EINVAL
+        };
+        if n == 0 || sgl.is_null() {
+            return Err(fail("an empty scatter-gather list"));
+        }
+        // Prep may be called in atomic context.
+        let mut list = KVec::with_capacity(n as usize, GFP_NOWAIT)?;
+        let mut total = 0usize;
+        for i in 0..n {
+            if sgl.is_null() {
+                return Err(fail("the list ends before its sg_len entries"));
+            }
+            // SAFETY: `sgl` is entry `i` of the caller's list.
+            let e = unsafe {
+                SgEntry {
+                    addr: bindings::sg_dma_address(sgl),
+                    len: bindings::sg_dma_len(sgl),
+                }
+            };
+            if e.len == 0 {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: slave_sg: entry {i} is empty\n",
+                    chan.index()
+                );
+                return Err(EINVAL);
+            }
+            total = total.checked_add(e.len as usize).ok_or(EINVAL)?;
+            list.push(e, GFP_NOWAIT)?;
+            // SAFETY: As above; the next entry, or null after the last.
+            sgl = unsafe { bindings::sg_next(sgl) };
+        }
+        Ok((list, total))
+    }
+
+    /// The device side of a transfer in direction `dir`, from the channel's
+    /// slave configuration; refused, with a message, for a direction the
+    /// driver did not declare or one not configured yet.
+    fn device_side(chan: &VirtChan<P>, dir: Direction, what: &str) -> Result<DevSide> {
+        if dir == Direction::MemToMem || !P::DIRECTIONS.contains(&dir) {
+            dev_err!(
+                chan.dev(),
+                "chan {}: {what}: direction {dir:?} is not one of this channel's ({:?})\n",
+                chan.index(),
+                P::DIRECTIONS
+            );
+            return Err(EINVAL);
+        }
+        let cfg = chan.inner.lock().slave;
+        match cfg.device_side(dir) {
+            Some(dev) if dev.addr != 0 && dev.width != 0 => Ok(dev),
+            _ => {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: {what}: no device address and width for {dir:?}: \
+                     configure the channel first (dmaengine_slave_config())\n",
+                    chan.index()
+                );
+                Err(EINVAL)
+            }
+        }
+    }
+
+    /// Checks a slave configuration against what the driver declared.
+    fn check_config(chan: &VirtChan<P>, cfg: &SlaveConfig) -> Result {
+        if !P::DIRECTIONS.iter().any(|d| *d != Direction::MemToMem) {
+            dev_err!(
+                chan.dev(),
+                "chan {}: slave config: this channel has no slave transfers\n",
+                chan.index()
+            );
+            return Err(EINVAL);
+        }
+        for (side, width, burst) in [
+            ("src", cfg.src_addr_width, cfg.src_maxburst),
+            ("dst", cfg.dst_addr_width, cfg.dst_maxburst),
+        ] {
+            if width != 0 && !P::ADDR_WIDTHS.contains(&width) {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: slave config: {side}_addr_width {width} is not one of {:?} bytes\n",
+                    chan.index(),
+                    P::ADDR_WIDTHS
+                );
+                return Err(EINVAL);
+            }
+            if P::MAX_BURST != 0 && burst > P::MAX_BURST {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: slave config: {side}_maxburst {burst} is above {}\n",
+                    chan.index(),
+                    P::MAX_BURST
+                );
+                return Err(EINVAL);
+            }
+        }
+        Ok(())
     }
 
     /// # Safety
@@ -196,10 +351,16 @@ impl<P: Provider> Ops<P> {
             src_maxburst: cfg.src_maxburst,
             dst_maxburst: cfg.dst_maxburst,
         };
-        match P::slave_config(chan, &cfg) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
+        if let Err(e) = Self::check_config(&chan, &cfg) {
+            return e.to_errno();
         }
+        if P::HAS_SLAVE_CONFIG {
+            if let Err(e) = P::slave_config(chan, &cfg) {
+                return e.to_errno();
+            }
+        }
+        chan.inner.lock().slave = cfg;
+        0
     }
 
     /// # Safety

@@ -239,9 +239,12 @@ impl<P: Provider> Registration<P> {
             if P::HAS_PREP_CYCLIC {
                 (*d).device_prep_dma_cyclic = Some(Ops::<P>::prep_cyclic);
             }
-            if P::HAS_SLAVE_CONFIG {
-                (*d).device_config = Some(Ops::<P>::config);
+            if P::HAS_PREP_SLAVE_SG {
+                (*d).device_prep_slave_sg = Some(Ops::<P>::prep_slave_sg);
             }
+            // The framework keeps and checks the slave configuration of a
+            // channel with device directions, and refuses it for others.
+            (*d).device_config = Some(Ops::<P>::config);
             if P::HAS_PAUSE {
                 (*d).device_pause = Some(Ops::<P>::pause);
             }

@@ -11,12 +11,15 @@ mod tests {
     use super::super::super::{
         desc::tx_submit,
         ops::Ops,
+        DevSide,
+        SgEntry,
         SlaveConfig,
         TxStatus, //
     };
     use super::super::*;
     use crate::dmaengine::{
         queue::Cookie,
+        Direction,
         DmaAddress,
         Status, //
     };
@@ -33,11 +36,51 @@ mod tests {
         fail: bool,
     }
 
+    /// What `Mock::prep_slave_sg` was given last: entries, bytes, and the
+    /// device address.
+    static SG_ENTRIES: AtomicU32 = AtomicU32::new(0);
+    static SG_BYTES: AtomicU32 = AtomicU32::new(0);
+    static SG_DEV: AtomicU32 = AtomicU32::new(0);
+
     #[vtable]
     impl Provider for Mock {
         type Desc = ();
         type Engine = MockEngine;
         type ChanData = AtomicU32;
+
+        const DIRECTIONS: &'static [Direction] = &[
+            Direction::MemToMem,
+            Direction::MemToDev,
+            Direction::DevToMem,
+        ];
+        const ADDR_WIDTHS: &'static [u32] = &[1, 2, 4];
+        const MAX_BURST: u32 = 8;
+
+        fn prep_slave_sg(
+            chan: VirtChanRef<'_, Self>,
+            sgl: KVec<SgEntry>,
+            _dir: Direction,
+            dev: DevSide,
+        ) -> Result {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+            let bytes: u32 = sgl.iter().map(|e| e.len).sum();
+            SG_ENTRIES.store(sgl.len() as u32, Ordering::Relaxed);
+            SG_BYTES.store(bytes, Ordering::Relaxed);
+            SG_DEV.store(dev.addr as u32, Ordering::Relaxed);
+            Ok(())
+        }
+
+        fn prep_cyclic(
+            chan: VirtChanRef<'_, Self>,
+            _: DmaAddress,
+            _: usize,
+            _: usize,
+            _: Direction,
+            _: DevSide,
+        ) -> Result {
+            chan.data().fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
 
         fn prep_memcpy(
             chan: VirtChanRef<'_, Self>,
@@ -329,6 +372,166 @@ mod tests {
             bindings::dmaengine_tx_result_DMA_TRANS_WRITE_FAILED
         );
         assert_eq!(CB_RESIDUE.load(Ordering::Relaxed), 24);
+        Ok(())
+    }
+
+    /// A slave configuration the driver did not declare is refused, and
+    /// the channel keeps the one it had; one it did is kept for the
+    /// channel's `prep_*`.
+    #[test]
+    fn slave_config_is_checked_and_kept() -> Result {
+        let faux = faux::Registration::new(c"kunit_slave_config", None)?;
+        let c = chan_with(&faux, 0)?;
+        let raw = c.chan.get();
+        let good = bindings::dma_slave_config {
+            dst_addr: 0x1000,
+            dst_addr_width: 4,
+            dst_maxburst: 8,
+            ..Default::default()
+        };
+        let mut bad_width = bindings::dma_slave_config {
+            dst_addr_width: 3,
+            ..good
+        };
+        let mut bad_burst = bindings::dma_slave_config {
+            src_maxburst: 16,
+            ..good
+        };
+        let mut good = good;
+        // SAFETY: `raw` is the channel of a `VirtChan<Mock>` in an `Arc`;
+        // the configurations are valid for the calls.
+        let (w, b, g) = unsafe {
+            (
+                Ops::<Mock>::config(raw, &mut bad_width),
+                Ops::<Mock>::config(raw, &mut bad_burst),
+                Ops::<Mock>::config(raw, &mut good),
+            )
+        };
+        let kept = c.inner.lock().slave.device_side(Direction::MemToDev);
+        let calls = c.data().load(Ordering::Relaxed);
+        release(&c);
+        assert_eq!(w, EINVAL.to_errno());
+        assert_eq!(b, EINVAL.to_errno());
+        assert_eq!(g, 0);
+        assert_eq!(
+            kept,
+            Some(DevSide {
+                addr: 0x1000,
+                width: 4,
+                burst: 8
+            })
+        );
+        // Only the accepted one reached the driver's hook.
+        assert_eq!(calls, 1);
+        Ok(())
+    }
+
+    /// `prep_slave_sg` reaches the driver only for a configured device
+    /// direction it declared and a list without empty entries; the driver
+    /// gets every entry and the device side.
+    #[test]
+    fn slave_sg_is_checked() -> Result {
+        let faux = faux::Registration::new(c"kunit_slave_sg", None)?;
+        let c = chan_with(&faux, 0)?;
+        let raw = c.chan.get();
+        let mut sg: [bindings::scatterlist; 3] = core::array::from_fn(|_| Default::default());
+        // SAFETY: `sg` holds three entries.
+        unsafe { bindings::sg_init_table(sg.as_mut_ptr(), 3) };
+        for (i, e) in sg.iter_mut().enumerate() {
+            e.dma_address = 0x10000 * (i as DmaAddress + 1);
+            #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
+            {
+                e.dma_length = 64 << i;
+            }
+            #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
+            {
+                e.length = 64 << i;
+            }
+        }
+        let dir = |d: Direction| d.to_raw();
+        let prep = |d, sg: &mut [bindings::scatterlist; 3], n| {
+            // SAFETY: `raw` is the channel of a `VirtChan<Mock>` in an
+            // `Arc`; `sg` is a list of three entries.
+            unsafe {
+                Ops::<Mock>::prep_slave_sg(raw, sg.as_mut_ptr(), n, dir(d), 0, ptr::null_mut())
+            }
+        };
+        let unconfigured = prep(Direction::MemToDev, &mut sg, 3).is_null();
+        let mut cfg = bindings::dma_slave_config {
+            dst_addr: 0x9000,
+            dst_addr_width: 4,
+            ..Default::default()
+        };
+        // SAFETY: As above; `cfg` is valid for the call.
+        let configured = unsafe { Ops::<Mock>::config(raw, &mut cfg) };
+        let to_dev = !prep(Direction::MemToDev, &mut sg, 3).is_null();
+        let got = (
+            SG_ENTRIES.load(Ordering::Relaxed),
+            SG_BYTES.load(Ordering::Relaxed),
+            SG_DEV.load(Ordering::Relaxed),
+        );
+        // Not configured for the other direction; memory to memory is no
+        // slave direction.
+        let from_dev = prep(Direction::DevToMem, &mut sg, 3).is_null();
+        let mem = prep(Direction::MemToMem, &mut sg, 3).is_null();
+        #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
+        {
+            sg[1].dma_length = 0;
+        }
+        #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
+        {
+            sg[1].length = 0;
+        }
+        let empty_entry = prep(Direction::MemToDev, &mut sg, 3).is_null();
+        let empty_list = prep(Direction::MemToDev, &mut sg, 0).is_null();
+        let calls = c.data().load(Ordering::Relaxed);
+        release(&c);
+        assert!(unconfigured);
+        assert_eq!(configured, 0);
+        assert!(to_dev);
+        assert_eq!(got, (3, 64 + 128 + 256, 0x9000));
+        assert!(from_dev);
+        assert!(mem);
+        assert!(empty_entry);
+        assert!(empty_list);
+        // The hook took the configuration, `prep_slave_sg` ran once.
+        assert_eq!(calls, 2);
+        Ok(())
+    }
+
+    /// A cyclic transfer whose period does not divide its buffer, or in a
+    /// direction not configured, is refused before the driver sees it.
+    #[test]
+    fn cyclic_is_checked() -> Result {
+        let faux = faux::Registration::new(c"kunit_cyclic", None)?;
+        let c = chan_with(&faux, 0)?;
+        let raw = c.chan.get();
+        let cyclic = |len, period| {
+            // SAFETY: `raw` is the channel of a `VirtChan<Mock>` in an `Arc`.
+            unsafe {
+                Ops::<Mock>::prep_cyclic(raw, 0x4000, len, period, Direction::DevToMem.to_raw(), 0)
+            }
+            .is_null()
+        };
+        let unconfigured = cyclic(4096, 1024);
+        let mut cfg = bindings::dma_slave_config {
+            src_addr: 0x9000,
+            src_addr_width: 2,
+            ..Default::default()
+        };
+        // SAFETY: As above; `cfg` is valid for the call.
+        let configured = unsafe { Ops::<Mock>::config(raw, &mut cfg) };
+        let bad_period = cyclic(4096, 1000);
+        let no_period = cyclic(4096, 0);
+        let good = !cyclic(4096, 1024);
+        let calls = c.data().load(Ordering::Relaxed);
+        release(&c);
+        assert!(unconfigured);
+        assert_eq!(configured, 0);
+        assert!(bad_period);
+        assert!(no_period);
+        assert!(good);
+        assert_eq!(calls, 2);
         Ok(())
     }
 }
