@@ -7,6 +7,7 @@
  */
 #include <linux/amba/bus.h>
 #include <linux/dmaengine.h>
+#include <linux/of_dma.h>
 #include <linux/platform_device.h>
 #include <linux/preempt.h>
 #include <linux/irq_work.h>

@@ -371,6 +371,22 @@ pub trait Provider: Sized + Send + Sync + 'static {
     /// that can be skipped.
     fn synchronize(_chan: VirtChanRef<'_, Self>) {}
 
+    /// The index of the channel that a device-tree request names: the
+    /// cells `args` after the controller's phandle in a client's
+    /// `dmas = <&dma ...>`, for a controller with `#dma-cells` of their
+    /// number.  The default takes one cell, the channel's index; a driver
+    /// whose cells name a request line instead picks a channel for it here
+    /// (of `nr_chans`).  An `Err` refuses the request, with a message.
+    ///
+    /// Called, in process context, only for a device with a device-tree
+    /// node, which the registration registers as a DMA controller.
+    fn of_xlate(args: &[u32], nr_chans: u32) -> Result<u32> {
+        match args {
+            [index] if *index < nr_chans => Ok(*index),
+            _ => Err(EINVAL),
+        }
+    }
+
     /// Called when a client takes the channel.
     fn alloc_chan_resources(_chan: VirtChanRef<'_, Self>) -> Result {
         Ok(())

@@ -79,6 +79,58 @@ unsafe extern "C" fn device_release(d: *mut bindings::dma_device) {
     }
 }
 
+/// `of_dma_xlate`: the channel a device-tree request names
+/// ([`Provider::of_xlate`]), taken for the client
+/// (by `of_dma_xlate_by_chan_id()`), or null.
+///
+/// # Safety
+///
+/// Called by the OF DMA core, under its lock, with a valid request and the
+/// `of_dma` that `Registration::build` registered: its data is the
+/// `dma_device` of a live `Registration<P>`, whose drop unregisters it
+/// from OF first.
+pub(super) unsafe extern "C" fn of_xlate<P: Provider>(
+    spec: *mut bindings::of_phandle_args,
+    ofdma: *mut bindings::of_dma,
+) -> *mut bindings::dma_chan {
+    // SAFETY: As the caller promises.
+    let (d, spec) = unsafe { ((*ofdma).of_dma_data.cast::<bindings::dma_device>(), &*spec) };
+    let args = &spec.args[..(spec.args_count as usize).min(spec.args.len())];
+    // SAFETY: `d` is registered: its channel list is set and stays so, and
+    // links the `device_node` of each channel.
+    let n = unsafe {
+        let head = &raw mut (*d).channels;
+        let mut pos = (*head).next;
+        let mut n = 0;
+        while pos != head {
+            n += 1;
+            pos = (*pos).next;
+        }
+        n
+    };
+    match P::of_xlate(args, n) {
+        Ok(index) => {
+            // The request as the kernel's by-index xlate takes it.
+            let mut by_id = bindings::of_phandle_args {
+                np: spec.np,
+                args_count: 1,
+                ..Default::default()
+            };
+            by_id.args[0] = index;
+            // SAFETY: `by_id` is valid for the call; `ofdma`'s data is our
+            // registered `dma_device`, whose channel `index` (`chan_id`)
+            // this takes for the client, or returns null if it is taken.
+            unsafe { bindings::of_dma_xlate_by_chan_id(&mut by_id, ofdma) }
+        }
+        Err(_) => {
+            // SAFETY: `d` is registered, with its device.
+            let dev: &device::Device = unsafe { device::Device::from_raw((*d).dev) };
+            dev_err!(dev, "no DMA channel for the device-tree request {args:?}\n");
+            ptr::null_mut()
+        }
+    }
+}
+
 /// A registered DMA device with its channels.  Dropping it unregisters.
 ///
 /// The constructors hand it out device-managed, as a [`Devres`] on the
@@ -104,6 +156,9 @@ pub struct Registration<P: Provider> {
     dd: ManuallyDrop<Pin<KBox<DmaDevice>>>,
     chans: KVec<Arc<VirtChan<P>>>,
     registered: bool,
+    /// The device's device-tree node, registered as a DMA controller
+    /// ([`of_xlate`]); null if it has none.
+    of_node: *mut bindings::device_node,
 }
 
 // SAFETY: The registration is only used to unregister, from any thread.
@@ -198,6 +253,7 @@ impl<P: Provider> Registration<P> {
             dd: ManuallyDrop::new(dd),
             chans: KVec::new(),
             registered: false,
+            of_node: ptr::null_mut(),
         };
         // SAFETY: `d` is a zeroed `dma_device` nobody else sees yet.
         unsafe { bindings::INIT_LIST_HEAD(&raw mut (*d).channels) };
@@ -272,6 +328,18 @@ impl<P: Provider> Registration<P> {
         }
         // INVARIANT: registered, with the channels in `chans`.
         reg.registered = true;
+        // Clients name a channel in the device tree (`dmas`): the device's
+        // node is a DMA controller, unregistered first by `drop`.
+        // SAFETY: `dev_raw` is the bound device, whose node stays while it is.
+        let np = unsafe { (*dev_raw).of_node };
+        if !np.is_null() {
+            // SAFETY: `np` is valid (above); `d` is registered and lives
+            // until `drop`, which unregisters `np` before anything else.
+            kernel::error::to_result(unsafe {
+                bindings::of_dma_controller_register(np, Some(of_xlate::<P>), d.cast())
+            })?;
+            reg.of_node = np;
+        }
         Ok(reg)
     }
 
@@ -283,6 +351,12 @@ impl<P: Provider> Registration<P> {
 
 impl<P: Provider> Drop for Registration<P> {
     fn drop(&mut self) {
+        // 0. No device-tree request gets a channel any more (the OF core
+        //    calls `of_xlate` under the lock this takes).
+        if !self.of_node.is_null() {
+            // SAFETY: Registered by `build` (the field is set only then).
+            unsafe { bindings::of_dma_controller_free(self.of_node) };
+        }
         // 1. Stop every channel and wait for it, as `terminate_sync` would:
         //    the engine acknowledged, no callback runs or is scheduled.
         //    (With no client left, `free_chan_resources` did so already.)
@@ -338,5 +412,108 @@ impl<P: Provider> Drop for Registration<P> {
         // call is still in progress on it (the barrier above): nothing
         // refers to the device any more; dropped once, here.
         unsafe { ManuallyDrop::drop(&mut self.dd) };
+    }
+}
+
+#[kunit_tests(rust_dma_engine_registration)]
+mod tests {
+    use super::*;
+    use crate::dmaengine::{
+        provider::{
+            Inner,
+            TxStatus,
+            VirtChanRef, //
+        },
+        queue::Cookie,
+        DmaAddress,
+        Status, //
+    };
+    use kernel::faux;
+
+    /// A provider that does nothing: what is tested is the registration.
+    struct Idle;
+
+    #[vtable]
+    impl Provider for Idle {
+        type Desc = ();
+        type Engine = ();
+        type ChanData = ();
+
+        fn prep_memcpy(_: VirtChanRef<'_, Self>, _: DmaAddress, _: DmaAddress, _: usize) -> Result {
+            Ok(())
+        }
+
+        fn issue_pending(_: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
+            g.issue_pending();
+        }
+
+        fn tx_status(_: VirtChanRef<'_, Self>, _: &Inner<Self>, _: Cookie) -> TxStatus {
+            TxStatus {
+                status: Status::InProgress,
+                residue: 0,
+                in_flight_bytes: 0,
+            }
+        }
+
+        fn terminate_all(_: VirtChanRef<'_, Self>, _: &mut Inner<Self>) -> Result {
+            Ok(())
+        }
+    }
+
+    /// A device-tree request (`dmas = <&dma N>`) gets channel `N`, taken
+    /// for its client until released; one for a channel that does not
+    /// exist, or with the wrong number of cells, gets none.
+    #[test]
+    fn of_xlate_takes_the_named_channel() -> Result {
+        let faux = faux::Registration::new(c"kunit_of_xlate", None)?;
+        let fdev: &faux::Device<device::Bound> = faux.as_ref();
+        let dev: &device::Device<device::Bound> = fdev.as_ref();
+        let reg = Registration::<Idle>::new(
+            dev,
+            kernel::module::this_module::<crate::LocalModule>(),
+            &[Cap::Memcpy],
+            3,
+            |_| Ok(((), Ok::<(), Error>(()))),
+        )?;
+        let d = reg.access(dev)?.dd.dd.get();
+        let mut ofdma = bindings::of_dma {
+            of_dma_data: d.cast(),
+            ..Default::default()
+        };
+        let mut xlate = |args: &[u32]| {
+            let mut spec = bindings::of_phandle_args {
+                // CAST: a few cells.
+                args_count: args.len() as i32,
+                ..Default::default()
+            };
+            spec.args[..args.len()].copy_from_slice(args);
+            // SAFETY: `spec` is valid; `ofdma`'s data is the `dma_device`
+            // of `reg`, registered and live.
+            unsafe { of_xlate::<Idle>(&mut spec, &mut ofdma) }
+        };
+        let two = xlate(&[2]);
+        // SAFETY: A non-null result is a registered channel of `reg`.
+        let id = (!two.is_null()).then(|| unsafe { (*two).chan_id });
+        let taken = xlate(&[2]).is_null();
+        let missing = xlate(&[3]).is_null();
+        let no_cells = xlate(&[]).is_null();
+        let two_cells = xlate(&[0, 1]).is_null();
+        if !two.is_null() {
+            // SAFETY: Taken by `of_xlate` for this test, released once.
+            unsafe { bindings::dma_release_channel(two) };
+        }
+        let again = xlate(&[2]);
+        if !again.is_null() {
+            // SAFETY: As above.
+            unsafe { bindings::dma_release_channel(again) };
+        }
+        drop(reg);
+        assert_eq!(id, Some(2));
+        assert!(taken);
+        assert!(missing);
+        assert!(no_cells);
+        assert!(two_cells);
+        assert!(!again.is_null());
+        Ok(())
     }
 }
