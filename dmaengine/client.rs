@@ -42,7 +42,6 @@ use super::{
     Cap,
     Direction,
     DmaAddress,
-    SlaveConfig,
     Status, //
 };
 use core::{
@@ -58,6 +57,7 @@ use kernel::prelude::*;
 
 mod buf;
 mod request;
+mod slave;
 mod sleep;
 
 pub use buf::DmaBuf;
@@ -162,41 +162,6 @@ impl Channel {
 
     fn raw(&self) -> *mut bindings::dma_chan {
         self.chan.as_ptr()
-    }
-
-    /// The channel's name, e.g. `dma0chan0`.
-    pub fn name(&self) -> &CStr {
-        // SAFETY: The name of a held channel is a valid string that lives
-        // as long as the channel.
-        unsafe { CStr::from_char_ptr(bindings::dma_chan_name(self.raw())) }
-    }
-
-    /// Whether the channel's device has capability `cap`.
-    pub fn has_cap(&self, cap: Cap) -> bool {
-        // SAFETY: By the type invariant the channel is held, so it has a
-        // device.
-        unsafe {
-            bindings::__dma_has_cap(cap.to_raw(), &raw mut (*(*self.raw()).device).cap_mask) != 0
-        }
-    }
-
-    /// Configures the device side of the channel's slave and cyclic
-    /// transfers (`dmaengine_slave_config()`), for the transfers prepared
-    /// after it.  The provider refuses, with `EINVAL`, what its hardware
-    /// cannot do.
-    pub fn slave_config(&self, cfg: &SlaveConfig) -> Result {
-        let mut raw = bindings::dma_slave_config {
-            src_addr: cfg.src_addr,
-            dst_addr: cfg.dst_addr,
-            src_addr_width: cfg.src_addr_width,
-            dst_addr_width: cfg.dst_addr_width,
-            src_maxburst: cfg.src_maxburst,
-            dst_maxburst: cfg.dst_maxburst,
-            ..Default::default()
-        };
-        // SAFETY: By the type invariant the channel is held; `raw` is valid
-        // for the call, which copies what it keeps.
-        kernel::error::to_result(unsafe { bindings::dmaengine_slave_config(self.raw(), &mut raw) })
     }
 
     fn dma_dev(&self) -> *mut bindings::device {

@@ -3,6 +3,7 @@
 //! Channel requests: `dma_request_channel()` with a filter by name, device
 //! and termination support.
 
+use super::Channel;
 use crate::dmaengine::{
     bindings,
     Cap, //
@@ -12,6 +13,25 @@ use core::{
     ptr, //
 };
 use kernel::prelude::*;
+
+/// What a held channel is: its name and its device's capabilities.
+impl Channel {
+    /// The channel's name, e.g. `dma0chan0`.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: The name of a held channel is a valid string that lives
+        // as long as the channel.
+        unsafe { CStr::from_char_ptr(bindings::dma_chan_name(self.raw())) }
+    }
+
+    /// Whether the channel's device has capability `cap`.
+    pub fn has_cap(&self, cap: Cap) -> bool {
+        // SAFETY: By the type invariant the channel is held, so it has a
+        // device.
+        unsafe {
+            bindings::__dma_has_cap(cap.to_raw(), &raw mut (*(*self.raw()).device).cap_mask) != 0
+        }
+    }
+}
 
 /// What [`chan_filter`] looks for.
 struct ChanFilter<'a> {
