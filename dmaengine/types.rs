@@ -183,6 +183,33 @@ impl SlaveConfig {
     }
 }
 
+impl From<&bindings::dma_slave_config> for SlaveConfig {
+    fn from(c: &bindings::dma_slave_config) -> Self {
+        Self {
+            src_addr: c.src_addr,
+            dst_addr: c.dst_addr,
+            src_addr_width: c.src_addr_width,
+            dst_addr_width: c.dst_addr_width,
+            src_maxburst: c.src_maxburst,
+            dst_maxburst: c.dst_maxburst,
+        }
+    }
+}
+
+impl From<&SlaveConfig> for bindings::dma_slave_config {
+    fn from(c: &SlaveConfig) -> Self {
+        Self {
+            src_addr: c.src_addr,
+            dst_addr: c.dst_addr,
+            src_addr_width: c.src_addr_width,
+            dst_addr_width: c.dst_addr_width,
+            src_maxburst: c.src_maxburst,
+            dst_maxburst: c.dst_maxburst,
+            ..Default::default()
+        }
+    }
+}
+
 /// The device end of a slave or cyclic transfer, from the channel's slave
 /// configuration for its direction.  The framework hands it to a
 /// provider's `prep_*` only when it is complete: an address, and a width

@@ -16,15 +16,7 @@ impl Channel {
     /// after it.  The provider refuses, with `EINVAL`, what its hardware
     /// cannot do.
     pub fn slave_config(&self, cfg: &SlaveConfig) -> Result {
-        let mut raw = bindings::dma_slave_config {
-            src_addr: cfg.src_addr,
-            dst_addr: cfg.dst_addr,
-            src_addr_width: cfg.src_addr_width,
-            dst_addr_width: cfg.dst_addr_width,
-            src_maxburst: cfg.src_maxburst,
-            dst_maxburst: cfg.dst_maxburst,
-            ..Default::default()
-        };
+        let mut raw = bindings::dma_slave_config::from(cfg);
         // SAFETY: By the type invariant the channel is held; `raw` is valid
         // for the call, which copies what it keeps.
         kernel::error::to_result(unsafe { bindings::dmaengine_slave_config(self.raw(), &mut raw) })

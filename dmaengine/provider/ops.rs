@@ -164,13 +164,9 @@ impl<P: Provider> Ops<P> {
         flags: kernel::ffi::c_ulong,
     ) -> *mut bindings::dma_async_tx_descriptor {
         // SAFETY: dmaengine calls this for one of our channels.
-        let chan = unsafe { Self::chan(c) };
-        let Some(dir) = Direction::from_raw(dir) else {
+        let Some((chan, dir)) = (unsafe { Self::slave_prep(c, dir) }) else {
             return ptr::null_mut();
         };
-        if chan.is_gone() {
-            return ptr::null_mut();
-        }
         if period_len == 0 || buf_len == 0 || buf_len % period_len != 0 {
             dev_err!(
                 chan.dev(),
@@ -198,13 +194,9 @@ impl<P: Provider> Ops<P> {
         _context: *mut kernel::ffi::c_void,
     ) -> *mut bindings::dma_async_tx_descriptor {
         // SAFETY: dmaengine calls this for one of our channels.
-        let chan = unsafe { Self::chan(c) };
-        let Some(dir) = Direction::from_raw(dir) else {
+        let Some((chan, dir)) = (unsafe { Self::slave_prep(c, dir) }) else {
             return ptr::null_mut();
         };
-        if chan.is_gone() {
-            return ptr::null_mut();
-        }
         // SAFETY: Forwarded from the caller.
         let list = unsafe { Self::copy_sgl(&chan, sgl, sg_len) };
         let dev = Self::device_side(&chan, dir, "slave_sg");
@@ -214,6 +206,22 @@ impl<P: Provider> Ops<P> {
         P::prep_slave_sg(chan, list, dir, dev)
             .and_then(|d| chan.new_desc(d, len, false, flags))
             .unwrap_or(ptr::null_mut())
+    }
+
+    /// The channel and direction of a slave or cyclic prep, unless the
+    /// direction is unknown or the device is going away.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::chan`].
+    unsafe fn slave_prep<'a>(
+        c: *mut bindings::dma_chan,
+        dir: bindings::dma_transfer_direction,
+    ) -> Option<(VirtChanRef<'a, P>, Direction)> {
+        // SAFETY: Forwarded from the caller.
+        let chan = unsafe { Self::chan(c) };
+        let dir = Direction::from_raw(dir)?;
+        (!chan.is_gone()).then_some((chan, dir))
     }
 
     /// The client's scatter-gather list as the driver gets it, and its
@@ -342,15 +350,7 @@ impl<P: Provider> Ops<P> {
             return ENODEV.to_errno();
         }
         // SAFETY: `cfg` is a valid configuration for the duration of the call.
-        let cfg = unsafe { &*cfg };
-        let cfg = SlaveConfig {
-            src_addr: cfg.src_addr,
-            dst_addr: cfg.dst_addr,
-            src_addr_width: cfg.src_addr_width,
-            dst_addr_width: cfg.dst_addr_width,
-            src_maxburst: cfg.src_maxburst,
-            dst_maxburst: cfg.dst_maxburst,
-        };
+        let cfg = SlaveConfig::from(unsafe { &*cfg });
         if let Err(e) = Self::check_config(&chan, &cfg) {
             return e.to_errno();
         }
