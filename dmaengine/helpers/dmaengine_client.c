@@ -61,8 +61,9 @@ __rust_helper int rust_helper_dmaengine_terminate_sync(struct dma_chan *chan)
 	return dmaengine_terminate_sync(chan);
 }
 
-__rust_helper int rust_helper_dmaengine_slave_config(struct dma_chan *chan,
-						   struct dma_slave_config *config)
+__rust_helper int
+rust_helper_dmaengine_slave_config(struct dma_chan *chan,
+				   struct dma_slave_config *config)
 {
 	return dmaengine_slave_config(chan, config);
 }
