@@ -36,11 +36,14 @@ mod tests {
         fail: bool,
     }
 
-    /// What `Mock::prep_slave_sg` was given last: entries, bytes, and the
-    /// device address.
+    /// What `Mock::prep_slave_sg` was given last: entries, bytes, and
+    /// whether the device address was the configured one.
     static SG_ENTRIES: AtomicU32 = AtomicU32::new(0);
     static SG_BYTES: AtomicU32 = AtomicU32::new(0);
-    static SG_DEV: AtomicU32 = AtomicU32::new(0);
+    static SG_DEV: AtomicBool = AtomicBool::new(false);
+
+    /// The device address `slave_sg_is_checked` configures.
+    const SG_FIFO: DmaAddress = 0x9000;
 
     #[vtable]
     impl Provider for Mock {
@@ -66,7 +69,7 @@ mod tests {
             let bytes: u32 = sgl.iter().map(|e| e.len).sum();
             SG_ENTRIES.store(sgl.len() as u32, Ordering::Relaxed);
             SG_BYTES.store(bytes, Ordering::Relaxed);
-            SG_DEV.store(dev.addr as u32, Ordering::Relaxed);
+            SG_DEV.store(dev.addr == SG_FIFO, Ordering::Relaxed);
             Ok(())
         }
 
@@ -458,7 +461,7 @@ mod tests {
         };
         let unconfigured = prep(Direction::MemToDev, &mut sg, 3).is_null();
         let mut cfg = bindings::dma_slave_config {
-            dst_addr: 0x9000,
+            dst_addr: SG_FIFO,
             dst_addr_width: 4,
             ..Default::default()
         };
@@ -489,7 +492,7 @@ mod tests {
         assert!(unconfigured);
         assert_eq!(configured, 0);
         assert!(to_dev);
-        assert_eq!(got, (3, 64 + 128 + 256, 0x9000));
+        assert_eq!(got, (3, 64 + 128 + 256, true));
         assert!(from_dev);
         assert!(mem);
         assert!(empty_entry);
