@@ -35,6 +35,7 @@ use soft::{
     Engine,
     EngineRange,
     SoftChan,
+    SoftDesc,
     SoftEngine,
     State,
     Xfer, //
@@ -48,6 +49,7 @@ use dmaengine::{
         Inner,
         Provider,
         Registration,
+        SgEntry,
         TxStatus, //
         VirtChan,
         VirtChanRef,
@@ -200,7 +202,7 @@ impl SoftEngine for SoftDma {}
 
 #[vtable]
 impl Provider for SoftDma {
-    type Desc = Xfer;
+    type Desc = SoftDesc;
     type Engine = Engine;
     type ChanData = SoftChan<Self>;
 
@@ -219,25 +221,55 @@ impl Provider for SoftDma {
         dst: DmaAddress,
         src: DmaAddress,
         len: usize,
-    ) -> Result<Xfer> {
+    ) -> Result<SoftDesc> {
         if len == 0 {
             return Err(EINVAL);
         }
         // SAFETY: `dst`, `src` and `len` are the arguments of this prep;
         // accesses as for `reachable`.
         match unsafe { soft::engine_pair(&chan, dst, src, len) } {
-            Ok(p) => Ok(Xfer::Memcpy(p)),
+            Ok(p) => Ok(SoftDesc::new(Xfer::Memcpy(p))),
             Err(e) => Err(report_unreachable(&chan, dst, src, len, e)),
         }
     }
 
-    fn prep_memset(chan: ChanRef<'_>, dst: DmaAddress, value: u8, len: usize) -> Result<Xfer> {
+    fn prep_memset(chan: ChanRef<'_>, dst: DmaAddress, value: u8, len: usize) -> Result<SoftDesc> {
         if len == 0 {
             return Err(EINVAL);
         }
-        Ok(Xfer::Memset {
+        Ok(SoftDesc::new(Xfer::Memset {
             dst: reachable(&chan, dst, len)?,
             value,
+        }))
+    }
+
+    fn prep_slave_sg(
+        chan: ChanRef<'_>,
+        sgl: KVec<SgEntry>,
+        dir: Direction,
+        _dev: DevSide,
+    ) -> Result<SoftDesc> {
+        if sgl.len() > soft::MAX_SG {
+            dev_err!(
+                chan.dev(),
+                "chan {}: slave_sg: {} entries, the engine takes at most {}\n",
+                chan.index(),
+                sgl.len(),
+                soft::MAX_SG
+            );
+            return Err(EINVAL);
+        }
+        let mut sg = [None; soft::MAX_SG];
+        for (s, e) in sg.iter_mut().zip(&sgl) {
+            *s = Some(reachable(&chan, e.addr, e.len as usize)?);
+        }
+        let first = sg[0].ok_or(EINVAL)?;
+        Ok(SoftDesc {
+            xfer: Xfer::Slave {
+                seg: first,
+                to_dev: dir == Direction::MemToDev,
+            },
+            sg,
         })
     }
 
@@ -248,7 +280,7 @@ impl Provider for SoftDma {
         period: usize,
         dir: Direction,
         _dev: DevSide,
-    ) -> Result<Xfer> {
+    ) -> Result<SoftDesc> {
         // The framework checked the geometry, the direction and the device
         // side; the simulated device makes up samples (capture) or takes
         // them (playback) at whatever address it was given.
@@ -257,7 +289,7 @@ impl Provider for SoftDma {
         } else {
             CyclicBuf::Sink(buf_len)
         };
-        Ok(Xfer::Cyclic { buf, period })
+        Ok(SoftDesc::new(Xfer::Cyclic { buf, period }))
     }
 
     #[inline]
@@ -270,9 +302,10 @@ impl Provider for SoftDma {
     #[inline]
     fn tx_status(chan: ChanRef<'_>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
         let residue = match (g.queue().active(), g.queue().find(cookie)) {
-            (Some(a), Some(d)) if a.cookie() == cookie => d
-                .len()
-                .saturating_sub(chan.data().ctl.gate.progress.load(Ordering::Relaxed)),
+            (Some(a), Some(d)) if a.cookie() == cookie => d.len().saturating_sub(
+                d.data.done_before(g.engine.seg)
+                    + chan.data().ctl.gate.progress.load(Ordering::Relaxed),
+            ),
             (_, Some(d)) => d.len(),
             (_, None) => 0,
         };
@@ -417,7 +450,7 @@ impl platform::Driver for DmaDriver {
             kernel::module::this_module::<LocalModule>(),
             // No DMA_SLAVE: there is no `prep_slave_sg`.  Cyclic transfers
             // still take a slave configuration.
-            &[Cap::Memcpy, Cap::Memset, Cap::Cyclic],
+            &[Cap::Memcpy, Cap::Memset, Cap::Slave, Cap::Cyclic],
             cfg.channels,
             cfg.dispatch,
             &chan_init,

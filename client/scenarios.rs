@@ -11,6 +11,9 @@
 //!   is in flight.
 //! - `cyclic_stop`: a cyclic capture stopped from its own period callback
 //!   (skipped on channels without DMA_CYCLIC).
+//! - `slave_sg`: four slave captures of four scatter-gather entries; the
+//!   callback of one of them terminates; synchronize, then the completed
+//!   ones hold consecutive samples (skipped without DMA_SLAVE).
 //! - `stress`: like `async_in_callback`, with the terminating descriptor and
 //!   the terminating side (callback or process context) drawn from a
 //!   xorshift sequence seeded by the `seed` file, so a failure can be
@@ -76,6 +79,7 @@ pub(crate) enum Scenario {
     AsyncInCallback,
     SyncInflight,
     CyclicStop,
+    SlaveSg,
     #[cfg(rde_negative)]
     NegativeSkipSync,
     Stress,
@@ -92,6 +96,7 @@ impl Scenario {
         Scenario::AsyncInCallback,
         Scenario::SyncInflight,
         Scenario::CyclicStop,
+        Scenario::SlaveSg,
         #[cfg(rde_negative)]
         Scenario::NegativeSkipSync,
         Scenario::Stress,
@@ -107,6 +112,7 @@ impl Scenario {
             Scenario::AsyncInCallback => "async_in_callback",
             Scenario::SyncInflight => "sync_inflight",
             Scenario::CyclicStop => "cyclic_stop",
+            Scenario::SlaveSg => "slave_sg",
             #[cfg(rde_negative)]
             Scenario::NegativeSkipSync => "negative_skip_sync",
             Scenario::Stress => "stress",
@@ -565,15 +571,100 @@ fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     Ok(())
 }
 
+/// Slave capture: the callback of transfer `stop_at` stops the channel.
+struct SlaveState {
+    stop_at: usize,
+    done: AtomicU32,
+    late: AtomicU32,
+    stopped: Arc<Completion>,
+}
+
+impl Callback for SlaveState {
+    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        if index == self.stop_at {
+            if let Err(e) = ctl.terminate_async() {
+                pr_err!("slave_sg: terminate_async in the callback failed: {e:?}\n");
+                self.late.fetch_add(1000, Ordering::Relaxed);
+            }
+            self.stopped.complete_all();
+        } else if index > self.stop_at {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether `b` holds consecutive 32-bit samples.
+fn consecutive(b: &[u8]) -> bool {
+    let mut words = b
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    let first = words.next().unwrap_or(0);
+    words
+        .try_fold(first, |prev, w| (w == prev.wrapping_add(1)).then_some(w))
+        .is_some()
+}
+
+/// `slave_sg`: four slave captures of four scatter-gather entries each;
+/// the callback of one of them terminates the channel, then synchronize
+/// and free.  The completed captures hold consecutive samples of the
+/// simulated FIFO, and no later transfer is called back.
+fn run_slave_sg(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
+    const N: usize = 4;
+    const LEN: usize = 4096;
+    ch.slave_config(&SlaveConfig {
+        src_addr: CAPTURE_FIFO,
+        src_addr_width: 4,
+        src_maxburst: 1,
+        ..SlaveConfig::default()
+    })?;
+    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let state = SlaveState {
+        stop_at: iter as usize % N,
+        done: AtomicU32::new(0),
+        late: AtomicU32::new(0),
+        stopped: stopped.clone(),
+    };
+    let mut bufs = KVec::new();
+    let mut ops = KVec::new();
+    for buf in 0..N {
+        bufs.push(DmaBuf::new(LEN)?, GFP_KERNEL)?;
+        ops.push(
+            Op::Slave {
+                buf,
+                segs: 4,
+                dir: Direction::DevToMem,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let (f, woken) = terminate_in_callback(ch, bufs, &ops, state, stopped)?;
+    r.transfers += N as u32;
+    if !woken {
+        r.errors += 1;
+    }
+    r.late_callbacks += f.state.late.load(Ordering::Relaxed);
+    for b in f.bufs.iter().take(f.state.stop_at + 1) {
+        if consecutive(b.as_slice()) {
+            r.verified_bytes = r.verified_bytes.saturating_add(LEN as u32);
+        } else {
+            pr_err!("slave_sg: a completed capture's samples are not consecutive\n");
+            r.errors += 1;
+        }
+    }
+    r.completed += f.state.done.load(Ordering::Relaxed);
+    Ok(())
+}
+
 /// Runs `s.scenario` `s.iterations` times on one channel and counts what
 /// happened.  `Ok` with `skipped` set when there is no channel for it.
 pub(crate) fn run(s: &Settings) -> Result<Results> {
     let filter = s.channel.as_str();
     let cname = CString::try_from_fmt(fmt!("{filter}"))?;
-    let cap = if s.scenario == Scenario::CyclicStop {
-        Cap::Cyclic
-    } else {
-        Cap::Memcpy
+    let cap = match s.scenario {
+        Scenario::CyclicStop => Cap::Cyclic,
+        Scenario::SlaveSg => Cap::Slave,
+        _ => Cap::Memcpy,
     };
     let mut rng = s.seed.max(1);
     let mut r = Results {
@@ -582,8 +673,11 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
     };
     let mut ch = match request_channel(cap, (!filter.is_empty()).then_some(&*cname)) {
         Ok(c) => c,
-        Err(e) if e == ENODEV && s.scenario == Scenario::CyclicStop => {
-            pr_info!("cyclic_stop: SKIP: no free channel with DMA_CYCLIC\n");
+        Err(e) if e == ENODEV && matches!(s.scenario, Scenario::CyclicStop | Scenario::SlaveSg) => {
+            pr_info!(
+                "{}: SKIP: no free channel with the capability\n",
+                s.scenario.name()
+            );
             r.skipped = true;
             return Ok(r);
         }
@@ -608,6 +702,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
         rng = xorshift(rng);
         let res = match s.scenario {
             Scenario::CyclicStop => run_cyclic(&mut ch, iter, &mut r),
+            Scenario::SlaveSg => run_slave_sg(&mut ch, iter, &mut r),
             Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
             Scenario::Queued => latency::queued(&mut ch, iter, s.depth, &mut samples, &mut r),
             #[cfg(rde_negative)]

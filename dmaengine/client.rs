@@ -244,6 +244,18 @@ pub enum Op {
         /// Bytes to copy.
         len: usize,
     },
+    /// A slave transfer between all of buffer `buf`, described to the
+    /// provider as `segs` scatter-gather entries, and the configured
+    /// device FIFO ([`Channel::slave_config`]).
+    Slave {
+        /// Buffer index.
+        buf: usize,
+        /// Scatter-gather entries (the buffer in equal parts, the last
+        /// one taking the rest).
+        segs: usize,
+        /// Direction: `MemToDev` or `DevToMem`.
+        dir: Direction,
+    },
     /// A cyclic transfer over all of buffer `buf`, one callback per period.
     Cyclic {
         /// Buffer index.
@@ -383,6 +395,11 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
                             PREP_FLAGS,
                         )
                     }
+                }
+                Op::Slave { buf, segs, dir } => {
+                    let (b, bl) = addr(buf)?;
+                    // SAFETY: See above.
+                    unsafe { slave::prep_slave_sg(chan, b, bl, segs, dir)? }
                 }
                 Op::Cyclic { buf, period, dir } => {
                     let (b, bl) = addr(buf)?;

@@ -73,6 +73,8 @@ pub struct Engine {
     /// Chained mode: descriptors completed since the engine last raised
     /// its interrupt.
     pub unsignalled: u32,
+    /// The segment of the active slave transfer the engine is on.
+    pub seg: usize,
 }
 
 impl Engine {
@@ -83,6 +85,7 @@ impl Engine {
             pause_requested: false,
             started: None,
             unsignalled: 0,
+            seg: 0,
         }
     }
 }
@@ -152,6 +155,60 @@ pub enum Xfer {
         /// Bytes per period.
         period: usize,
     },
+    /// One scatter-gather segment of a slave transfer ([`SoftDesc::sg`]).
+    Slave {
+        /// The segment's memory.
+        seg: EngineRange,
+        /// Memory to device (the simulated FIFO takes the bytes) or device
+        /// to memory (it makes up samples).
+        to_dev: bool,
+    },
+}
+
+/// The most scatter-gather entries a slave transfer of the software
+/// engine takes (its "LLI" limit): the segments live in the descriptor,
+/// which must need no drop so that the framework can recycle it.
+pub const MAX_SG: usize = 4;
+
+/// A descriptor of the software engine: what the engine runs, copied out
+/// of the channel lock per run ([`Xfer`]), and a slave transfer's
+/// segments, which stay in the descriptor (the engine takes one at a
+/// time, under the lock).
+#[derive(Clone, Copy)]
+pub struct SoftDesc {
+    /// The transfer; of a slave transfer, its first segment.
+    pub xfer: Xfer,
+    /// A slave transfer's segments, `nsg` of them (none for the others).
+    pub sg: [Option<EngineRange>; MAX_SG],
+}
+
+impl SoftDesc {
+    /// A descriptor for `xfer` (not a slave transfer).
+    pub fn new(xfer: Xfer) -> Self {
+        Self {
+            xfer,
+            sg: [None; MAX_SG],
+        }
+    }
+
+    /// What the engine runs for segment `seg` (the transfer itself if it
+    /// is not a slave transfer).
+    fn op(&self, seg: usize) -> Xfer {
+        match (self.xfer, self.sg.get(seg).copied().flatten()) {
+            (Xfer::Slave { to_dev, .. }, Some(s)) => Xfer::Slave { seg: s, to_dev },
+            (x, _) => x,
+        }
+    }
+
+    /// Whether segment `seg` exists.
+    fn has_segment(&self, seg: usize) -> bool {
+        matches!(self.sg.get(seg), Some(Some(_)))
+    }
+
+    /// Bytes of the segments before `seg` (0 if not a slave transfer).
+    pub fn done_before(&self, seg: usize) -> usize {
+        self.sg.iter().take(seg).flatten().map(|s| s.len()).sum()
+    }
 }
 
 /// The buffer of a cyclic transfer.
@@ -180,6 +237,7 @@ impl Xfer {
                 buf: CyclicBuf::Sink(len),
                 ..
             } => *len,
+            Xfer::Slave { seg, .. } => seg.len(),
         }
     }
 }
@@ -216,6 +274,7 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
                     // `terminate_all` took are gone from it.
                     unsafe { chan.engine_stopped() };
                     g.start_next()?;
+                    g.engine.seg = 0;
                     g.engine.state = State::Running;
                     ctl.gate.progress.store(0, Ordering::Relaxed);
                 }
@@ -229,7 +288,10 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
             }
             ctl.attention.store(false, Ordering::Relaxed);
             match g.queue().active() {
-                Some(d) => Some((d.data, d.data.len(), false)),
+                Some(d) => {
+                    let op = d.data.op(g.engine.seg);
+                    Some((op, op.len(), false))
+                }
                 None => {
                     g.engine.state = State::Idle;
                     None
@@ -262,6 +324,10 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
                     if off >= len {
                         ctl.gate.progress.store(0, Ordering::Relaxed);
                     }
+                    true
+                }
+                Xfer::Slave { .. } if off >= len && next_segment(g) => {
+                    ctl.gate.progress.store(0, Ordering::Relaxed);
                     true
                 }
                 _ if off >= len && ctl.chain > 0 => chain_done(chan, g),
@@ -315,6 +381,7 @@ pub(super) fn irq<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
 fn chain_done<P: SoftEngine>(chan: &VirtChan<P>, g: &mut Inner<P>) -> bool {
     g.complete_active();
     g.engine.unsignalled += 1;
+    g.engine.seg = 0;
     let next = !g.engine.pause_requested && g.start_next().is_some();
     if next {
         chan.data().ctl.gate.progress.store(0, Ordering::Relaxed);
@@ -337,12 +404,25 @@ fn signal<P: SoftEngine>(g: &mut Inner<P>) {
     }
 }
 
+/// A slave transfer finished a segment: on to the next, if there is one.
+fn next_segment<P: SoftEngine>(g: &mut Inner<P>) -> bool {
+    let more = g
+        .queue()
+        .active()
+        .is_some_and(|d| d.data.has_segment(g.engine.seg + 1));
+    if more {
+        g.engine.seg += 1;
+    }
+    more
+}
+
 /// Makes the next issued descriptor active and starts the engine on it.
 pub fn start_next<P: SoftEngine>(chan: &VirtChan<P>, g: &mut Inner<P>) {
     let started = match g.start_next() {
-        Some(d) => d.data,
+        Some(d) => d.data.xfer,
         None => return,
     };
+    g.engine.seg = 0;
     // The hardware fetches the descriptor and starts its first burst now.
     g.engine.started = Some(started);
     g.engine.state = State::Running;
@@ -420,6 +500,13 @@ fn run_bursts<P: Provider>(
             buf: CyclicBuf::Sink(_),
             period,
         } => bursts(ctl, off, period, single, |_, _| Ok(())),
+        Xfer::Slave { seg, to_dev } => bursts(ctl, off, seg.len(), single, |o, n| {
+            if to_dev {
+                Ok(())
+            } else {
+                write_samples(&seg, o, &ctl.sample, n)
+            }
+        }),
     };
     match res {
         // Refused by the gate before the first burst: paused.

@@ -51,8 +51,10 @@ pub use engine::{
     Ctl,
     CyclicBuf,
     Engine,
+    SoftDesc,
     State,
-    Xfer, //
+    Xfer,
+    MAX_SG, //
 };
 pub use gate::BurstGate;
 pub use window::{
@@ -65,7 +67,10 @@ pub use window::{
 /// A software engine: a [`Provider`] whose descriptors ([`Xfer`]), engine
 /// state ([`Engine`]) and per-channel data ([`SoftChan`]) are this
 /// module's, so that the simulated hardware runs its descriptors.
-pub trait SoftEngine: Provider<Desc = Xfer, Engine = Engine, ChanData = SoftChan<Self>> {}
+pub trait SoftEngine:
+    Provider<Desc = SoftDesc, Engine = Engine, ChanData = SoftChan<Self>>
+{
+}
 
 /// The value of rust_dmaengine's `dispatch` module parameter (a string,
 /// declared in C: `soft/helpers.c`, as the `module!` macro takes integers

@@ -3,12 +3,65 @@
 //! What a client of a peripheral's channel configures: the device side of
 //! its slave and cyclic transfers.
 
-use super::Channel;
+use super::{
+    Channel,
+    PREP_FLAGS, //
+};
 use crate::dmaengine::{
     bindings,
+    Direction,
+    DmaAddress,
     SlaveConfig, //
 };
 use kernel::prelude::*;
+
+/// Prepares a slave transfer of the `len` bytes mapped at `addr`, as a
+/// scatter-gather list of `segs` entries, in direction `dir`.  The list is
+/// the client's until prep returns (providers copy what they keep).
+///
+/// # Safety
+///
+/// `chan` must be a held channel and `addr` a mapping of `len` bytes for
+/// its device that outlives the transfer (until terminate and
+/// synchronize).
+pub(super) unsafe fn prep_slave_sg(
+    chan: *mut bindings::dma_chan,
+    addr: DmaAddress,
+    len: usize,
+    segs: usize,
+    dir: Direction,
+) -> Result<*mut bindings::dma_async_tx_descriptor> {
+    if segs == 0 || len < segs {
+        return Err(EINVAL);
+    }
+    let n = u32::try_from(segs).map_err(|_| EINVAL)?;
+    let part = len / segs;
+    let mut sg = KVec::with_capacity(segs, GFP_KERNEL)?;
+    for _ in 0..segs {
+        sg.push(bindings::scatterlist::default(), GFP_KERNEL)?;
+    }
+    // SAFETY: `sg` holds `n` entries.
+    unsafe { bindings::sg_init_table(sg.as_mut_ptr(), n) };
+    for (i, e) in sg.iter_mut().enumerate() {
+        let this = if i + 1 == segs { len - part * i } else { part };
+        // CAST: `i * part < len`, a length of a mapping.
+        e.dma_address = addr + (i * part) as DmaAddress;
+        let this = u32::try_from(this).map_err(|_| EINVAL)?;
+        #[cfg(CONFIG_NEED_SG_DMA_LENGTH)]
+        {
+            e.dma_length = this;
+        }
+        #[cfg(not(CONFIG_NEED_SG_DMA_LENGTH))]
+        {
+            e.length = this;
+        }
+    }
+    // SAFETY: The caller promises `chan` and the mapping; `sg` is a list of
+    // `n` entries, valid for the call.
+    Ok(unsafe {
+        bindings::dmaengine_prep_slave_sg(chan, sg.as_mut_ptr(), n, dir.to_raw(), PREP_FLAGS)
+    })
+}
 
 impl Channel {
     /// Configures the device side of the channel's slave and cyclic

@@ -61,6 +61,15 @@ __rust_helper int rust_helper_dmaengine_terminate_sync(struct dma_chan *chan)
 	return dmaengine_terminate_sync(chan);
 }
 
+__rust_helper struct dma_async_tx_descriptor *
+rust_helper_dmaengine_prep_slave_sg(struct dma_chan *chan,
+				    struct scatterlist *sgl, unsigned int sg_len,
+				    enum dma_transfer_direction dir,
+				    unsigned long flags)
+{
+	return dmaengine_prep_slave_sg(chan, sgl, sg_len, dir, flags);
+}
+
 __rust_helper int
 rust_helper_dmaengine_slave_config(struct dma_chan *chan,
 				   struct dma_slave_config *config)

@@ -43,7 +43,7 @@ if [ $# -ge 2 ]; then shift 2; else shift $#; fi
 extra="$*"
 D=/sys/kernel/debug/rust_dmaengine_client
 
-# full: the software engine, which also has CYCLIC and pause/resume.
+# full: the software engine, which also has SLAVE, CYCLIC and pause/resume.
 case $provider in
 none | builtin) full=0 params= ;;
 rust_dmaengine*) full=1 params="burst_size=1024 burst_delay_us=100 $extra" ;;
@@ -57,7 +57,7 @@ if [ "$provider" = none ] && [ "$ncpu" -gt 1 ]; then
 elif [ "$provider" = none ]; then
 	ktap_set_plan 3
 elif [ $full = 1 ]; then
-	ktap_set_plan 16
+	ktap_set_plan 17
 else
 	ktap_set_plan 13
 fi
@@ -182,9 +182,16 @@ fi
 	ktap_test_fail "no engine writes after synchronize"
 # The provider's channels are private (no async_tx or dmaengine_get()
 # user may take them: it ignores DMA_CTRL_ACK reuse and dependency
-# chains) and claim no DMA_SLAVE (there is no prep_slave_sg).
+# chains); rust_dmaengine claims DMA_SLAVE (it has prep_slave_sg), the
+# sample does not.
 caps=$(result caps)
 case $provider in
+rust_dmaengine*)
+	case " $caps " in
+	*" private "*" slave "* | *" slave "*" private "*) ktap_test_pass "capabilities: private, slave ($caps)" ;;
+	*) ktap_test_fail "capabilities: private, slave (got:$caps)" ;;
+	esac
+	;;
 rust_* | builtin)
 	case " $caps " in
 	*" private "*" slave "* | *" slave "*) ktap_test_fail "capabilities: private, no slave (got:$caps)" ;;
@@ -207,6 +214,7 @@ fi
 scenario sync_inflight 20
 if [ $full = 1 ]; then
 	scenario cyclic_stop 10
+	scenario slave_sg 10
 	scenario pause_resume 10
 	if [ "$(result paused_checks)" -gt 0 ]; then
 		ktap_test_pass "pause holds the residue still ($(result paused_checks) of 10), resume finishes the chain"
