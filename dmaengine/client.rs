@@ -40,7 +40,6 @@
 use super::{
     bindings,
     Cap,
-    Direction,
     DmaAddress,
     Status, //
 };
@@ -56,12 +55,14 @@ use core::{
 use kernel::prelude::*;
 
 mod buf;
+mod op;
 mod request;
 mod slave;
 mod sleep;
 
 pub use buf::DmaBuf;
 use buf::Mapped;
+pub use op::Op;
 use sleep::may_sleep;
 
 impl Status {
@@ -227,44 +228,6 @@ impl Drop for Channel {
         // SAFETY: As above.
         unsafe { bindings::dma_release_channel(self.raw()) };
     }
-}
-
-/// One transfer of a batch, on buffers given by their index in the batch.
-#[derive(Clone, Copy, Debug)]
-pub enum Op {
-    /// Copy `len` bytes at `offset` of buffer `src` to the same offset of
-    /// buffer `dst`.
-    Memcpy {
-        /// Destination buffer index.
-        dst: usize,
-        /// Source buffer index.
-        src: usize,
-        /// Byte offset in both buffers.
-        offset: usize,
-        /// Bytes to copy.
-        len: usize,
-    },
-    /// A slave transfer between all of buffer `buf`, described to the
-    /// provider as `segs` scatter-gather entries, and the configured
-    /// device FIFO ([`Channel::slave_config`]).
-    Slave {
-        /// Buffer index.
-        buf: usize,
-        /// Scatter-gather entries (the buffer in equal parts, the last
-        /// one taking the rest).
-        segs: usize,
-        /// Direction: `MemToDev` or `DevToMem`.
-        dir: Direction,
-    },
-    /// A cyclic transfer over all of buffer `buf`, one callback per period.
-    Cyclic {
-        /// Buffer index.
-        buf: usize,
-        /// Period length in bytes.
-        period: usize,
-        /// Direction.
-        dir: Direction,
-    },
 }
 
 /// The client's completion callback.  Runs in the provider's callback
