@@ -223,6 +223,17 @@ pub(crate) const CAP_NAMES: [(Cap, &str); 5] = [
     (Cap::Private, "private"),
 ];
 
+/// The stopping callback of `what`: terminates the channel and wakes the
+/// test thread; a failed terminate counts as late callbacks, so the
+/// check fails.
+fn stop_here(what: &str, ctl: &CallbackCtl<'_>, late: &AtomicU32, stopped: &Completion) {
+    if let Err(e) = ctl.terminate_async() {
+        pr_err!("{what}: terminate_async in the callback failed: {e:?}\n");
+        late.fetch_add(1000, Ordering::Relaxed);
+    }
+    stopped.complete_all();
+}
+
 /// Cyclic capture: stop after `stop_after` periods, from the callback.
 struct CyclicState {
     stop_after: u32,
@@ -235,12 +246,7 @@ impl Callback for CyclicState {
     fn done(&self, _index: usize, ctl: &CallbackCtl<'_>) {
         let n = self.periods.fetch_add(1, Ordering::Relaxed) + 1;
         if n == self.stop_after {
-            if let Err(e) = ctl.terminate_async() {
-                pr_err!("cyclic: terminate_async in the callback failed: {e:?}\n");
-                // Counted as late callbacks: the check then fails.
-                self.late.fetch_add(1000, Ordering::Relaxed);
-            }
-            self.stopped.complete_all();
+            stop_here("cyclic", ctl, &self.late, &self.stopped);
         } else if n > self.stop_after {
             self.late.fetch_add(1, Ordering::Relaxed);
         }
@@ -553,14 +559,7 @@ fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     r.late_callbacks += f.state.late.load(Ordering::Relaxed);
     // The first period holds consecutive samples of the simulated FIFO.
     if let Some(b) = f.bufs.first() {
-        let mut words = b.as_slice()[..PERIOD]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        let first = words.next().unwrap_or(0);
-        let consecutive = words
-            .try_fold(first, |prev, w| (w == prev.wrapping_add(1)).then_some(w))
-            .is_some();
-        if consecutive {
+        if consecutive(&b.as_slice()[..PERIOD]) {
             r.completed += f.state.periods.load(Ordering::Relaxed);
             r.verified_bytes = r.verified_bytes.saturating_add(PERIOD as u32);
         } else {
@@ -583,11 +582,7 @@ impl Callback for SlaveState {
     fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
         self.done.fetch_add(1, Ordering::Relaxed);
         if index == self.stop_at {
-            if let Err(e) = ctl.terminate_async() {
-                pr_err!("slave_sg: terminate_async in the callback failed: {e:?}\n");
-                self.late.fetch_add(1000, Ordering::Relaxed);
-            }
-            self.stopped.complete_all();
+            stop_here("slave_sg", ctl, &self.late, &self.stopped);
         } else if index > self.stop_at {
             self.late.fetch_add(1, Ordering::Relaxed);
         }
