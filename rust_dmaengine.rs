@@ -23,17 +23,22 @@
 //! controls: Documentation/testing.rst lists them.
 
 use core::sync::atomic::Ordering;
-use kernel::{device::Core, devres::Devres, driver, platform, prelude::*};
+use kernel::{device::Core, devres::Devres, driver, of, platform, prelude::*};
 
 pub mod dmaengine;
 pub mod soft;
 
 use soft::{
+    fifo::{
+        Clock,
+        FifoFiles, //
+    },
     start_next,
     Ctl,
-    CyclicBuf,
     Engine,
     EngineRange,
+    Fifo,
+    Port,
     SoftChan,
     SoftDesc,
     SoftEngine,
@@ -89,6 +94,10 @@ macro_rules! this_module {
                 chain: u32 {
                     default: 0,
                     description: "Deep queue: descriptors run back to back per interrupt (0: one at a time; 1-64)",
+                },
+                fifo_rate: u32 {
+                    default: 48000,
+                    description: "Frames per second of the simulated FIFO's codec clock, on a board whose device tree has it (8000-384000)",
                 },
             },
         }
@@ -147,6 +156,20 @@ const NEGATIVE_CONTROL: Option<&str> = if BROKEN_SYNC {
 /// Whether this build forgets a second registration's handle.
 const FORGET_REGISTRATION: bool = cfg!(rde_forget_registration);
 
+/// Whether this build binds the device tree's controller
+/// (`rust,rde-soft-dma`, `qemu/virt/audio.dtsi`) when the board has one,
+/// instead of registering its own device: the product and its
+/// `broken_sync` negative control, which the audio test loads.  The other
+/// test builds keep a device of their own name, which their tests unbind.
+const BINDS_DT: bool = !cfg!(any(
+    dma_engine_test_bh_skip_cancel,
+    dma_engine_test_release_window,
+    rde_forget_registration
+));
+
+/// The compatible of the device tree's controller.
+const COMPATIBLE: &CStr = c"rust,rde-soft-dma";
+
 /// The validated module parameters.
 #[derive(Clone, Copy)]
 struct Config {
@@ -160,6 +183,8 @@ struct Config {
     /// Descriptors per interrupt in chained mode (0: none), see
     /// [`Ctl::chain`].
     chain: u32,
+    /// The simulated FIFO's rate, frames per second.
+    fifo_rate: u32,
 }
 
 impl Config {
@@ -169,6 +194,7 @@ impl Config {
         let burst = module_parameters::burst_size.value();
         let delay_us = module_parameters::burst_delay_us.value();
         let chain = module_parameters::chain.value();
+        let fifo_rate = module_parameters::fifo_rate.value();
         let check = |name: &str, v: u32, lo: u32, hi: u32| -> Result {
             if (lo..=hi).contains(&v) {
                 Ok(())
@@ -181,12 +207,19 @@ impl Config {
         check("burst_size", burst, 64, 1 << 20)?;
         check("burst_delay_us", delay_us, 0, 100_000)?;
         check("chain", chain, 0, 64)?;
+        check(
+            "fifo_rate",
+            fifo_rate,
+            *soft::fifo::RATES.start(),
+            *soft::fifo::RATES.end(),
+        )?;
         Ok(Self {
             channels,
             burst: burst as usize,
             delay_us,
             dispatch: soft::dispatch_param()?,
             chain,
+            fifo_rate,
         })
     }
 }
@@ -247,8 +280,9 @@ impl Provider for SoftDma {
         chan: ChanRef<'_>,
         sgl: KVec<SgEntry>,
         dir: Direction,
-        _dev: DevSide,
+        dev: DevSide,
     ) -> Result<SoftDesc> {
+        let port = device_port(&chan, dir, &dev, sgl.iter().map(|e| e.len as usize))?;
         if sgl.len() > soft::MAX_SG {
             dev_err!(
                 chan.dev(),
@@ -265,11 +299,9 @@ impl Provider for SoftDma {
         }
         let first = sg[0].ok_or(EINVAL)?;
         Ok(SoftDesc {
-            xfer: Xfer::Slave {
-                seg: first,
-                to_dev: dir == Direction::MemToDev,
-            },
+            xfer: Xfer::Slave(first),
             sg,
+            port,
         })
     }
 
@@ -279,17 +311,14 @@ impl Provider for SoftDma {
         buf_len: usize,
         period: usize,
         dir: Direction,
-        _dev: DevSide,
+        dev: DevSide,
     ) -> Result<SoftDesc> {
         // The framework checked the geometry, the direction and the device
-        // side; the simulated device makes up samples (capture) or takes
-        // them (playback) at whatever address it was given.
-        let buf = if dir == Direction::DevToMem {
-            CyclicBuf::Fill(reachable(&chan, buf, buf_len)?)
-        } else {
-            CyclicBuf::Sink(buf_len)
-        };
-        Ok(SoftDesc::new(Xfer::Cyclic { buf, period }))
+        // side; the port says which device the engine moves data to or
+        // from.
+        let port = device_port(&chan, dir, &dev, [buf_len, period].into_iter())?;
+        let buf = reachable(&chan, buf, buf_len)?;
+        Ok(SoftDesc::to_port(Xfer::Cyclic { buf, period }, port))
     }
 
     #[inline]
@@ -381,6 +410,35 @@ impl Provider for SoftDma {
     }
 }
 
+/// The device side of a slave or cyclic transfer in direction `dir` to or
+/// from `dev`: the simulated FIFO if the board has one at `dev.addr`,
+/// which takes 32-bit words only (`EINVAL` for another width, or for any of
+/// `lens` not a multiple of 4), or a device the simulator does not model.
+fn device_port(
+    chan: &VirtChan<SoftDma>,
+    dir: Direction,
+    dev: &DevSide,
+    mut lens: impl Iterator<Item = usize>,
+) -> Result<Port> {
+    let port = Port::of(
+        dev.addr,
+        dir == Direction::MemToDev,
+        chan.data().ctl.fifo.is_some(),
+    );
+    if matches!(port, Port::FifoTx | Port::FifoRx) && (dev.width != 4 || lens.any(|l| l % 4 != 0)) {
+        dev_err!(
+            chan.dev(),
+            "chan {}: the FIFO at {:#x} takes 32-bit words: width {} or a length is not a multiple \
+             of 4\n",
+            chan.index(),
+            dev.addr,
+            dev.width
+        );
+        return Err(EINVAL);
+    }
+    Ok(port)
+}
+
 /// The engine's view of `len` bytes at `addr`, checked at prep time so that
 /// an address the engine cannot reach is a clean error for the client (the
 /// prep returns NULL) and not a dropped transfer later.
@@ -427,11 +485,22 @@ fn report_unreachable(
 /// remove unregisters.
 struct DmaDriver {
     _reg: Devres<Registration<SoftDma>>,
+    /// On a board whose device tree has the controller, the simulated FIFO
+    /// wired to it: its running clock and its debugfs files.
+    _fifo: Option<(Clock, Pin<KBox<FifoFiles>>)>,
 }
+
+kernel::of_device_table!(
+    OF_TABLE,
+    <DmaDriver as platform::Driver>::IdInfo,
+    [(of::DeviceId::new(COMPATIBLE), ())]
+);
 
 impl platform::Driver for DmaDriver {
     type IdInfo = ();
     type Data<'bound> = Self;
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> =
+        if BINDS_DT { Some(&OF_TABLE) } else { None };
 
     fn probe<'bound>(
         pdev: &'bound platform::Device<Core<'_>>,
@@ -439,10 +508,16 @@ impl platform::Driver for DmaDriver {
     ) -> impl PinInit<Self, Error> + 'bound {
         let dev = pdev.as_ref();
         let cfg = Config::from_params()?;
+        // The board's device tree wires the simulated FIFO to this
+        // controller (`soft::fifo`).
+        let fifo = match dev.fwnode().is_some_and(|n| n.is_of_node()) {
+            true => Some(Fifo::new(cfg.fifo_rate)?),
+            false => None,
+        };
         let chan_init = |_| {
             Ok((
                 Engine::idle(),
-                SoftChan::new(Ctl::new(cfg.burst, cfg.delay_us, cfg.chain)),
+                SoftChan::new(Ctl::new(cfg.burst, cfg.delay_us, cfg.chain, fifo.clone())),
             ))
         };
         let reg = Registration::<SoftDma>::with_dispatch(
@@ -484,7 +559,27 @@ impl platform::Driver for DmaDriver {
         if let Some(what) = NEGATIVE_CONTROL {
             dev_warn!(dev, "TEST BUILD: {what}; negative control only\n");
         }
-        Ok(Self { _reg: reg })
+        let fifo = match fifo {
+            Some(f) => {
+                let files = KBox::pin_init(
+                    FifoFiles::new(kernel::debugfs::Dir::new(NAME), &f),
+                    GFP_KERNEL,
+                )?;
+                dev_info!(
+                    dev,
+                    "FIFO at {:#x}/{:#x}, {} frames/s\n",
+                    soft::fifo::FIFO_TX,
+                    soft::fifo::FIFO_RX,
+                    f.rate()
+                );
+                Some((Fifo::start(&f), files))
+            }
+            None => None,
+        };
+        Ok(Self {
+            _reg: reg,
+            _fifo: fifo,
+        })
     }
 }
 
@@ -498,17 +593,22 @@ type DriverOps = dmaengine::platform::NoUnbind<DmaDriver>;
 #[cfg(dma_engine_test_release_window)]
 type DriverOps = platform::Adapter<DmaDriver>;
 
-/// The module: our platform device and the driver that binds to it.
+/// The module: our platform device (unless the device tree has the
+/// controller) and the driver that binds to it.
 struct RustDmaengine {
     _driver: Pin<KBox<driver::Registration<DriverOps>>>,
-    _pdev: PlatformDevice,
+    _pdev: Option<PlatformDevice>,
 }
 
 impl kernel::Module for RustDmaengine {
     fn init(module: &'static ThisModule) -> Result<Self> {
         // Refuse bad parameters before anything is registered.
         Config::from_params()?;
-        let pdev = PlatformDevice::register(NAME, true)?;
+        let in_dt = BINDS_DT && soft::of_has_compatible(COMPATIBLE);
+        let pdev = match in_dt {
+            true => None,
+            false => Some(PlatformDevice::register(NAME, true)?),
+        };
         let driver = KBox::pin_init(driver::Registration::new(NAME, module), GFP_KERNEL)?;
         pr_info!("loaded\n");
         Ok(Self {

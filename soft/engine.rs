@@ -22,6 +22,8 @@ use super::{
     BurstGate,
     EnginePair,
     EngineRange,
+    Fifo,
+    Port,
     SoftEngine, //
 };
 use crate::dmaengine::provider::{
@@ -37,6 +39,7 @@ use core::sync::atomic::{
 };
 use kernel::{
     prelude::*,
+    sync::Arc,
     time::{
         delay::fsleep,
         Delta, //
@@ -75,6 +78,8 @@ pub struct Engine {
     pub unsignalled: u32,
     /// The segment of the active slave transfer the engine is on.
     pub seg: usize,
+    /// The device side of the active descriptor.
+    pub port: Port,
 }
 
 impl Engine {
@@ -86,6 +91,7 @@ impl Engine {
             started: None,
             unsignalled: 0,
             seg: 0,
+            port: Port::Mem,
         }
     }
 }
@@ -111,14 +117,17 @@ pub struct Ctl {
     /// after every burst (the residue), written under the lock when a
     /// descriptor starts; and the pause handshake.
     pub gate: BurstGate,
-    /// The simulated peripheral: next sample of the FIFO.
+    /// A device the simulator does not model ([`Port::Source`]): its
+    /// next sample.
     pub sample: AtomicU32,
+    /// The simulated FIFO, on a device whose board has one.
+    pub fifo: Option<Arc<Fifo>>,
 }
 
 impl Ctl {
     /// An idle channel's engine: `burst` bytes per burst, `delay_us` per
-    /// burst, chaining `chain` descriptors per interrupt.
-    pub fn new(burst: usize, delay_us: u32, chain: u32) -> Self {
+    /// burst, chaining `chain` descriptors per interrupt, wired to `fifo`.
+    pub fn new(burst: usize, delay_us: u32, chain: u32, fifo: Option<Arc<Fifo>>) -> Self {
         Self {
             burst,
             delay_us,
@@ -126,6 +135,7 @@ impl Ctl {
             attention: AtomicBool::new(false),
             gate: BurstGate::new(),
             sample: AtomicU32::new(0),
+            fifo,
         }
     }
 }
@@ -148,21 +158,17 @@ pub enum Xfer {
         /// The byte it is filled with.
         value: u8,
     },
-    /// A cyclic transfer of `period`-byte periods.
+    /// A cyclic transfer of `period`-byte periods, to or from the device
+    /// of [`SoftDesc::port`].
     Cyclic {
         /// The buffer.
-        buf: CyclicBuf,
+        buf: EngineRange,
         /// Bytes per period.
         period: usize,
     },
-    /// One scatter-gather segment of a slave transfer ([`SoftDesc::sg`]).
-    Slave {
-        /// The segment's memory.
-        seg: EngineRange,
-        /// Memory to device (the simulated FIFO takes the bytes) or device
-        /// to memory (it makes up samples).
-        to_dev: bool,
-    },
+    /// One scatter-gather segment of a slave transfer ([`SoftDesc::sg`]),
+    /// to or from the device of [`SoftDesc::port`].
+    Slave(EngineRange),
 }
 
 /// The most scatter-gather entries a slave transfer of the software
@@ -171,23 +177,32 @@ pub enum Xfer {
 pub const MAX_SG: usize = 4;
 
 /// A descriptor of the software engine: what the engine runs, copied out
-/// of the channel lock per run ([`Xfer`]), and a slave transfer's
-/// segments, which stay in the descriptor (the engine takes one at a
-/// time, under the lock).
+/// of the channel lock per run ([`Xfer`]), a slave transfer's segments,
+/// which stay in the descriptor (the engine takes one at a time, under the
+/// lock), and the device side.
 #[derive(Clone, Copy)]
 pub struct SoftDesc {
     /// The transfer; of a slave transfer, its first segment.
     pub xfer: Xfer,
-    /// A slave transfer's segments, `nsg` of them (none for the others).
+    /// A slave transfer's segments (none for the others).
     pub sg: [Option<EngineRange>; MAX_SG],
+    /// The device side of a slave or cyclic transfer.
+    pub port: Port,
 }
 
 impl SoftDesc {
-    /// A descriptor for `xfer` (not a slave transfer).
+    /// A descriptor for `xfer`, a memory-to-memory transfer.
     pub fn new(xfer: Xfer) -> Self {
+        Self::to_port(xfer, Port::Mem)
+    }
+
+    /// A descriptor for `xfer` (not a scatter-gather one) to or from
+    /// `port`.
+    pub fn to_port(xfer: Xfer, port: Port) -> Self {
         Self {
             xfer,
             sg: [None; MAX_SG],
+            port,
         }
     }
 
@@ -195,7 +210,7 @@ impl SoftDesc {
     /// is not a slave transfer).
     fn op(&self, seg: usize) -> Xfer {
         match (self.xfer, self.sg.get(seg).copied().flatten()) {
-            (Xfer::Slave { to_dev, .. }, Some(s)) => Xfer::Slave { seg: s, to_dev },
+            (Xfer::Slave(_), Some(s)) => Xfer::Slave(s),
             (x, _) => x,
         }
     }
@@ -211,16 +226,6 @@ impl SoftDesc {
     }
 }
 
-/// The buffer of a cyclic transfer.
-#[derive(Clone, Copy)]
-pub enum CyclicBuf {
-    /// Device-to-memory: the buffer the simulated FIFO fills.
-    Fill(EngineRange),
-    /// Memory-to-device, whose simulated sink reads nothing: the buffer's
-    /// length.
-    Sink(usize),
-}
-
 const _: () = assert!(core::mem::size_of::<Option<Xfer>>() <= 4 * core::mem::size_of::<usize>());
 
 impl Xfer {
@@ -229,15 +234,8 @@ impl Xfer {
         match self {
             Xfer::Memcpy(p) => p.len(),
             Xfer::Memset { dst, .. } => dst.len(),
-            Xfer::Cyclic {
-                buf: CyclicBuf::Fill(b),
-                ..
-            } => b.len(),
-            Xfer::Cyclic {
-                buf: CyclicBuf::Sink(len),
-                ..
-            } => *len,
-            Xfer::Slave { seg, .. } => seg.len(),
+            Xfer::Cyclic { buf, .. } => buf.len(),
+            Xfer::Slave(seg) => seg.len(),
         }
     }
 }
@@ -248,6 +246,17 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
     // A plain reference, `Send` as `with_lock` wants.
     let chan: &VirtChan<P> = &chan;
     let ctl = &chan.data().ctl;
+    // The FIFO side this run clocks: it stops with the run.
+    let mut clocked = Port::Mem;
+    run_engine(chan, ctl, &mut clocked);
+    if let Some(f) = &ctl.fifo {
+        f.unclock(clocked);
+    }
+}
+
+/// The engine's loop, for [`run`]: `clocked` is the FIFO side it moved
+/// data through last.
+fn run_engine<P: SoftEngine>(chan: &VirtChan<P>, ctl: &Ctl, clocked: &mut Port) {
     loop {
         // Under the lock: act on requests, pick up the active descriptor.
         let picked = chan.with_lock(|g| {
@@ -260,7 +269,7 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
                 if !single {
                     ctl.attention.store(false, Ordering::Relaxed);
                 }
-                return Some((op, op.len(), single));
+                return Some((op, op.len(), single, g.engine.port));
             }
             match g.engine.state {
                 State::Stopping => {
@@ -273,7 +282,7 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
                     // again only under this lock, and the descriptors
                     // `terminate_all` took are gone from it.
                     unsafe { chan.engine_stopped() };
-                    g.start_next()?;
+                    g.engine.port = g.start_next()?.data.port;
                     g.engine.seg = 0;
                     g.engine.state = State::Running;
                     ctl.gate.progress.store(0, Ordering::Relaxed);
@@ -290,7 +299,7 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
             match g.queue().active() {
                 Some(d) => {
                     let op = d.data.op(g.engine.seg);
-                    Some((op, op.len(), false))
+                    Some((op, op.len(), false, g.engine.port))
                 }
                 None => {
                     g.engine.state = State::Idle;
@@ -298,13 +307,19 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
                 }
             }
         });
-        let Some((op, len, single)) = picked else {
+        let Some((op, len, single, port)) = picked else {
             return;
         };
+        if port != *clocked {
+            if let Some(f) = &ctl.fifo {
+                f.unclock(*clocked);
+            }
+            *clocked = port;
+        }
 
         // Without the lock: bursts until the descriptor or period ends
         // or a request wants attention.
-        let Some(off) = run_bursts(chan, ctl, op, len, single) else {
+        let Some(off) = run_bursts(chan, ctl, op, len, single, port) else {
             // Paused before a burst moved: the next look under the lock
             // parks the engine (or, resumed meanwhile, goes on).
             continue;
@@ -326,7 +341,7 @@ pub(super) fn run<P: SoftEngine>(chan: VirtChanRef<'_, P>) {
                     }
                     true
                 }
-                Xfer::Slave { .. } if off >= len && next_segment(g) => {
+                Xfer::Slave(_) if off >= len && next_segment(g) => {
                     ctl.gate.progress.store(0, Ordering::Relaxed);
                     true
                 }
@@ -382,7 +397,14 @@ fn chain_done<P: SoftEngine>(chan: &VirtChan<P>, g: &mut Inner<P>) -> bool {
     g.complete_active();
     g.engine.unsignalled += 1;
     g.engine.seg = 0;
-    let next = !g.engine.pause_requested && g.start_next().is_some();
+    let next = match g.engine.pause_requested {
+        false => g.start_next().map(|d| d.data.port),
+        true => None,
+    };
+    if let Some(port) = next {
+        g.engine.port = port;
+    }
+    let next = next.is_some();
     if next {
         chan.data().ctl.gate.progress.store(0, Ordering::Relaxed);
         if g.engine.unsignalled >= chan.data().ctl.chain {
@@ -418,11 +440,12 @@ fn next_segment<P: SoftEngine>(g: &mut Inner<P>) -> bool {
 
 /// Makes the next issued descriptor active and starts the engine on it.
 pub fn start_next<P: SoftEngine>(chan: &VirtChan<P>, g: &mut Inner<P>) {
-    let started = match g.start_next() {
-        Some(d) => d.data.xfer,
+    let (started, port) = match g.start_next() {
+        Some(d) => (d.data.xfer, d.data.port),
         None => return,
     };
     g.engine.seg = 0;
+    g.engine.port = port;
     // The hardware fetches the descriptor and starts its first burst now.
     g.engine.started = Some(started);
     g.engine.state = State::Running;
@@ -445,6 +468,7 @@ fn run_bursts<P: Provider>(
     op: Xfer,
     len: usize,
     single: bool,
+    port: Port,
 ) -> Option<usize> {
     let off = ctl.gate.progress.load(Ordering::Relaxed).min(len);
     // One loop per kind of operation, so that the per-burst work is only
@@ -490,23 +514,8 @@ fn run_bursts<P: Provider>(
             };
             one_shot(off, r)
         }
-        Xfer::Cyclic {
-            buf: CyclicBuf::Fill(b),
-            period,
-        } => bursts(ctl, off, period, single, |o, n| {
-            write_samples(&b, o, &ctl.sample, n)
-        }),
-        Xfer::Cyclic {
-            buf: CyclicBuf::Sink(_),
-            period,
-        } => bursts(ctl, off, period, single, |_, _| Ok(())),
-        Xfer::Slave { seg, to_dev } => bursts(ctl, off, seg.len(), single, |o, n| {
-            if to_dev {
-                Ok(())
-            } else {
-                write_samples(&seg, o, &ctl.sample, n)
-            }
-        }),
+        Xfer::Cyclic { buf, period } => device_bursts(ctl, &buf, off, period, single, port),
+        Xfer::Slave(seg) => device_bursts(ctl, &seg, off, seg.len(), single, port),
     };
     match res {
         // Refused by the gate before the first burst: paused.
@@ -571,26 +580,65 @@ fn period_or(op: Xfer, len: usize) -> usize {
     }
 }
 
-/// A cyclic transfer's bursts: at most the configured size from `off`,
-/// none crossing a multiple of `unit` (the period), with
-/// `mv(offset, bytes)` doing the move.  Stops after the burst that reaches
-/// such a boundary, after the first burst if `single`, or when a request
-/// wants attention.  Returns the result and the progress reached.
+/// The bursts of a slave or cyclic transfer on `buf` from `off`, to or
+/// from the device of `port`: see [`bursts`].
+fn device_bursts(
+    ctl: &Ctl,
+    buf: &EngineRange,
+    off: usize,
+    unit: usize,
+    single: bool,
+    port: Port,
+) -> (Result, usize) {
+    match (port, &ctl.fifo) {
+        (Port::FifoTx, Some(f)) => bursts(ctl, off, unit, single, Some((f, port)), |o, n| {
+            push_words(buf, o, f, n)
+        }),
+        (Port::FifoRx, Some(f)) => bursts(ctl, off, unit, single, Some((f, port)), |o, n| {
+            write_samples(buf, o, f.popped(n / 4), n)
+        }),
+        (Port::Source | Port::FifoRx, _) => bursts(ctl, off, unit, single, None, |o, n| {
+            write_samples(buf, o, &ctl.sample, n)
+        }),
+        _ => bursts(ctl, off, unit, single, None, |_, _| Ok(())),
+    }
+}
+
+/// A slave or cyclic transfer's bursts: at most the configured size from
+/// `off` (at most [`MAX_BURST_WORDS`] words through the FIFO), none
+/// crossing a multiple of `unit` (the period, or the segment), with
+/// `mv(offset, bytes)` doing the move.  Through the FIFO (`fifo`), each
+/// burst first waits for the FIFO's request ([`Fifo::wait`]).  Stops after
+/// the burst that reaches such a boundary, after the first burst if
+/// `single`, or when a request wants attention.  Returns the result and
+/// the progress reached.
+///
+/// [`MAX_BURST_WORDS`]: super::fifo::MAX_BURST_WORDS
 fn bursts(
     ctl: &Ctl,
     mut off: usize,
     unit: usize,
     single: bool,
+    fifo: Option<(&Arc<Fifo>, Port)>,
     mut mv: impl FnMut(usize, usize) -> Result,
 ) -> (Result, usize) {
-    let burst = ctl.burst;
+    let burst = match fifo {
+        Some(_) => ctl.burst.min(4 * super::fifo::MAX_BURST_WORDS),
+        None => ctl.burst,
+    };
     loop {
         let left = unit - off % unit;
-        // Cyclic samples are words: keep bursts a multiple of 4.
+        // Device samples are words: keep bursts a multiple of 4.
         let n = match burst.min(left) & !3 {
             0 => left,
             n => n,
         };
+        if let Some((f, port)) = fifo {
+            if !f.wait(port, n.div_ceil(4), &ctl.attention) {
+                // A request wants the engine: nothing moved.
+                return (Ok(()), off);
+            }
+        }
         burst_delay(ctl);
         let mut r = Ok(());
         if !ctl.gate.burst(off + n, || r = mv(off, n)) {
@@ -628,5 +676,21 @@ fn write_samples(b: &EngineRange, off: usize, sample: &AtomicU32, n: usize) -> R
         done += k;
     }
     sample.store(s, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The FIFO's transmit side takes `n` bytes at `off` of `b`.
+///
+/// Not inlined, as [`write_samples`].
+#[inline(never)]
+fn push_words(b: &EngineRange, off: usize, fifo: &Fifo, n: usize) -> Result {
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < n {
+        let k = chunk.len().min(n - done);
+        b.read(off + done, &mut chunk[..k])?;
+        fifo.pushed(&chunk[..k]);
+        done += k;
+    }
     Ok(())
 }

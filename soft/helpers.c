@@ -9,6 +9,7 @@
 
 #include <linux/irq_work.h>
 #include <linux/moduleparam.h>
+#include <linux/of.h>
 #include <linux/irqflags.h>
 
 #include "helpers.h"
@@ -85,4 +86,13 @@ MODULE_PARM_DESC(dispatch,
 const char *rde_dispatch_param(void)
 {
 	return rde_dispatch;
+}
+
+bool rde_of_has_compatible(const char *compat)
+{
+	struct device_node *np = of_find_compatible_node(NULL, NULL, compat);
+	bool ok = np && of_device_is_available(np);
+
+	of_node_put(np);
+	return ok;
 }

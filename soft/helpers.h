@@ -31,4 +31,7 @@ void rde_local_irq_restore(unsigned long flags);
 /* rust_dmaengine's `dispatch` module parameter. */
 const char *rde_dispatch_param(void);
 
+/* Whether the device tree has an available node compatible with @compat. */
+bool rde_of_has_compatible(const char *compat);
+
 #endif /* RUST_DMAENGINE_SOFT_HELPERS_H */

@@ -36,6 +36,7 @@ use kernel::prelude::*;
 mod bindings;
 mod chan;
 mod engine;
+pub mod fifo;
 mod gate;
 mod window;
 
@@ -49,12 +50,15 @@ pub use chan::{
 pub use engine::{
     start_next,
     Ctl,
-    CyclicBuf,
     Engine,
     SoftDesc,
     State,
     Xfer,
     MAX_SG, //
+};
+pub use fifo::{
+    Fifo,
+    Port, //
 };
 pub use gate::BurstGate;
 pub use window::{
@@ -90,4 +94,12 @@ pub fn dispatch_param() -> Result<Dispatch> {
         );
         EINVAL
     })
+}
+
+/// Whether the device tree has an available node compatible with `compat`:
+/// the board describes the controller, whose platform device the OF core
+/// created.
+pub fn of_has_compatible(compat: &CStr) -> bool {
+    // SAFETY: `compat` is NUL-terminated and outlives the call.
+    unsafe { bindings::rde_of_has_compatible(compat.as_char_ptr()) }
 }

@@ -155,6 +155,16 @@ impl EngineRange {
         })
     }
 
+    /// Reads `bytes.len()` bytes at `off` into `bytes`.
+    pub fn read(&self, off: usize, bytes: &mut [u8]) -> Result {
+        let d = self.at(off, bytes.len())?;
+        // SAFETY: `d` is `bytes.len()` bytes in bounds of a range a client
+        // handed over for DMA, accessed while it allows (type invariant,
+        // `engine_range`); `bytes` is a distinct Rust slice.
+        unsafe { ptr::copy_nonoverlapping(d.cast_const(), bytes.as_mut_ptr(), bytes.len()) };
+        Ok(())
+    }
+
     /// Writes `bytes` at `off`.
     pub fn write(&self, off: usize, bytes: &[u8]) -> Result {
         let d = self.at(off, bytes.len())?;
