@@ -8,5 +8,6 @@ pub(crate) mod debugfs;
 mod latency;
 #[cfg(rde_negative)]
 mod negative;
+mod pcm;
 mod probe;
 mod scenarios;

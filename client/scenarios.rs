@@ -14,6 +14,9 @@
 //! - `slave_sg`: four slave captures of four scatter-gather entries; the
 //!   callback of one of them terminates; synchronize, then the completed
 //!   ones hold consecutive samples (skipped without DMA_SLAVE).
+//! - `pcm_capture`: a cyclic capture driven as ALSA's dmaengine PCM drives
+//!   one, stopped from "the trigger" in atomic context (see
+//!   [`super::pcm`]; skipped without DMA_CYCLIC).
 //! - `stress`: like `async_in_callback`, with the terminating descriptor and
 //!   the terminating side (callback or process context) drawn from a
 //!   xorshift sequence seeded by the `seed` file, so a failure can be
@@ -80,6 +83,7 @@ pub(crate) enum Scenario {
     SyncInflight,
     CyclicStop,
     SlaveSg,
+    PcmCapture,
     #[cfg(rde_negative)]
     NegativeSkipSync,
     Stress,
@@ -97,6 +101,7 @@ impl Scenario {
         Scenario::SyncInflight,
         Scenario::CyclicStop,
         Scenario::SlaveSg,
+        Scenario::PcmCapture,
         #[cfg(rde_negative)]
         Scenario::NegativeSkipSync,
         Scenario::Stress,
@@ -113,6 +118,7 @@ impl Scenario {
             Scenario::SyncInflight => "sync_inflight",
             Scenario::CyclicStop => "cyclic_stop",
             Scenario::SlaveSg => "slave_sg",
+            Scenario::PcmCapture => "pcm_capture",
             #[cfg(rde_negative)]
             Scenario::NegativeSkipSync => "negative_skip_sync",
             Scenario::Stress => "stress",
@@ -657,7 +663,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
     let filter = s.channel.as_str();
     let cname = CString::try_from_fmt(fmt!("{filter}"))?;
     let cap = match s.scenario {
-        Scenario::CyclicStop => Cap::Cyclic,
+        Scenario::CyclicStop | Scenario::PcmCapture => Cap::Cyclic,
         Scenario::SlaveSg => Cap::Slave,
         _ => Cap::Memcpy,
     };
@@ -668,7 +674,13 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
     };
     let mut ch = match request_channel(cap, (!filter.is_empty()).then_some(&*cname)) {
         Ok(c) => c,
-        Err(e) if e == ENODEV && matches!(s.scenario, Scenario::CyclicStop | Scenario::SlaveSg) => {
+        Err(e)
+            if e == ENODEV
+                && matches!(
+                    s.scenario,
+                    Scenario::CyclicStop | Scenario::SlaveSg | Scenario::PcmCapture
+                ) =>
+        {
             pr_info!(
                 "{}: SKIP: no free channel with the capability\n",
                 s.scenario.name()
@@ -698,6 +710,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
         let res = match s.scenario {
             Scenario::CyclicStop => run_cyclic(&mut ch, iter, &mut r),
             Scenario::SlaveSg => run_slave_sg(&mut ch, iter, &mut r),
+            Scenario::PcmCapture => super::pcm::run(&mut ch, iter, &mut r),
             Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
             Scenario::Queued => latency::queued(&mut ch, iter, s.depth, &mut samples, &mut r),
             #[cfg(rde_negative)]
