@@ -47,7 +47,8 @@ KRUST_LIB_SRC = $(shell bash scripts/lib.sh rust_lib_src)
 # Each board builds in its own copy of the sources (out/BOARD/), so builds
 # for two boards never share objects and generated bindings.
 KMAKE = $(MAKE) -C $(KDIR) M=$(MO) ARCH=$(ARCH) LLVM=-$(LLVM_VER) RUST_LIB_SRC=$(KRUST_LIB_SRC)
-SOURCES = Kbuild $(wildcard *.rs) dmaengine kernel soft pl330 client samples tools/restart tools/caps
+SOURCES = Kbuild $(wildcard *.rs) dmaengine kernel soft pl330 client samples tools/restart tools/caps \
+	tools/asoc
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
 	rust-analyzer clippy fmt gates bench stress kselftest-install series

@@ -8,9 +8,16 @@ BUSYBOX_ARCH=arm64
 GUEST_OFF="poweroff -f"
 # Kernel arguments of the checkers this board enables (virt-bench clears it).
 CHECKER_ARGS=${CHECKER_ARGS-kmemleak=on}
+# Nodes added to QEMU's device tree (scripts/guest/boot): the ASoC test's
+# DMA controller and simulated I2S FIFO (issue 23).
+DT_NODES=qemu/virt/audio.dtsi
+# The guest gets ALSA's aplay and arecord (Debian arm64, scripts/setup).
+GUEST_ALSA=arm64
+# DTB_PATH: the tree scripts/guest/boot built (QEMU's own with DT_NODES);
+# without one, QEMU's own.
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 	echo qemu-system-aarch64 -M virt -cpu max -smp ${RDE_SMP:-2} ${RDE_QEMU_ARGS:-} -m 1536 -nographic -nic none \
-		-no-reboot -kernel "$1" -initrd "$2" \
+		-no-reboot -kernel "$1" -initrd "$2" ${DTB_PATH:+-dtb "$(printf %q "$DTB_PATH")"} \
 		-append "\"console=ttyAMA0 panic=-1 $CHECKER_ARGS kunit.enable=1 kunit.autorun=1 $3\""
 }
 # make run: load the provider and the client, list the channels, run
