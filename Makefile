@@ -150,7 +150,7 @@ endif
 
 # Robustness under abuse, with KASAN, lockdep and kmemleak; see scripts/stress.
 stress:
-	@STRESS_PARAMS='$(STRESS_PARAMS)' scripts/stress $(CYCLES) $(SEED)
+	@STRESS_PARAMS='$(STRESS_PARAMS)' AUDIO_CYCLES='$(AUDIO_CYCLES)' scripts/stress $(CYCLES) $(SEED)
 
 # The termination protocol, model-checked with spin (tools/model/rde.pml,
 # Documentation/model.rst); also a gate of `make check`.

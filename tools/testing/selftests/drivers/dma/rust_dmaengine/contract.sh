@@ -57,7 +57,7 @@ if [ "$provider" = none ] && [ "$ncpu" -gt 1 ]; then
 elif [ "$provider" = none ]; then
 	ktap_set_plan 3
 elif [ $full = 1 ]; then
-	ktap_set_plan 17
+	ktap_set_plan 18
 else
 	ktap_set_plan 13
 fi
@@ -215,6 +215,7 @@ scenario sync_inflight 20
 if [ $full = 1 ]; then
 	scenario cyclic_stop 10
 	scenario slave_sg 10
+	scenario pcm_capture 10
 	scenario pause_resume 10
 	if [ "$(result paused_checks)" -gt 0 ]; then
 		ktap_test_pass "pause holds the residue still ($(result paused_checks) of 10), resume finishes the chain"
