@@ -17,8 +17,8 @@
 //! - `sync_stop`: synchronize; after it no callback may run;
 //! - `hw_free`: the buffer is freed (the batch is dropped).
 //!
-//! The data check: the buffer holds the FIFO's consecutive samples, with
-//! at most one break (where the engine stopped in the ring).
+//! The data check: the periods that elapsed hold the device's consecutive
+//! samples, with at most one break (where the engine's last lap ended).
 //! `cyclic_stop` covers the other place pcm_dmaengine's pattern allows the
 //! stop from, the period callback.
 
@@ -79,8 +79,8 @@ impl Callback for PcmState {
     }
 }
 
-/// Whether the ring `b` holds consecutive 32-bit samples but for at most
-/// one break.
+/// Whether `b`, the written part of the ring, holds consecutive 32-bit
+/// samples but for at most one break (where the last lap ended).
 fn ring_consecutive(b: &[u8]) -> bool {
     let words = b
         .chunks_exact(4)
@@ -181,9 +181,12 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
         r.late_callbacks += 1;
     }
     r.completed += periods;
+    // The periods that elapsed were written; a stop within the first lap
+    // leaves the rest of the ring as it was.
+    let written = (periods as usize * PERIOD).min(PERIOD * PERIODS);
     match f.bufs.first() {
-        Some(b) if ring_consecutive(b.as_slice()) => {
-            r.verified_bytes = r.verified_bytes.saturating_add((PERIOD * PERIODS) as u32);
+        Some(b) if ring_consecutive(&b.as_slice()[..written]) => {
+            r.verified_bytes = r.verified_bytes.saturating_add(written as u32);
         }
         _ => {
             pr_err!("pcm_capture: the buffer's samples are not consecutive\n");

@@ -14,8 +14,8 @@
 //! [`Port::Source`]).
 //!
 //! The codec clock is an hrtimer ticking every millisecond: each tick takes
-//! `rate / 1000` words from the transmit side and puts as many into the
-//! receive side, counting an underrun (an overrun) when the FIFO is empty
+//! the words due at `rate` since the last from the transmit side and puts
+//! as many into the receive side, counting an underrun (an overrun) when the FIFO is empty
 //! (full).  A side is clocked from the first word the engine moves through
 //! it until the engine stops running transfers on it (a stop, a pause, the
 //! end of its queue), as a DAI is enabled while its stream runs.  The
@@ -31,6 +31,7 @@ use core::{
     sync::atomic::{
         AtomicBool,
         AtomicU32,
+        AtomicU64,
         AtomicUsize,
         Ordering, //
     },
@@ -58,6 +59,7 @@ use kernel::{
             RelativeMode, //
         },
         Delta,
+        Instant,
         Monotonic, //
     },
     uaccess::UserSliceReader,
@@ -70,9 +72,10 @@ use crate::dmaengine::DmaAddress;
 pub const FIFO_TX: DmaAddress = 0x0c00_0000;
 /// The bus address of its receive data register.
 pub const FIFO_RX: DmaAddress = FIFO_TX + 4;
-/// Words each side holds: 1024 (21 ms at 48 kHz), room for the engine's
-/// scheduling delays under QEMU.
-pub const DEPTH: usize = 1024;
+/// Words each side holds: 4096 (85 ms at 48 kHz), room for the engine's
+/// scheduling delays under QEMU on a loaded host (a hardware I2S FIFO is
+/// far smaller, its DMA engine far more punctual).
+pub const DEPTH: usize = 4096;
 /// The most words the engine moves per burst through the FIFO.
 pub const MAX_BURST_WORDS: usize = DEPTH / 4;
 /// The range of `fifo_rate`, in words (frames) per second.
@@ -80,8 +83,8 @@ pub const RATES: core::ops::RangeInclusive<u32> = 8_000..=384_000;
 
 /// The codec clock's tick.
 const TICK_US: i64 = 1000;
-/// Ticks per second.
-const TICKS_PER_S: u32 = 1000;
+/// Nanoseconds per second.
+const NS_PER_S: u64 = 1_000_000_000;
 
 /// The device side of a slave or cyclic transfer, from the device address
 /// of its slave configuration ([`Port::of`]).
@@ -162,6 +165,11 @@ impl Side {
         if got < want {
             self.missed
                 .fetch_add((want - got) as u32, Ordering::Relaxed);
+            if !tx {
+                // The samples the codec made while the FIFO was full are
+                // lost: the count the engine reads jumps over them.
+                self.next.fetch_add((want - got) as u32, Ordering::Relaxed);
+            }
             if !self.in_xrun.swap(true, Ordering::Relaxed) {
                 self.xruns.fetch_add(1, Ordering::Relaxed);
             }
@@ -194,8 +202,12 @@ pub struct Fifo {
     timer: HrTimer<Self>,
     /// Words (frames) per second.
     rate: AtomicU32,
-    /// Ticks since the rate was set, modulo a second.
-    tick: AtomicU32,
+    /// When the FIFO was made: the clock's time is measured from it.
+    epoch: Instant<Monotonic>,
+    /// Nanoseconds after `epoch` up to which the clock has ticked, and
+    /// the fraction of a word (in words times 10^9) carried over.
+    ticked_ns: AtomicU64,
+    carry: AtomicU64,
     tx: Side,
     rx: Side,
 }
@@ -210,18 +222,19 @@ impl HrTimerCallback for Fifo {
     type Pointer<'a> = Arc<Self>;
 
     fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
-        // Ticks since the last run: more than one if the timer was late.
-        let n = ctx.forward_now(Delta::from_micros(TICK_US)).max(1);
-        let rate = this.rate.load(Ordering::Relaxed);
-        let mut want = 0;
-        for _ in 0..n.min(u64::from(TICKS_PER_S)) {
-            // `rate / 1000` words per tick, the remainder spread over the
-            // second.
-            let t = this.tick.load(Ordering::Relaxed);
-            let due = |t: u32| (u64::from(rate) * u64::from(t) / u64::from(TICKS_PER_S)) as usize;
-            want += due(t + 1) - due(t);
-            this.tick.store((t + 1) % TICKS_PER_S, Ordering::Relaxed);
-        }
+        ctx.forward_now(Delta::from_micros(TICK_US));
+        // The words due since the last run, from the time that passed: a
+        // timer may run late (without high-resolution timers, at the next
+        // jiffy), the codec's clock does not.  Runs of the callback are
+        // serialized: plain loads and stores.
+        let now = u64::try_from((Instant::<Monotonic>::now() - this.epoch).as_nanos()).unwrap_or(0);
+        let last = this.ticked_ns.swap(now, Ordering::Relaxed);
+        // At most a second at once: a stalled guest does not flood.
+        let ns = now.saturating_sub(last).min(NS_PER_S);
+        let due =
+            u64::from(this.rate.load(Ordering::Relaxed)) * ns + this.carry.load(Ordering::Relaxed);
+        this.carry.store(due % NS_PER_S, Ordering::Relaxed);
+        let want = (due / NS_PER_S) as usize;
         this.tx.tick(want, true);
         this.rx.tick(want, false);
         HrTimerRestart::Restart
@@ -239,7 +252,9 @@ impl Fifo {
             pin_init!(Self {
                 timer <- HrTimer::new(),
                 rate: AtomicU32::new(rate),
-                tick: AtomicU32::new(0),
+                epoch: Instant::now(),
+                ticked_ns: AtomicU64::new(0),
+                carry: AtomicU64::new(0),
                 tx: Side::default(),
                 rx: Side::default(),
             }),

@@ -79,7 +79,7 @@ played=$(fifo played)
 # 3. An underrun forced by the player's rate: the data stops for a while.
 head -c 96000 $W/cap.raw >$W/a.raw
 tail -c 96000 $W/cap.raw >$W/b.raw
-(cat $W/a.raw; sleep 1; cat $W/b.raw) | aplay -D hw:0,0 -f S16_LE -c 2 -r 48000 -t raw - \
+(cat $W/a.raw; sleep 2; cat $W/b.raw) | aplay -D hw:0,0 -f S16_LE -c 2 -r 48000 -t raw - \
 	2>$W/xrun.txt >/dev/null
 rc=$?
 xruns=$(grep -c 'underrun!!!' $W/xrun.txt)
@@ -89,7 +89,7 @@ ok_if "playback underrun forced by the rate: reported, recovered" \
 
 # 4. An overrun forced by the recorder's reader: the pipe stops taking data.
 arecord -D hw:0,0 -f S16_LE -c 2 -r 48000 -t raw -s 96000 - 2>$W/orun.txt |
-	(sleep 1; cat >/dev/null)
+	(sleep 2; cat >/dev/null)
 orun=$(grep -c 'overrun!!!' $W/orun.txt)
 ktap_print_msg "forced overrun: $orun ALSA xruns"
 ok_if "capture overrun forced by the rate: reported, recovered" [ "$orun" -ge 1 ]
