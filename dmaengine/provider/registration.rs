@@ -12,7 +12,8 @@ use super::{
 use crate::dmaengine::test_build;
 use crate::dmaengine::{
     bindings,
-    Cap, //
+    Cap,
+    Direction, //
 };
 use core::{
     marker::PhantomPinned,
@@ -299,8 +300,12 @@ impl<P: Provider> Registration<P> {
                 (*d).device_prep_slave_sg = Some(Ops::<P>::prep_slave_sg);
             }
             // The framework keeps and checks the slave configuration of a
-            // channel with device directions, and refuses it for others.
-            (*d).device_config = Some(Ops::<P>::config);
+            // channel with device directions.  A memory-to-memory engine
+            // has none: dmaengine_slave_config() then gets -ENOSYS from
+            // the core, as from a C driver without device_config.
+            if P::DIRECTIONS.iter().any(|d| *d != Direction::MemToMem) {
+                (*d).device_config = Some(Ops::<P>::config);
+            }
             if P::HAS_PAUSE {
                 (*d).device_pause = Some(Ops::<P>::pause);
             }
