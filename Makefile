@@ -92,10 +92,14 @@ sync:
 		--exclude modules.order --exclude Module.symvers \
 		$(SOURCES) $(MO)/
 
-# Where the kernel builds upstream pl330 as a module, also pl330_sync.ko:
+# Where the kernel has ASoC, also the audio test's player, bin/pcm_pause
+# (tools/asoc/build.sh).  Where it builds upstream pl330 as a module, also
+# pl330_sync.ko:
 # that driver with our device_synchronize patches (tools/pl330-sync/).
 modules: kernel sync
 	+$(KMAKE) modules
+	@if grep -q '^CONFIG_SND_SOC=y' $(KDIR)/.config; then \
+		LLVM_VERSION=$(LLVM_VER) tools/asoc/build.sh $(KDIR) $(MO)/bin; fi
 	@if grep -q '^CONFIG_PL330_DMA=m' $(KDIR)/.config; then \
 		KDIR=$(KDIR) tools/pl330-sync/build.sh $(CURDIR)/out/pl330-sync/$(BOARD) && \
 		cp $(CURDIR)/out/pl330-sync/$(BOARD)/pl330_sync.ko $(MO)/; fi
