@@ -15,8 +15,9 @@
  * Each cycle opens DEVICE (/dev/snd/pcmC0D0p), sets S16_LE stereo at
  * 48000 Hz, a 16384-frame buffer of 4096-frame periods, starting when the
  * buffer is full (as aplay does: the simulated FIFO's 4096 words take a
- * whole period at once), and writes 65536 frames of a 32-bit count (one word per frame) that goes on from cycle to
- * cycle, pausing twice on the way: while paused the hardware pointer must
+ * whole period at once), and writes 65536 frames of a 32-bit count (one
+ * word per frame) that goes on from cycle to cycle, pausing twice on the
+ * way: while paused the hardware pointer must
  * hold still (checked over 20 ms) and the state must be PAUSED.  Odd
  * cycles also stop the stream halfway (DROP), prepare it again and write
  * the rest, a count with one break.  Then DRAIN and close.  Prints one
