@@ -19,16 +19,13 @@ DIR=$(dirname "$0")
 
 CYCLES=${1:-100}
 F=/sys/kernel/debug/rust_dmaengine/fifo
-PCM="-D hw:0,0 -f S16_LE -c 2 -r 48000 -t raw -q"
+PCM=$AUDIO_PCM
 W=/tmp/rde-audio
 FRAMES=48000
 
 ktap_print_header
-if ! grep -qs rust,rde-soft-i2s /sys/firmware/devicetree/base/*/*/compatible ||
-	! command -v aplay >/dev/null; then
-	ktap_skip_all "no simulated I2S FIFO in the device tree, or no aplay"
-	exit "$KSFT_SKIP"
-fi
+audio_start rust_dmaengine
+card=$?
 ktap_set_plan 9
 
 ok_if() { # DESCRIPTION COMMAND...: pass when COMMAND succeeds
@@ -42,19 +39,9 @@ good() { # CONDITION: ok_if's command for a shell condition
 fifo() { # KEY: a counter of the FIFO
 	sed -n "s/^$1: //p" $F
 }
-card_dev=c000000.rde-i2s
-card_drv=/sys/bus/platform/drivers/rde-asoc-card
 mkdir -p $W
 
-load_mod rust_dmaengine || ktap_exit_fail_msg "cannot load rust_dmaengine"
-load_mod rde_asoc_card || ktap_exit_fail_msg "cannot load rde_asoc_card"
-# The card binds once the provider's OF DMA controller is there.
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	grep -q '\[rde ' /proc/asound/cards 2>/dev/null && break
-	sleep 0.5
-done
-ok_if "the card 'rde' is registered on rust_dmaengine's channels" \
-	grep -q '\[rde ' /proc/asound/cards
+ok_if "the card 'rde' is registered on rust_dmaengine's channels" [ $card = 0 ]
 
 # 1. Capture a second: the FIFO's samples, none lost.
 echo reset >$F
@@ -144,10 +131,10 @@ ok_if "$CYCLES open-run-stop-close cycles" [ $bad = 0 ]
 # 8. Unloading in the wrong order is refused; the right order works.
 refused=1
 rmmod rust_dmaengine 2>/dev/null && refused=0
-echo $card_dev >$card_drv/unbind
-rmmod rde_asoc_card
+stopped=1
+audio_stop rust_dmaengine && stopped=0
 ok_if "rmmod of the provider refused while the card holds its channels" \
-	sh -c "[ $refused = 1 ] && rmmod rust_dmaengine"
+	good "[ $refused = 1 ] && [ $stopped = 0 ]"
 
 echo "RDE-AUDIO: frames played $played, captured $captured, ALSA xruns $xruns (forced), $CYCLES cycles, errors ${KTAP_CNT_FAIL:-0}"
 rm -rf $W

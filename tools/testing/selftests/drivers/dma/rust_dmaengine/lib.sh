@@ -80,3 +80,37 @@ dmatest_wait() {
 		i=$((i + 1))
 	done
 }
+
+# The audio tests (audio.sh, audio_close.sh): ALSA's generic dmaengine PCM
+# on rust_dmaengine's simulated I2S FIFO, through the test card.
+AUDIO_PCM="-D hw:0,0 -f S16_LE -c 2 -r 48000 -t raw -q"
+AUDIO_CARD_DEV=c000000.rde-i2s
+AUDIO_CARD_DRV=/sys/bus/platform/drivers/rde-asoc-card
+
+# audio_start PROVIDER [PARAMS...]: skips the whole test unless the board
+# has the FIFO in its device tree and aplay; loads PROVIDER and the card
+# and waits (5 s at most) for the card, which binds once the provider's OF
+# DMA controller is there.  Fails the test if a module does not load.
+audio_start() {
+	local p=$1
+	shift
+	if ! grep -qs rust,rde-soft-i2s /sys/firmware/devicetree/base/*/*/compatible ||
+		! command -v aplay >/dev/null; then
+		ktap_skip_all "no simulated I2S FIFO in the device tree, or no aplay"
+		exit "$KSFT_SKIP"
+	fi
+	load_mod "$p" "$@" || ktap_exit_fail_msg "cannot load $p"
+	load_mod rde_asoc_card || ktap_exit_fail_msg "cannot load rde_asoc_card"
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		grep -q '\[rde ' /proc/asound/cards 2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# audio_stop PROVIDER: unbinds the card (ASoC pins its module while it is
+# bound), unloads it, then PROVIDER.  Fails if an rmmod fails.
+audio_stop() {
+	echo $AUDIO_CARD_DEV >$AUDIO_CARD_DRV/unbind &&
+		rmmod rde_asoc_card && rmmod "$1"
+}
