@@ -31,7 +31,6 @@ use core::{
     sync::atomic::{
         AtomicBool,
         AtomicU32,
-        AtomicU64,
         AtomicUsize,
         Ordering, //
     },
@@ -83,8 +82,8 @@ pub const RATES: core::ops::RangeInclusive<u32> = 8_000..=384_000;
 
 /// The codec clock's tick.
 const TICK_US: i64 = 1000;
-/// Nanoseconds per second.
-const NS_PER_S: u64 = 1_000_000_000;
+/// Milliseconds per second.
+const MS_PER_S: u32 = 1000;
 
 /// The device side of a slave or cyclic transfer, from the device address
 /// of its slave configuration ([`Port::of`]).
@@ -204,10 +203,10 @@ pub struct Fifo {
     rate: AtomicU32,
     /// When the FIFO was made: the clock's time is measured from it.
     epoch: Instant<Monotonic>,
-    /// Nanoseconds after `epoch` up to which the clock has ticked, and
-    /// the fraction of a word (in words times 10^9) carried over.
-    ticked_ns: AtomicU64,
-    carry: AtomicU64,
+    /// Milliseconds after `epoch` up to which the clock has ticked, and
+    /// the fraction of a word (in thousandths) carried over.
+    ticked_ms: AtomicU32,
+    carry: AtomicU32,
     tx: Side,
     rx: Side,
 }
@@ -226,15 +225,15 @@ impl HrTimerCallback for Fifo {
         // The words due since the last run, from the time that passed: a
         // timer may run late (without high-resolution timers, at the next
         // jiffy), the codec's clock does not.  Runs of the callback are
-        // serialized: plain loads and stores.
-        let now = u64::try_from((Instant::<Monotonic>::now() - this.epoch).as_nanos()).unwrap_or(0);
-        let last = this.ticked_ns.swap(now, Ordering::Relaxed);
+        // serialized: plain loads and stores.  In milliseconds and u32,
+        // so that 32-bit ARM needs no 64-bit division.
+        let now = (Instant::<Monotonic>::now() - this.epoch).as_millis() as u32;
+        let last = this.ticked_ms.swap(now, Ordering::Relaxed);
         // At most a second at once: a stalled guest does not flood.
-        let ns = now.saturating_sub(last).min(NS_PER_S);
-        let due =
-            u64::from(this.rate.load(Ordering::Relaxed)) * ns + this.carry.load(Ordering::Relaxed);
-        this.carry.store(due % NS_PER_S, Ordering::Relaxed);
-        let want = (due / NS_PER_S) as usize;
+        let ms = now.wrapping_sub(last).min(MS_PER_S);
+        let due = this.rate.load(Ordering::Relaxed) * ms + this.carry.load(Ordering::Relaxed);
+        this.carry.store(due % MS_PER_S, Ordering::Relaxed);
+        let want = (due / MS_PER_S) as usize;
         this.tx.tick(want, true);
         this.rx.tick(want, false);
         HrTimerRestart::Restart
@@ -253,8 +252,8 @@ impl Fifo {
                 timer <- HrTimer::new(),
                 rate: AtomicU32::new(rate),
                 epoch: Instant::now(),
-                ticked_ns: AtomicU64::new(0),
-                carry: AtomicU64::new(0),
+                ticked_ms: AtomicU32::new(0),
+                carry: AtomicU32::new(0),
                 tx: Side::default(),
                 rx: Side::default(),
             }),
@@ -298,9 +297,11 @@ impl Fifo {
             if !tx {
                 side.clocked.store(true, Ordering::Release);
             }
-            let rate = u64::from(self.rate.load(Ordering::Relaxed).max(1));
-            let us = ((words - have) as u64 * 1_000_000 / rate).clamp(100, 10_000);
-            fsleep(Delta::from_micros(us as i64));
+            // The time the clock takes for the words missing, in u32
+            // arithmetic (no 64-bit division on 32-bit ARM).
+            let per_ms = (self.rate.load(Ordering::Relaxed) / MS_PER_S).max(1);
+            let us = ((words - have) as u32 * MS_PER_S / per_ms).clamp(100, 10_000);
+            fsleep(Delta::from_micros(i64::from(us)));
         }
     }
 
