@@ -157,7 +157,11 @@ impl Side {
         let _ = self
             .level
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |l| {
-                got = if tx { want.min(l) } else { want.min(DEPTH - l) };
+                got = if tx {
+                    want.min(l)
+                } else {
+                    want.min(DEPTH.saturating_sub(l))
+                };
                 Some(if tx { l - got } else { l + got })
             });
         self.words.fetch_add(got as u32, Ordering::Relaxed);
@@ -289,7 +293,13 @@ impl Fifo {
                 return false;
             }
             let level = side.level.load(Ordering::Acquire);
-            let have = if tx { DEPTH - level } else { level };
+            // Saturating: two channels on one side (a client's mistake)
+            // may overfill it; that is the model's, not memory's, problem.
+            let have = if tx {
+                DEPTH.saturating_sub(level)
+            } else {
+                level
+            };
             if have >= words {
                 return true;
             }
@@ -317,7 +327,7 @@ impl Fifo {
         for w in bytes.chunks_exact(4) {
             let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
             if v == next {
-                run += 1;
+                run = run.saturating_add(1);
                 longest = longest.max(run);
             } else {
                 breaks += 1;
@@ -340,7 +350,11 @@ impl Fifo {
     pub fn popped(&self, words: usize) -> &AtomicU32 {
         let s = &self.rx;
         s.moved.fetch_add(words as u32, Ordering::Relaxed);
-        s.level.fetch_sub(words, Ordering::AcqRel);
+        let _ = s
+            .level
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |l| {
+                Some(l.saturating_sub(words))
+            });
         &s.next
     }
 
