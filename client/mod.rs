@@ -4,10 +4,10 @@
 //! root ([`crate::ChainState`], [`crate::terminate_in_callback`]) through
 //! the scenarios, watches it with a probing callback and checks the data.
 
+mod capture;
 pub(crate) mod debugfs;
 mod latency;
 #[cfg(rde_negative)]
 mod negative;
-mod pcm;
 mod probe;
 mod scenarios;

@@ -16,7 +16,7 @@
 //!   ones hold consecutive samples (skipped without DMA_SLAVE).
 //! - `pcm_capture`: a cyclic capture driven as ALSA's dmaengine PCM drives
 //!   one, stopped from "the trigger" in atomic context (see
-//!   [`super::pcm`]; skipped without DMA_CYCLIC).
+//!   [`super::capture`]; skipped without DMA_CYCLIC).
 //! - `stress`: like `async_in_callback`, with the terminating descriptor and
 //!   the terminating side (callback or process context) drawn from a
 //!   xorshift sequence seeded by the `seed` file, so a failure can be
@@ -33,7 +33,7 @@
 //! `client/negative.rs`.
 
 use super::{
-    latency,
+    capture, latency,
     probe::{
         chain_state,
         Probed, //
@@ -43,7 +43,6 @@ use crate::{
     dmaengine::{
         client::{
             Callback,
-            CallbackCtl,
             Channel,
             DmaBuf,
             Finished,
@@ -52,9 +51,6 @@ use crate::{
         },
         completion::Completion,
         Cap,
-        Direction,
-        DmaAddress,
-        SlaveConfig,
         Status, //
     },
     request_channel,
@@ -62,11 +58,8 @@ use crate::{
     CHAIN,
     TIMEOUT_MS, //
 };
-use core::sync::atomic::{
-    AtomicU32,
-    Ordering, //
-};
-use kernel::{prelude::*, str::CString, sync::Arc};
+use core::sync::atomic::Ordering;
+use kernel::{prelude::*, str::CString};
 
 /// Bytes per descriptor.
 pub(crate) const CHUNK: usize = 4096;
@@ -228,36 +221,6 @@ pub(crate) const CAP_NAMES: [(Cap, &str); 5] = [
     (Cap::Cyclic, "cyclic"),
     (Cap::Private, "private"),
 ];
-
-/// The stopping callback of `what`: terminates the channel and wakes the
-/// test thread; a failed terminate counts as late callbacks, so the
-/// check fails.
-fn stop_here(what: &str, ctl: &CallbackCtl<'_>, late: &AtomicU32, stopped: &Completion) {
-    if let Err(e) = ctl.terminate_async() {
-        pr_err!("{what}: terminate_async in the callback failed: {e:?}\n");
-        late.fetch_add(1000, Ordering::Relaxed);
-    }
-    stopped.complete_all();
-}
-
-/// Cyclic capture: stop after `stop_after` periods, from the callback.
-struct CyclicState {
-    stop_after: u32,
-    periods: AtomicU32,
-    late: AtomicU32,
-    stopped: Arc<Completion>,
-}
-
-impl Callback for CyclicState {
-    fn done(&self, _index: usize, ctl: &CallbackCtl<'_>) {
-        let n = self.periods.fetch_add(1, Ordering::Relaxed) + 1;
-        if n == self.stop_after {
-            stop_here("cyclic", ctl, &self.late, &self.stopped);
-        } else if n > self.stop_after {
-            self.late.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
 
 pub(crate) fn pattern(iter: u32, i: usize) -> u8 {
     (i as u32)
@@ -528,135 +491,6 @@ pub(crate) fn stop<S: Callback>(flight: InFlight<'_, S>) -> Result<Finished<S>> 
     })
 }
 
-/// The bus address the cyclic scenario configures for its capture FIFO.
-const CAPTURE_FIFO: DmaAddress = 0x1000_0000;
-
-fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
-    const PERIOD: usize = 1024;
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
-    let state = CyclicState {
-        stop_after: 3 + iter % 5,
-        periods: AtomicU32::new(0),
-        late: AtomicU32::new(0),
-        stopped: stopped.clone(),
-    };
-    let mut bufs = KVec::new();
-    bufs.push(DmaBuf::new(4 * PERIOD)?, GFP_KERNEL)?;
-    let op = Op::Cyclic {
-        buf: 0,
-        period: PERIOD,
-        dir: Direction::DevToMem,
-    };
-    // The device side, as a capture driver configures it: the provider
-    // refuses a cyclic transfer without one.  The software engine's
-    // simulated FIFO makes up 4-byte samples whatever its address.
-    ch.slave_config(&SlaveConfig {
-        src_addr: CAPTURE_FIFO,
-        src_addr_width: 4,
-        src_maxburst: 1,
-        ..SlaveConfig::default()
-    })?;
-    let flight = ch.submit(bufs, &[op], state)?;
-    r.transfers += 1;
-    if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
-        r.errors += 1;
-    }
-    let f = stop(flight)?;
-    r.late_callbacks += f.state.late.load(Ordering::Relaxed);
-    // The first period holds consecutive samples of the simulated FIFO.
-    if let Some(b) = f.bufs.first() {
-        if consecutive(&b.as_slice()[..PERIOD]) {
-            r.completed += f.state.periods.load(Ordering::Relaxed);
-            r.verified_bytes = r.verified_bytes.saturating_add(PERIOD as u32);
-        } else {
-            pr_err!("cyclic: samples are not consecutive\n");
-            r.errors += 1;
-        }
-    }
-    Ok(())
-}
-
-/// Slave capture: the callback of transfer `stop_at` stops the channel.
-struct SlaveState {
-    stop_at: usize,
-    done: AtomicU32,
-    late: AtomicU32,
-    stopped: Arc<Completion>,
-}
-
-impl Callback for SlaveState {
-    fn done(&self, index: usize, ctl: &CallbackCtl<'_>) {
-        self.done.fetch_add(1, Ordering::Relaxed);
-        if index == self.stop_at {
-            stop_here("slave_sg", ctl, &self.late, &self.stopped);
-        } else if index > self.stop_at {
-            self.late.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Whether `b` holds consecutive 32-bit samples.
-fn consecutive(b: &[u8]) -> bool {
-    let mut words = b
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-    let first = words.next().unwrap_or(0);
-    words
-        .try_fold(first, |prev, w| (w == prev.wrapping_add(1)).then_some(w))
-        .is_some()
-}
-
-/// `slave_sg`: four slave captures of four scatter-gather entries each;
-/// the callback of one of them terminates the channel, then synchronize
-/// and free.  The completed captures hold consecutive samples of the
-/// simulated FIFO, and no later transfer is called back.
-fn run_slave_sg(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
-    const N: usize = 4;
-    const LEN: usize = 4096;
-    ch.slave_config(&SlaveConfig {
-        src_addr: CAPTURE_FIFO,
-        src_addr_width: 4,
-        src_maxburst: 1,
-        ..SlaveConfig::default()
-    })?;
-    let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
-    let state = SlaveState {
-        stop_at: iter as usize % N,
-        done: AtomicU32::new(0),
-        late: AtomicU32::new(0),
-        stopped: stopped.clone(),
-    };
-    let mut bufs = KVec::new();
-    let mut ops = KVec::new();
-    for buf in 0..N {
-        bufs.push(DmaBuf::new(LEN)?, GFP_KERNEL)?;
-        ops.push(
-            Op::Slave {
-                buf,
-                segs: 4,
-                dir: Direction::DevToMem,
-            },
-            GFP_KERNEL,
-        )?;
-    }
-    let (f, woken) = terminate_in_callback(ch, bufs, &ops, state, stopped)?;
-    r.transfers += N as u32;
-    if !woken {
-        r.errors += 1;
-    }
-    r.late_callbacks += f.state.late.load(Ordering::Relaxed);
-    for b in f.bufs.iter().take(f.state.stop_at + 1) {
-        if consecutive(b.as_slice()) {
-            r.verified_bytes = r.verified_bytes.saturating_add(LEN as u32);
-        } else {
-            pr_err!("slave_sg: a completed capture's samples are not consecutive\n");
-            r.errors += 1;
-        }
-    }
-    r.completed += f.state.done.load(Ordering::Relaxed);
-    Ok(())
-}
-
 /// Runs `s.scenario` `s.iterations` times on one channel and counts what
 /// happened.  `Ok` with `skipped` set when there is no channel for it.
 pub(crate) fn run(s: &Settings) -> Result<Results> {
@@ -708,9 +542,9 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
     for iter in 0..s.iterations {
         rng = xorshift(rng);
         let res = match s.scenario {
-            Scenario::CyclicStop => run_cyclic(&mut ch, iter, &mut r),
-            Scenario::SlaveSg => run_slave_sg(&mut ch, iter, &mut r),
-            Scenario::PcmCapture => super::pcm::run(&mut ch, iter, &mut r),
+            Scenario::CyclicStop => capture::run_cyclic(&mut ch, iter, &mut r),
+            Scenario::SlaveSg => capture::run_slave_sg(&mut ch, iter, &mut r),
+            Scenario::PcmCapture => capture::run_pcm(&mut ch, iter, &mut r),
             Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
             Scenario::Queued => latency::queued(&mut ch, iter, s.depth, &mut samples, &mut r),
             #[cfg(rde_negative)]
