@@ -35,6 +35,7 @@ use kernel::prelude::*;
 
 mod bindings;
 mod chan;
+mod desc;
 mod engine;
 pub mod fifo;
 mod gate;
@@ -47,14 +48,16 @@ pub use chan::{
     EngineWork,
     SoftChan, //
 };
+pub use desc::{
+    SoftDesc,
+    Xfer,
+    MAX_SG, //
+};
 pub use engine::{
     start_next,
     Ctl,
     Engine,
-    SoftDesc,
-    State,
-    Xfer,
-    MAX_SG, //
+    State, //
 };
 pub use fifo::{
     Fifo,
