@@ -282,7 +282,7 @@ impl Provider for SoftDma {
         dir: Direction,
         dev: DevSide,
     ) -> Result<SoftDesc> {
-        let port = device_port(&chan, dir, &dev, sgl.iter().map(|e| e.len as usize))?;
+        let port = Port::of(&chan, dir, &dev, sgl.iter().map(|e| e.len as usize))?;
         if sgl.len() > soft::MAX_SG {
             dev_err!(
                 chan.dev(),
@@ -316,7 +316,7 @@ impl Provider for SoftDma {
         // The framework checked the geometry, the direction and the device
         // side; the port says which device the engine moves data to or
         // from.
-        let port = device_port(&chan, dir, &dev, [buf_len, period].into_iter())?;
+        let port = Port::of(&chan, dir, &dev, [buf_len, period].into_iter())?;
         let buf = reachable(&chan, buf, buf_len)?;
         Ok(SoftDesc::to_port(Xfer::Cyclic { buf, period }, port))
     }
@@ -408,35 +408,6 @@ impl Provider for SoftDma {
             soft::synchronize(&chan);
         }
     }
-}
-
-/// The device side of a slave or cyclic transfer in direction `dir` to or
-/// from `dev`: the simulated FIFO if the board has one at `dev.addr`,
-/// which takes 32-bit words only (`EINVAL` for another width, or for any of
-/// `lens` not a multiple of 4), or a device the simulator does not model.
-fn device_port(
-    chan: &VirtChan<SoftDma>,
-    dir: Direction,
-    dev: &DevSide,
-    mut lens: impl Iterator<Item = usize>,
-) -> Result<Port> {
-    let port = Port::of(
-        dev.addr,
-        dir == Direction::MemToDev,
-        chan.data().ctl.fifo.is_some(),
-    );
-    if matches!(port, Port::FifoTx | Port::FifoRx) && (dev.width != 4 || lens.any(|l| l % 4 != 0)) {
-        dev_err!(
-            chan.dev(),
-            "chan {}: the FIFO at {:#x} takes 32-bit words: width {} or a length is not a multiple \
-             of 4\n",
-            chan.index(),
-            dev.addr,
-            dev.width
-        );
-        return Err(EINVAL);
-    }
-    Ok(port)
 }
 
 /// The engine's view of `len` bytes at `addr`, checked at prep time so that

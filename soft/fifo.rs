@@ -64,7 +64,14 @@ use kernel::{
     uaccess::UserSliceReader,
 };
 
-use crate::dmaengine::DmaAddress;
+use super::SoftEngine;
+use crate::dmaengine::{
+    provider::{
+        DevSide,
+        VirtChan, //
+    },
+    Direction, DmaAddress,
+};
 
 /// The bus address of the FIFO's transmit data register (the `reg` of the
 /// `rust,rde-soft-i2s` node in `qemu/virt/audio.dtsi`).
@@ -104,16 +111,43 @@ pub enum Port {
 }
 
 impl Port {
-    /// The port of a transfer to the device (`to_dev`) or from it at
-    /// `addr`, on a device with `fifo` (the FIFO is where the board's
-    /// device tree put it).
-    pub fn of(addr: DmaAddress, to_dev: bool, fifo: bool) -> Self {
-        match (to_dev, fifo && addr == FIFO_TX, fifo && addr == FIFO_RX) {
+    /// The device side of a slave or cyclic transfer on `chan` in
+    /// direction `dir` to or from `dev`: the FIFO if the board has one at
+    /// `dev.addr` (the device tree put it there), which takes 32-bit words
+    /// only (`EINVAL`, with a message, for another width or for any of
+    /// `lens` not a multiple of 4), or a device the simulator does not
+    /// model.  For the driver's `prep_slave_sg` and `prep_cyclic`.
+    pub fn of<P: SoftEngine>(
+        chan: &VirtChan<P>,
+        dir: Direction,
+        dev: &DevSide,
+        mut lens: impl Iterator<Item = usize>,
+    ) -> Result<Self> {
+        let fifo = chan.data().ctl.fifo.is_some();
+        let port = match (
+            dir == Direction::MemToDev,
+            fifo && dev.addr == FIFO_TX,
+            fifo && dev.addr == FIFO_RX,
+        ) {
             (true, true, _) => Port::FifoTx,
             (false, _, true) => Port::FifoRx,
             (true, _, _) => Port::Sink,
             (false, _, _) => Port::Source,
+        };
+        if matches!(port, Port::FifoTx | Port::FifoRx)
+            && (dev.width != 4 || lens.any(|l| l % 4 != 0))
+        {
+            dev_err!(
+                chan.dev(),
+                "chan {}: the FIFO at {:#x} takes 32-bit words: width {} or a length is not a \
+                 multiple of 4\n",
+                chan.index(),
+                dev.addr,
+                dev.width
+            );
+            return Err(EINVAL);
         }
+        Ok(port)
     }
 }
 
