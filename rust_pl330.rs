@@ -54,15 +54,18 @@ use dmaengine::amba::{
 };
 use dmaengine::{
     provider::{
+        DevSide,
         Inner,
         Provider,
         Registration,
+        SgEntry,
         TxStatus,
         VirtChan,
         VirtChanRef, //
     },
     queue::Cookie,
     Cap,
+    Direction,
     DmaAddress,
     ResidueGranularity,
     Status,
@@ -134,6 +137,8 @@ mod mc;
 mod regs;
 #[path = "pl330/test_build.rs"]
 mod test_build;
+#[path = "pl330/xfer.rs"]
+mod xfer;
 
 use chan::*;
 use hw::*;
@@ -141,6 +146,7 @@ use irq::*;
 use mc::*;
 use regs::*;
 use test_build::*;
+use xfer::*;
 
 struct Pl330;
 
@@ -152,8 +158,16 @@ impl Provider for Pl330 {
     type Engine = Engine;
     type ChanData = Chan;
 
-    // Memcpy only (the default directions, no slave widths); the residue
-    // follows the destination address register, burst by burst.
+    // Memcpy on every channel; slave and cyclic on the channels of the
+    // request lines.  The residue follows the memory side's address
+    // register, burst by burst.
+    const DIRECTIONS: &'static [Direction] = &[
+        Direction::MemToMem,
+        Direction::MemToDev,
+        Direction::DevToMem,
+    ];
+    const ADDR_WIDTHS: &'static [u32] = WIDTHS;
+    const MAX_BURST: u32 = xfer::MAX_BURST;
     const RESIDUE_GRANULARITY: ResidueGranularity = ResidueGranularity::Burst;
 
     fn prep_memcpy(
@@ -168,17 +182,9 @@ impl Provider for Pl330 {
         if len == 0 || src.checked_add(len).is_none() || dst.checked_add(len).is_none() {
             return Err(EINVAL);
         }
-        if chan.data().failed.load(Ordering::Relaxed) {
-            dev_err!(
-                chan.dev(),
-                "chan {}: new transfer refused: the thread of a failed transfer has not \
-                 stopped yet; terminate the channel or try again later\n",
-                chan.index()
-            );
-            return Err(EBUSY);
-        }
-        let mut x =
-            Xfer::memcpy(&chan.data().hw.geo, chan.index(), dst, src, len).inspect_err(|_| {
+        refuse_if_failed(&chan)?;
+        let mut x = Xfer::memcpy(&chan.data().hw.geo, chan.data().thread(), dst, src, len)
+            .inspect_err(|_| {
                 dev_err!(
                     chan.dev(),
                     "chan {}: a copy of {len} bytes needs more than {MC_SLOT} bytes of microcode\n",
@@ -187,6 +193,80 @@ impl Provider for Pl330 {
             })?;
         chan.data().faults.inject(&mut x);
         Ok(x)
+    }
+
+    fn prep_slave_sg(
+        chan: VirtChanRef<'_, Self>,
+        sgl: KVec<SgEntry>,
+        dir: Direction,
+        dev: DevSide,
+    ) -> Result<Xfer> {
+        refuse_if_failed(&chan)?;
+        let d = chan.data();
+        let p = Periph::new(&d.hw.geo, d.line, dir, &dev)?;
+        let mut x = Xfer::slave(&d.hw.geo, d.thread(), &p, &sgl).inspect_err(|e| {
+            if *e == E2BIG {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: a slave transfer of {} entries needs more than {MC_SLOT} bytes \
+                     of microcode: split the list\n",
+                    chan.index(),
+                    sgl.len()
+                )
+            }
+        })?;
+        d.faults.inject(&mut x);
+        Ok(x)
+    }
+
+    fn prep_cyclic(
+        chan: VirtChanRef<'_, Self>,
+        buf: DmaAddress,
+        buf_len: usize,
+        period_len: usize,
+        dir: Direction,
+        dev: DevSide,
+    ) -> Result<Xfer> {
+        refuse_if_failed(&chan)?;
+        let d = chan.data();
+        let p = Periph::new(&d.hw.geo, d.line, dir, &dev)?;
+        let (Some(buf), Some(len), Some(period)) = (bus32(buf), bus32(buf_len), bus32(period_len))
+        else {
+            return Err(EINVAL);
+        };
+        Xfer::cyclic(&d.hw.geo, d.thread(), &p, buf, len, period).inspect_err(|e| {
+            if *e == E2BIG {
+                dev_err!(
+                    chan.dev(),
+                    "chan {}: a cyclic transfer of {} periods of {period} bytes needs more \
+                     than {MC_SLOT} bytes of microcode: use fewer periods or longer bursts\n",
+                    chan.index(),
+                    len / period
+                )
+            }
+        })
+    }
+
+    fn alloc_chan_resources(chan: VirtChanRef<'_, Self>) -> Result {
+        let d = chan.data();
+        let Some(t) = d.hw.take_thread(chan.index()) else {
+            dev_dbg!(
+                chan.dev(),
+                "chan {}: every channel thread is taken\n",
+                chan.index()
+            );
+            return Err(EBUSY);
+        };
+        d.thread.store(t, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn free_chan_resources(chan: VirtChanRef<'_, Self>) {
+        // Terminated and synchronized: the thread is Stopped, with no
+        // event pending.
+        let d = chan.data();
+        let t = d.thread.swap(NO_THREAD, Ordering::Relaxed);
+        d.hw.put_thread(t);
     }
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
@@ -216,6 +296,8 @@ impl Provider for Pl330 {
     }
 
     fn terminate_all(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) -> Result {
+        // A lap due from the BH work is not started.
+        g.engine.restart = false;
         if g.engine.state == State::Idle {
             return Ok(());
         }
@@ -223,7 +305,7 @@ impl Provider for Pl330 {
             // Killed already, by the fault path.  The active descriptor is
             // being terminated: until the thread reads Stopped, its memory
             // is not the client's again.
-            if !chan.data().hw.stopped(chan.index()) {
+            if !chan.data().hw.stopped(chan.data().thread()) {
                 chan.engine_stopping();
                 g.engine.state = State::Stopping;
                 return Ok(());
@@ -233,7 +315,7 @@ impl Provider for Pl330 {
             return Ok(());
         }
         let hw = &chan.data().hw;
-        let ch = chan.index();
+        let ch = chan.data().thread();
         if g.engine.state == State::Running && !hw.stopped(ch) {
             // A thread that ended its program (its event is pending) needs
             // no kill.  If the kill cannot be issued, nothing changes: the
@@ -242,7 +324,7 @@ impl Provider for Pl330 {
             hw.kill(ch).inspect_err(|e| {
                 dev_err!(
                     chan.dev(),
-                    "chan {ch}: terminate: DMAKILL not issued, the debug interface is busy \
+                    "thread {ch}: terminate: DMAKILL not issued, the debug interface is busy \
                      ({e:?}); the transfer goes on\n"
                 )
             })?;
@@ -271,6 +353,20 @@ impl Provider for Pl330 {
         }
         wait_settled(&chan);
     }
+}
+
+/// Refuses a new transfer while the thread of a failed one has not stopped.
+fn refuse_if_failed(chan: &Pl330Chan) -> Result {
+    if chan.data().failed.load(Ordering::Relaxed) {
+        dev_err!(
+            chan.dev(),
+            "chan {}: new transfer refused: the thread of a failed transfer has not \
+             stopped yet; terminate the channel or try again later\n",
+            chan.index()
+        );
+        return Err(EBUSY);
+    }
+    Ok(())
 }
 
 /// The bound driver: the DMA device, then the interrupt handlers, then the
@@ -320,7 +416,12 @@ impl amba::Driver for Pl330Driver {
         })?;
         let mut lines = KVec::new();
         let (hw, cfg) = Hw::probe(adev, &mut lines)?;
-        let chans = hw.geo.nchan;
+        let threads = hw.geo.nchan;
+        // One channel per request line, as drivers/dma/pl330.c has (a
+        // client's `dmas = <&dma N>` names channel N), and at least one
+        // per thread; a thread is taken when a client takes a channel.
+        let nperiph = cfg.nperiph;
+        let chans = threads.max(nperiph);
 
         // The interrupt handlers come first, so that a channel a client
         // finds has its interrupts, and a failure here unwinds with no DMA
@@ -336,15 +437,15 @@ impl amba::Driver for Pl330Driver {
                 .inspect_err(|e| dev_err!(dev, "cannot request IRQ {}: {e:?}\n", l.number()))?;
             irq_regs.push(r, GFP_KERNEL)?;
         }
-        hw.int_enable((1u32 << chans) - 1);
+        hw.int_enable((1u32 << threads) - 1);
 
         let mut watches = KVec::new();
         let reg = Registration::<Pl330>::new_with_setup(
             dev,
             kernel::module::this_module::<LocalModule>(),
-            &[Cap::Memcpy],
+            &[Cap::Memcpy, Cap::Slave, Cap::Cyclic],
             chans,
-            |_| {
+            |i| {
                 let mc = Coherent::<[u8; MC_SLOT]>::zeroed(dev, GFP_KERNEL)?;
                 let Some(mc_addr) =
                     bus32(mc.dma_address()).filter(|a| a.checked_add(MC_SLOT as u32).is_some())
@@ -354,13 +455,19 @@ impl amba::Driver for Pl330Driver {
                 };
                 let hw = hw.clone();
                 Ok((
-                    Engine { state: State::Idle },
+                    Engine {
+                        state: State::Idle,
+                        lap: 0,
+                        restart: false,
+                    },
                     try_pin_init!(Chan {
                     hw,
                     mc,
                     mc_addr,
                     faults: Faults::new()?,
                     failed: AtomicBool::new(false),
+                    line: (i < nperiph).then_some(i),
+                    thread: AtomicU32::new(NO_THREAD),
                 }? Error),
                 ))
             },
@@ -380,8 +487,8 @@ impl amba::Driver for Pl330Driver {
         .inspect_err(|e| dev_err!(dev, "cannot register the DMA device: {e:?}\n"))?;
         dev_info!(
             dev,
-            "PL330 r{}: {chans} channels (of {}), {} events, {} peripheral requests, {}-bit \
-             bus, {}-line MFIFO, {} interrupt lines{}\n",
+            "PL330 r{}: {chans} channels on {threads} threads (of {}), {} events, {} peripheral \
+             requests, {}-bit bus, {}-line MFIFO, {} interrupt lines{}\n",
             (adev.periphid() >> 20) & 0xf,
             cfg.nchan,
             cfg.nevents,

@@ -22,12 +22,20 @@
 //!   - `sync_stop`: synchronize; after it no callback may run;
 //!   - `hw_free`: the buffer is freed (the batch is dropped).
 //!
+//! - `uart_tx`: a slave `MEM_TO_DEV` transfer of a line of text into a
+//!   UART's transmit register, byte by byte: the line appears on the
+//!   console, where the test looks for it.
+//!
 //! The data checks: what the device wrote holds its consecutive 32-bit
 //! samples; in `pcm_capture`'s ring, with at most one break (where the
-//! engine's last lap ended).
+//! engine's last lap ended).  With a FIFO stand-in that always reads one
+//! value (debugfs `fifo` `ADDR=VALUE`, for a DMA controller on a model
+//! with no peripheral to capture from), every captured word must be that
+//! value.
 
 use super::scenarios::{
     stop,
+    Fifo,
     Results, //
 };
 use crate::{
@@ -48,6 +56,7 @@ use crate::{
     terminate_in_callback,
     TIMEOUT_MS, //
 };
+use core::fmt::Write;
 use core::sync::atomic::{
     AtomicU32,
     Ordering, //
@@ -67,21 +76,49 @@ use kernel::{
 const PERIOD: usize = 1024;
 /// Periods per buffer.
 const PERIODS: usize = 4;
-/// The bus address the scenarios configure for their capture FIFO (the
-/// software engine's simulated FIFO is elsewhere: this device makes up
-/// samples whatever its address).
+/// The bus address the scenarios configure for their capture FIFO by
+/// default (the software engine's simulated FIFO is elsewhere: this device
+/// makes up samples whatever its address).
 const CAPTURE_FIFO: DmaAddress = 0x1000_0000;
+
+/// The `fifo` setting of a new client.
+pub(crate) const DEFAULT_FIFO: Fifo = Fifo {
+    addr: CAPTURE_FIFO,
+    value: None,
+};
 
 /// The device side, as a capture driver configures it (an ALSA driver in
 /// `hw_params`): the provider refuses a slave or cyclic transfer without
 /// one.
-fn capture_config(ch: &mut Channel, maxburst: u32) -> Result {
+fn capture_config(ch: &mut Channel, maxburst: u32, fifo: &Fifo) -> Result {
     ch.slave_config(&SlaveConfig {
-        src_addr: CAPTURE_FIFO,
+        src_addr: fifo.addr,
         src_addr_width: 4,
         src_maxburst: maxburst,
         ..SlaveConfig::default()
     })
+}
+
+/// Whether `b` holds what `fifo` gives: only its value, or consecutive
+/// samples with at most `max_breaks` breaks.
+fn captured(b: &[u8], fifo: &Fifo, max_breaks: usize) -> bool {
+    match fifo.value {
+        Some(v) => {
+            let bad = b
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .enumerate()
+                .find(|&(_, w)| w != v);
+            if let Some((i, w)) = bad {
+                pr_err!(
+                    "captured word {i} is {w:#010x}, not the FIFO's {v:#010x}: the data did \
+                     not come from it\n"
+                );
+            }
+            bad.is_none()
+        }
+        None => breaks(b) <= max_breaks,
+    }
 }
 
 /// The places in `b` where a 32-bit sample does not follow its
@@ -121,7 +158,7 @@ impl Callback for PcmState {
 
 /// `pcm_capture`, one stream: start, optionally pause and resume, stop
 /// from "the trigger", synchronize, check, free.
-pub(crate) fn run_pcm(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
+pub(crate) fn run_pcm(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results) -> Result {
     let elapsed = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     // The PCM stream lock, which the trigger runs under.
     let stream_lock = KBox::pin_init(new_spinlock_irq!((), "pcm_capture_stream"), GFP_KERNEL)?;
@@ -130,7 +167,7 @@ pub(crate) fn run_pcm(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
         wanted: 2 + iter % 4,
         elapsed: elapsed.clone(),
     };
-    capture_config(ch, 4)?;
+    capture_config(ch, 4, fifo)?;
     let mut bufs = KVec::new();
     bufs.push(DmaBuf::new(PERIOD * PERIODS)?, GFP_KERNEL)?;
     let op = Op::Cyclic {
@@ -203,7 +240,7 @@ pub(crate) fn run_pcm(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
     // leaves the rest of the ring as it was.
     let written = (periods as usize * PERIOD).min(PERIOD * PERIODS);
     match f.bufs.first() {
-        Some(b) if breaks(&b.as_slice()[..written]) <= 1 => {
+        Some(b) if captured(&b.as_slice()[..written], fifo, 1) => {
             r.verified_bytes = r.verified_bytes.saturating_add(written as u32);
         }
         _ => {
@@ -248,7 +285,7 @@ impl Callback for CyclicState {
 /// `cyclic_stop`: a cyclic capture whose period callback stops it after
 /// 3 to 7 periods; synchronize, free.  The first period holds consecutive
 /// samples, and no period is called back after the stop.
-pub(crate) fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
+pub(crate) fn run_cyclic(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results) -> Result {
     const PERIOD: usize = 1024;
     let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = CyclicState {
@@ -264,7 +301,7 @@ pub(crate) fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result
         period: PERIOD,
         dir: Direction::DevToMem,
     };
-    capture_config(ch, 1)?;
+    capture_config(ch, 1, fifo)?;
     let flight = ch.submit(bufs, &[op], state)?;
     r.transfers += 1;
     if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
@@ -274,7 +311,7 @@ pub(crate) fn run_cyclic(ch: &mut Channel, iter: u32, r: &mut Results) -> Result
     r.late_callbacks += f.state.late.load(Ordering::Relaxed);
     // The first period holds consecutive samples of the simulated FIFO.
     if let Some(b) = f.bufs.first() {
-        if breaks(&b.as_slice()[..PERIOD]) == 0 {
+        if captured(&b.as_slice()[..PERIOD], fifo, 0) {
             r.completed += f.state.periods.load(Ordering::Relaxed);
             r.verified_bytes = r.verified_bytes.saturating_add(PERIOD as u32);
         } else {
@@ -308,10 +345,10 @@ impl Callback for SlaveState {
 /// the callback of one of them terminates the channel, then synchronize
 /// and free.  The completed captures hold consecutive samples of the
 /// simulated FIFO, and no later transfer is called back.
-pub(crate) fn run_slave_sg(ch: &mut Channel, iter: u32, r: &mut Results) -> Result {
+pub(crate) fn run_slave_sg(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results) -> Result {
     const N: usize = 4;
     const LEN: usize = 4096;
-    capture_config(ch, 1)?;
+    capture_config(ch, 1, fifo)?;
     let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = SlaveState {
         stop_at: iter as usize % N,
@@ -339,7 +376,7 @@ pub(crate) fn run_slave_sg(ch: &mut Channel, iter: u32, r: &mut Results) -> Resu
     }
     r.late_callbacks += f.state.late.load(Ordering::Relaxed);
     for b in f.bufs.iter().take(f.state.stop_at + 1) {
-        if breaks(b.as_slice()) == 0 {
+        if captured(b.as_slice(), fifo, 0) {
             r.verified_bytes = r.verified_bytes.saturating_add(LEN as u32);
         } else {
             pr_err!("slave_sg: a completed capture's samples are not consecutive\n");
@@ -348,4 +385,70 @@ pub(crate) fn run_slave_sg(ch: &mut Channel, iter: u32, r: &mut Results) -> Resu
     }
     r.completed += f.state.done.load(Ordering::Relaxed);
     Ok(())
+}
+
+/// `uart_tx`'s callback: the line went out.
+struct Sent {
+    done: Arc<Completion>,
+}
+
+impl Callback for Sent {
+    fn done(&self, _index: usize, _ctl: &CallbackCtl<'_>) {
+        self.done.complete_all();
+    }
+}
+
+/// `uart_tx`: one line of text, written by the DMA engine byte by byte into
+/// the transmit register at `fifo` (a UART's, whose console the test
+/// reads: `RDE-UART: ...`), over the channel's request line; then
+/// synchronize, free.
+pub(crate) fn run_uart_tx(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results) -> Result {
+    ch.slave_config(&SlaveConfig {
+        dst_addr: fifo.addr,
+        dst_addr_width: 1,
+        dst_maxburst: 1,
+        ..SlaveConfig::default()
+    })?;
+    let mut line = KVec::new();
+    write!(
+        KVecWriter(&mut line),
+        "RDE-UART: line {iter} from {} through the transmit register, by DMA\r\n",
+        ch.name().to_str().unwrap_or("?")
+    )
+    .map_err(|_| ENOMEM)?;
+    let mut buf = DmaBuf::new(line.len())?;
+    buf.as_mut_slice().copy_from_slice(&line);
+    let mut bufs = KVec::new();
+    bufs.push(buf, GFP_KERNEL)?;
+    let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+    let state = Sent { done: done.clone() };
+    let op = Op::Slave {
+        buf: 0,
+        segs: 1,
+        dir: Direction::MemToDev,
+    };
+    let flight = ch.submit(bufs, &[op], state)?;
+    r.transfers += 1;
+    let sent = done.wait_for_completion_timeout(msecs_to_jiffies(TIMEOUT_MS));
+    let status = flight.status(0);
+    stop(flight)?;
+    if !sent || status != Some(Status::Complete) {
+        pr_err!("uart_tx: the line was not sent (called back: {sent}, status {status:?})\n");
+        r.errors += 1;
+    } else {
+        r.completed += 1;
+        r.verified_bytes = r.verified_bytes.saturating_add(line.len() as u32);
+    }
+    Ok(())
+}
+
+/// `core::fmt::Write` into a `KVec<u8>`.
+struct KVecWriter<'a>(&'a mut KVec<u8>);
+
+impl core::fmt::Write for KVecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| core::fmt::Error)
+    }
 }

@@ -6,6 +6,9 @@
 //! - `scenario`, `iterations` (1 to 100000), `channel` (a channel name,
 //!   empty: any), `seed` (for `stress`), `callback_hold_us` (0 to 20000),
 //!   `queue_depth` (for `queued`, 1 to 64): the settings of the next run;
+//! - `fifo`: the device FIFO of the peripheral scenarios, `ADDR` or
+//!   `ADDR=VALUE` (a register that always reads `VALUE`, standing in for a
+//!   capture FIFO on a model; captures must hold only it);
 //! - `run`: write `1` to run (it blocks until done);
 //! - `results`: what the last run counted, as `key: value` lines.
 //!
@@ -14,10 +17,12 @@
 //! go on at the same time.
 
 use super::{
+    capture,
     latency,
     scenarios::{
         self,
         ChanName,
+        Fifo,
         Results,
         Scenario,
         Settings,
@@ -153,6 +158,20 @@ fn set_hold(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+fn show_fifo(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let fifo = c.settings.lock().fifo;
+    match fifo.value {
+        Some(v) => writeln!(f, "{:#x}={v:#x}", fifo.addr),
+        None => writeln!(f, "{:#x}", fifo.addr),
+    }
+}
+
+fn set_fifo(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let mut b = [0u8; 64];
+    c.settings.lock().fifo = Fifo::parse(read_str(r, &mut b)?)?;
+    Ok(())
+}
+
 fn show_run(_c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "0")
 }
@@ -213,6 +232,8 @@ pub(crate) struct Client {
     #[pin]
     depth: File<Arc<Ctl>>,
     #[pin]
+    fifo: File<Arc<Ctl>>,
+    #[pin]
     run: File<Arc<Ctl>>,
     #[pin]
     results: File<Arc<Ctl>>,
@@ -231,6 +252,7 @@ impl Client {
                     seed: 1,
                     hold_us: CALLBACK_HOLD_US,
                     depth: 8,
+                    fifo: capture::DEFAULT_FIFO,
                 }),
                 results <- new_mutex!(Results::default()),
                 running <- new_mutex!(()),
@@ -269,6 +291,7 @@ impl Client {
                 &show_depth,
                 &set_depth
             ),
+            fifo <- dir.read_write_callback_file(c"fifo", ctl.clone()?, &show_fifo, &set_fifo),
             run <- dir.read_write_callback_file(c"run", ctl.clone()?, &show_run, &do_run),
             results <- dir.read_callback_file(c"results", ctl.clone()?, &show_results),
             _dir: dir,

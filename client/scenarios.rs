@@ -51,6 +51,7 @@ use crate::{
         },
         completion::Completion,
         Cap,
+        DmaAddress,
         Status, //
     },
     request_channel,
@@ -77,6 +78,7 @@ pub(crate) enum Scenario {
     CyclicStop,
     SlaveSg,
     PcmCapture,
+    UartTx,
     #[cfg(rde_negative)]
     NegativeSkipSync,
     Stress,
@@ -95,6 +97,7 @@ impl Scenario {
         Scenario::CyclicStop,
         Scenario::SlaveSg,
         Scenario::PcmCapture,
+        Scenario::UartTx,
         #[cfg(rde_negative)]
         Scenario::NegativeSkipSync,
         Scenario::Stress,
@@ -112,6 +115,7 @@ impl Scenario {
             Scenario::CyclicStop => "cyclic_stop",
             Scenario::SlaveSg => "slave_sg",
             Scenario::PcmCapture => "pcm_capture",
+            Scenario::UartTx => "uart_tx",
             #[cfg(rde_negative)]
             Scenario::NegativeSkipSync => "negative_skip_sync",
             Scenario::Stress => "stress",
@@ -179,6 +183,44 @@ pub(crate) struct Settings {
     pub(crate) hold_us: u32,
     /// `queued`: copies in flight at once.
     pub(crate) depth: u32,
+    /// The device FIFO of `cyclic_stop`, `slave_sg`, `pcm_capture` and
+    /// `uart_tx`.
+    pub(crate) fifo: Fifo,
+}
+
+/// The device FIFO the peripheral scenarios configure (debugfs `fifo`:
+/// `ADDR` or `ADDR=VALUE`, in hex with `0x` or decimal).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fifo {
+    /// Its bus address.
+    pub(crate) addr: DmaAddress,
+    /// What it always reads, if it is a register standing in for a
+    /// capture FIFO (on a model whose DMA has no peripheral to capture
+    /// from): every captured word must be this.  `None`: captures are
+    /// checked for consecutive samples (the software engine's FIFO).
+    pub(crate) value: Option<u32>,
+}
+
+impl Fifo {
+    /// Parses `ADDR` or `ADDR=VALUE`.
+    pub(crate) fn parse(s: &str) -> Result<Self> {
+        fn num(s: &str) -> Result<u64> {
+            match s.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16),
+                None => s.parse(),
+            }
+            .map_err(|_| EINVAL)
+        }
+        let (a, v) = match s.split_once('=') {
+            Some((a, v)) => (a, Some(v)),
+            None => (s, None),
+        };
+        let addr = DmaAddress::try_from(num(a)?).map_err(|_| EINVAL)?;
+        let value = v
+            .map(|v| num(v).and_then(|v| u32::try_from(v).map_err(|_| EINVAL)))
+            .transpose()?;
+        Ok(Self { addr, value })
+    }
 }
 
 /// Counters of one run, shown in `results`.
@@ -498,7 +540,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
     let cname = CString::try_from_fmt(fmt!("{filter}"))?;
     let cap = match s.scenario {
         Scenario::CyclicStop | Scenario::PcmCapture => Cap::Cyclic,
-        Scenario::SlaveSg => Cap::Slave,
+        Scenario::SlaveSg | Scenario::UartTx => Cap::Slave,
         _ => Cap::Memcpy,
     };
     let mut rng = s.seed.max(1);
@@ -512,7 +554,10 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
             if e == ENODEV
                 && matches!(
                     s.scenario,
-                    Scenario::CyclicStop | Scenario::SlaveSg | Scenario::PcmCapture
+                    Scenario::CyclicStop
+                        | Scenario::SlaveSg
+                        | Scenario::PcmCapture
+                        | Scenario::UartTx
                 ) =>
         {
             pr_info!(
@@ -542,9 +587,10 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
     for iter in 0..s.iterations {
         rng = xorshift(rng);
         let res = match s.scenario {
-            Scenario::CyclicStop => capture::run_cyclic(&mut ch, iter, &mut r),
-            Scenario::SlaveSg => capture::run_slave_sg(&mut ch, iter, &mut r),
-            Scenario::PcmCapture => capture::run_pcm(&mut ch, iter, &mut r),
+            Scenario::CyclicStop => capture::run_cyclic(&mut ch, iter, &s.fifo, &mut r),
+            Scenario::SlaveSg => capture::run_slave_sg(&mut ch, iter, &s.fifo, &mut r),
+            Scenario::PcmCapture => capture::run_pcm(&mut ch, iter, &s.fifo, &mut r),
+            Scenario::UartTx => capture::run_uart_tx(&mut ch, iter, &s.fifo, &mut r),
             Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
             Scenario::Queued => latency::queued(&mut ch, iter, s.depth, &mut samples, &mut r),
             #[cfg(rde_negative)]

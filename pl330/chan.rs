@@ -6,7 +6,6 @@
 use super::*;
 use kernel::{
     impl_has_work,
-    io::Io,
     time::{
         delay::fsleep,
         Delta, //
@@ -39,6 +38,11 @@ pub(crate) enum State {
 /// Per-channel state under the channel lock.
 pub(crate) struct Engine {
     pub(crate) state: State,
+    /// A cyclic transfer's periods reported in its current lap.
+    pub(crate) lap: u32,
+    /// A cyclic transfer's next lap is due, from the stop watch's BH work
+    /// item (see `Irq::periods`).
+    pub(crate) restart: bool,
 }
 
 /// Per-channel data outside the lock.
@@ -55,61 +59,25 @@ pub(crate) struct Chan {
     /// Set while the thread of a failed transfer has not stopped (state
     /// `Ending`, and `Stopping` after it): `prep` refuses new transfers.
     pub(crate) failed: AtomicBool,
+    /// The peripheral request line this channel serves: its index, as in
+    /// `drivers/dma/pl330.c`'s binding (`dmas = <&dma N>` names channel
+    /// `N`); `None` for the channels beyond the controller's lines.
+    pub(crate) line: Option<u32>,
+    /// The channel thread its client holds, taken in
+    /// `alloc_chan_resources` and given back in `free_chan_resources`, or
+    /// [`NO_THREAD`].  It changes only while no client holds the channel,
+    /// so every method called for a client sees one value.
+    pub(crate) thread: AtomicU32,
 }
 
-/// A memcpy descriptor: its addresses and its program.
-pub(crate) struct Xfer {
-    pub(crate) dst: u32,
-    pub(crate) src: u32,
-    pub(crate) len: u32,
-    pub(crate) mc: [u8; MC_SLOT],
-    pub(crate) mc_len: usize,
-}
+/// [`Chan::thread`] of a channel no client holds.
+pub(crate) const NO_THREAD: u32 = u32::MAX;
 
-impl Xfer {
-    /// Generates the program of a copy of `len` bytes on channel `ch`.
-    pub(crate) fn memcpy(hw: &Geometry, ch: u32, dst: u32, src: u32, len: u32) -> Result<Self> {
-        // Beat size: the widest that divides both addresses and the
-        // length, up to the bus width.
-        let mut bsize = hw.bus_bytes;
-        while (src | dst | len) & (bsize - 1) != 0 {
-            bsize /= 2;
-        }
-        // Beats per burst: the channel's share of the MFIFO, at most 16;
-        // one beat when the beat is narrower than the bus, so that a burst
-        // never straddles an MFIFO line (as drivers/dma/pl330.c does).
-        let blen = if bsize < hw.bus_bytes {
-            1
-        } else {
-            (hw.bus_bytes * (hw.buf_dep / hw.nchan) / bsize).clamp(1, 16)
-        };
-        let ccr = |blen: u32| {
-            let size = bsize.trailing_zeros();
-            let ns = if hw.ns { (1 << 9) | (1 << 23) } else { 0 };
-            // SRC_INC, DST_INC; sizes and burst lengths; non-secure bits.
-            1 | (1 << 14) | (size << 1) | ((blen - 1) << 4) | (size << 15) | ((blen - 1) << 18) | ns
-        };
-        let burst = bsize * blen;
-        let mut x = Self {
-            dst,
-            src,
-            len,
-            mc: [0; MC_SLOT],
-            mc_len: 0,
-        };
-        let mut mc = Mc::new(&mut x.mc);
-        mc.mov(MovReg::Ccr, ccr(blen))?;
-        mc.mov(MovReg::Sar, src)?;
-        mc.mov(MovReg::Dar, dst)?;
-        mc.bursts(len / burst)?;
-        let dregs = (len % burst) / bsize;
-        if dregs > 0 {
-            mc.mov(MovReg::Ccr, ccr(dregs))?;
-            mc.burst()?;
-        }
-        mc.finish(ch)?;
-        x.mc_len = mc.off;
-        Ok(x)
+impl Chan {
+    /// The channel's thread ([`NO_THREAD`] if no client holds it: every
+    /// register access on it reads as a Stopped thread and writes nothing).
+    pub(crate) fn thread(&self) -> u32 {
+        self.thread.load(Ordering::Relaxed)
     }
 }
 
@@ -120,12 +88,24 @@ pub(crate) fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
         return;
     }
     let data = chan.data();
-    let ch = chan.index();
+    let ch = data.thread();
     test_check_stopped(chan, "a program started");
     match g.start_next() {
-        // The thread is Stopped (`Idle`): it does not read its microcode
-        // until the `DMAGO` below, an MMIO write ordered after this one.
-        Some(d) => (&data.mc).copy_write(d.data.mc),
+        Some(d) => {
+            let prog = d.data.mc.get(..d.data.mc_len).unwrap_or(&[]);
+            // SAFETY: The slot is `MC_SLOT` bytes of coherent memory, at
+            // least `prog`'s length; the thread is Stopped (`Idle`), so the
+            // controller does not read the slot until the `DMAGO` below (an
+            // MMIO write, ordered after these stores by its barrier), and
+            // the CPU writes it only here, under the channel lock.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    prog.as_ptr(),
+                    data.mc.as_mut_ptr().cast::<u8>(),
+                    prog.len(),
+                )
+            };
+        }
         None => return,
     }
     // SAFETY: The thread is Stopped (`Idle`).  `mc_addr`, the channel's
@@ -136,11 +116,15 @@ pub(crate) fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     // until `engine_stopped` (only when the thread reads Stopped: `settle`).
     let started = unsafe { data.hw.go(ch, data.mc_addr) };
     match started {
-        Ok(()) => g.engine.state = State::Running,
+        Ok(()) => {
+            g.engine.state = State::Running;
+            g.engine.lap = 0;
+            g.engine.restart = false;
+        }
         Err(e) => {
             dev_err!(
                 chan.dev(),
-                "chan {ch}: DMAGO failed, the debug interface is busy ({e:?}); transfer aborted\n"
+                "thread {ch}: DMAGO failed, the debug interface is busy ({e:?}); transfer aborted\n"
             );
             let len = g.queue().active().map_or(0, |d| d.data.len);
             g.complete_active_with(TxResult::Aborted, len);
@@ -149,36 +133,27 @@ pub(crate) fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     }
 }
 
-/// The bytes of the active descriptor not yet written, by the destination
-/// address register (burst granularity); all of them if the program has
-/// not set it yet.  Under the channel lock.
+/// The bytes of the active descriptor not yet transferred, by its memory
+/// side's address register (burst granularity); all of them if the
+/// program has not set it yet.  Under the channel lock.
 pub(crate) fn active_residue(chan: &Pl330Chan, g: &Inner<Pl330>) -> u32 {
     active_progress(chan, g).0
 }
 
 /// The active descriptor's residue (as [`active_residue`]) and the bytes
-/// read but not yet written, which wait in the MFIFO (`in_flight_bytes`):
-/// the source address register runs ahead of the destination's by them.
-/// Under the channel lock.
+/// read but not yet written, which wait in the MFIFO (`in_flight_bytes`,
+/// memcpy only).  Under the channel lock.
 pub(crate) fn active_progress(chan: &Pl330Chan, g: &Inner<Pl330>) -> (u32, u32) {
-    let Some(a) = g.queue().active() else {
-        return (0, 0);
-    };
-    let hw = &chan.data().hw;
-    let x = &a.data;
-    // Before the program's `DMAMOV DAR`/`SAR` a register may hold
-    // anything: then nothing is done.  DAR first: SAR only runs ahead of it.
-    let done = |reg: u32, base: u32| Some(reg.wrapping_sub(base)).filter(|&d| d <= x.len);
-    let written = done(hw.dar(chan.index()), x.dst).unwrap_or(0);
-    let read = done(hw.sar(chan.index()), x.src).unwrap_or(0);
-    (x.len - written, read.saturating_sub(written))
+    g.queue().active().map_or((0, 0), |a| {
+        a.data.progress(&chan.data().hw, chan.data().thread())
+    })
 }
 
 /// Fault-test build: reports, as an error the test looks for, a
 /// descriptor completed, a stop acknowledged or a slot reused while the
 /// thread is still Killing.  Never in the product build.
 pub(crate) fn test_check_stopped(chan: &Pl330Chan, what: &str) {
-    if chan.data().hw.lagging(chan.index()) {
+    if chan.data().hw.lagging(chan.data().thread()) {
         dev_err!(
             chan.dev(),
             "TEST BUILD: chan {}: {what} while its thread is still Killing\n",
@@ -189,6 +164,44 @@ pub(crate) fn test_check_stopped(chan: &Pl330Chan, what: &str) {
     }
 }
 
+/// Starts the next lap of the active cyclic transfer, whose thread reads
+/// Stopped after its last event.  Under the channel lock; call
+/// [`VirtChan::schedule_callbacks`] afterwards (an aborted transfer has
+/// its callback due).
+pub(crate) fn start_lap(c: &Pl330Chan, g: &mut Inner<Pl330>) {
+    let t = c.data().thread();
+    g.engine.lap = 0;
+    g.engine.restart = false;
+    // SAFETY: Thread `t` is Stopped (the caller saw it after the lap's
+    // last event); the slot holds the active cyclic descriptor's program,
+    // written by `start_next` under the contract of `Hw::go` there, whose
+    // buffer stays lent for DMA until the transfer is terminated and the
+    // thread reads Stopped.
+    if let Err(e) = unsafe { c.data().hw.go(t, c.data().mc_addr) } {
+        dev_err!(
+            c.dev(),
+            "thread {t}: the next lap not started, the debug interface is busy ({e:?}); \
+             cyclic transfer aborted\n"
+        );
+        g.engine.state = State::Idle;
+        let len = g.queue().active().map_or(0, |d| d.data.len);
+        g.complete_active_with(TxResult::Aborted, len);
+    }
+}
+
+/// The stop watch's BH work: the next lap of a cyclic transfer that ran a
+/// whole lap within one interrupt (`Irq::periods`), unless it was
+/// terminated, or failed, meanwhile.
+pub(crate) fn next_lap(c: &Pl330Chan) {
+    let mut g = c.lock();
+    if !g.engine.restart || g.engine.state != State::Running {
+        return;
+    }
+    start_lap(c, &mut g);
+    drop(g);
+    c.schedule_callbacks();
+}
+
 /// Once the thread of a killed channel reads Stopped: acknowledges a stop
 /// announced by `terminate_all` (`Stopping`), or completes the descriptor
 /// of a fault (`Ending`).  Returns whether a descriptor completed (its
@@ -197,7 +210,7 @@ pub(crate) fn settle(chan: &Pl330Chan, g: &mut Inner<Pl330>) -> bool {
     let (State::Stopping | State::Ending(_)) = g.engine.state else {
         return false;
     };
-    if !chan.data().hw.stopped(chan.index()) {
+    if !chan.data().hw.stopped(chan.data().thread()) {
         return false;
     }
     let state = core::mem::replace(&mut g.engine.state, State::Idle);
@@ -230,24 +243,24 @@ pub(crate) fn settle(chan: &Pl330Chan, g: &mut Inner<Pl330>) -> bool {
 /// Stopped.  Under the channel lock.
 pub(crate) fn stop_pending(w: &Arc<StopWatch>, g: &mut Inner<Pl330>, r: TxResult) {
     let c = &w.chan;
-    let ch = c.index();
+    let ch = c.data().thread();
     dev_err!(
         c.dev(),
-        "chan {ch}: thread not stopped after DMAKILL (CSR {:#x}); its transfer completes, \
+        "thread {ch}: thread not stopped after DMAKILL (CSR {:#x}); its transfer completes, \
          and the channel takes new work, only once it stops\n",
         c.data().hw.csr(ch)
     );
     g.engine.state = State::Ending(r);
     c.data().failed.store(true, Ordering::Relaxed);
     // Already queued: it is running or about to, and looks again.
-    let _ = workqueue::system_long().enqueue(w.clone());
+    let _ = workqueue::system_long().enqueue::<_, 0>(w.clone());
 }
 
 /// The poll of a thread in `State::Ending`: it raises no interrupt when
 /// it reaches Stopped, so a work item looks, sleeping between looks, and
 /// kills it again now and then, with a warning.
 pub(crate) fn stop_watch(c: &Arc<Pl330Chan>) {
-    let ch = c.index();
+    let ch = c.data().thread();
     let hw = &c.data().hw;
     let mut rounds: u32 = 0;
     loop {
@@ -269,7 +282,7 @@ pub(crate) fn stop_watch(c: &Arc<Pl330Chan>) {
         if rounds % 1000 == 0 {
             dev_warn!(
                 c.dev(),
-                "chan {ch}: thread still not stopped (CSR {:#x}); killing it again\n",
+                "thread {ch}: thread still not stopped (CSR {:#x}); killing it again\n",
                 hw.csr(ch)
             );
             let _ = hw.kill(ch);
@@ -283,15 +296,29 @@ pub(crate) fn stop_watch(c: &Arc<Pl330Chan>) {
 /// queue it) and the driver (which waits for it at unbind).  Not in the
 /// channel's data: the channel is the framework's type, and a driver crate
 /// cannot implement the kernel crate's `HasWork` for it.
+///
+/// It also carries the channel's lap work ([`next_lap`]), queued on the BH
+/// workqueue.
 #[pin_data]
 pub(crate) struct StopWatch {
     pub(crate) chan: Arc<Pl330Chan>,
     #[pin]
     pub(crate) work: Work<StopWatch>,
+    #[pin]
+    pub(crate) lap: Work<StopWatch, 1>,
 }
 
 impl_has_work! {
     impl HasWork<Self> for StopWatch { self.work }
+    impl HasWork<Self, 1> for StopWatch { self.lap }
+}
+
+impl WorkItem<1> for StopWatch {
+    type Pointer = Arc<StopWatch>;
+
+    fn run(this: Arc<StopWatch>) {
+        next_lap(&this.chan);
+    }
 }
 
 impl WorkItem for StopWatch {
@@ -308,6 +335,7 @@ impl StopWatch {
             pin_init!(Self {
                 chan,
                 work <- new_work!("rust_pl330::StopWatch::work"),
+                lap <- new_work!("rust_pl330::StopWatch::lap"),
             }),
             GFP_KERNEL,
         )
@@ -315,8 +343,12 @@ impl StopWatch {
 
     /// Waits until the stop watch is neither queued nor running.  Sleeps.
     pub(crate) fn flush(&self) {
-        // SAFETY: `work` was initialised by `new_work!` (`StopWatch::new`).
-        unsafe { kernel::bindings::flush_work(Work::raw_get(&self.work)) };
+        // SAFETY: `work` and `lap` were initialised by `new_work!`
+        // (`StopWatch::new`).
+        unsafe {
+            kernel::bindings::flush_work(Work::raw_get(&self.work));
+            kernel::bindings::flush_work(Work::raw_get(&self.lap));
+        }
     }
 }
 
@@ -326,6 +358,7 @@ impl StopWatch {
 /// then starts what was issued meanwhile.
 pub(crate) fn wait_settled(chan: &Pl330Chan) {
     let hw = &chan.data().hw;
+    let t = chan.data().thread();
     // A stop announced by `terminate_all`, or a killed thread's
     // failed transfer: wait for Stopped.
     let mut polls: u32 = 0;
@@ -346,12 +379,12 @@ pub(crate) fn wait_settled(chan: &Pl330Chan) {
         if polls % STOP_POLL == 0 {
             dev_warn!(
                 chan.dev(),
-                "chan {}: synchronize: thread not stopped after DMAKILL (CSR {:#x}); \
+                "chan {}: synchronize: thread {t} not stopped after DMAKILL (CSR {:#x}); \
                  killing again and waiting\n",
                 chan.index(),
-                hw.csr(chan.index())
+                hw.csr(t)
             );
-            let _ = hw.kill(chan.index());
+            let _ = hw.kill(t);
         }
         cpu_relax();
     }

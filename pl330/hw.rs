@@ -91,7 +91,15 @@ pub(crate) struct Hw {
     pub(crate) kill_lag: u32,
     /// Per channel thread: how many of those reads are left.
     pub(crate) lag: [AtomicU32; 8],
+    /// The channel threads held by a channel (bit `t`: thread `t`).
+    pub(crate) busy: AtomicU32,
+    /// Per thread: the index of the channel that holds it, or
+    /// [`NO_CHAN`]; what the interrupt handler finds an event's channel by.
+    pub(crate) owner: [AtomicU32; 8],
 }
+
+/// [`Hw::owner`] of a free thread.
+pub(crate) const NO_CHAN: u32 = u32::MAX;
 
 impl Hw {
     /// `f` on the register window, or `gone` once the device was unbound
@@ -212,6 +220,9 @@ impl Hw {
 
     /// `DMAKILL` on channel thread `ch`.
     pub(crate) fn kill(&self, ch: u32) -> Result {
+        if ch >= self.geo.nchan {
+            return Err(EINVAL);
+        }
         if self.kill_lag > 0 {
             // A second kill of a thread still Killing does not restart it.
             let _ = self.lag[ch as usize].compare_exchange(
@@ -228,7 +239,11 @@ impl Hw {
     /// Fault-test build: whether thread `ch` is still Killing by
     /// `kill_lag`, so that nothing may complete or be reused yet.
     pub(crate) fn lagging(&self, ch: u32) -> bool {
-        self.kill_lag > 0 && self.lag[ch as usize].load(Ordering::Relaxed) > 0
+        self.kill_lag > 0
+            && self
+                .lag
+                .get(ch as usize)
+                .is_some_and(|l| l.load(Ordering::Relaxed) > 0)
     }
 
     /// `DMAKILL` on the manager thread (after a manager fault).
@@ -247,6 +262,9 @@ impl Hw {
     /// descriptor of channel `ch`, which is not released before the thread
     /// is Stopped again (the framework's `engine_stopped`).
     pub(crate) unsafe fn go(&self, ch: u32, addr: u32) -> Result {
+        if ch >= self.geo.nchan {
+            return Err(EINVAL);
+        }
         let a = addr.to_le_bytes();
         // CAST: `ch < 8`.
         let insn = [
@@ -265,9 +283,10 @@ impl Hw {
     /// `DMAKILL` once its outstanding transactions completed.
     pub(crate) fn stopped(&self, ch: u32) -> bool {
         if self.kill_lag > 0
-            && self.lag[ch as usize]
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(1))
-                .is_ok()
+            && self.lag.get(ch as usize).is_some_and(|l| {
+                l.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(1))
+                    .is_ok()
+            })
         {
             // Fault-test build: still Killing.
             return false;
@@ -293,6 +312,38 @@ impl Hw {
             STOP_POLL as usize,
         )
         .is_ok()
+    }
+}
+
+impl Hw {
+    /// Takes a free channel thread for channel `chan`: its index, or
+    /// `None` if every thread is held.  Any context.
+    pub(crate) fn take_thread(&self, chan: u32) -> Option<u32> {
+        for t in 0..self.geo.nchan {
+            if self.busy.fetch_or(1 << t, Ordering::AcqRel) & (1 << t) == 0 {
+                self.owner[t as usize].store(chan, Ordering::Release);
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// Gives thread `t` back.  Its channel is idle and synchronized: no
+    /// program runs on it and no event of it is pending.
+    pub(crate) fn put_thread(&self, t: u32) {
+        if let Some(o) = self.owner.get(t as usize) {
+            o.store(NO_CHAN, Ordering::Release);
+            self.busy.fetch_and(!(1 << t), Ordering::AcqRel);
+        }
+    }
+
+    /// The channel that holds thread `t`, if any.
+    pub(crate) fn owner_of(&self, t: u32) -> Option<usize> {
+        self.owner
+            .get(t as usize)
+            .map(|o| o.load(Ordering::Acquire))
+            .filter(|&c| c != NO_CHAN)
+            .map(|c| c as usize)
     }
 }
 
@@ -365,6 +416,8 @@ impl Hw {
                 irqs,
                 kill_lag: kill_lag()?,
                 lag: [const { AtomicU32::new(0) }; 8],
+                busy: AtomicU32::new(0),
+                owner: [const { AtomicU32::new(NO_CHAN) }; 8],
             }),
             GFP_KERNEL,
         )?;

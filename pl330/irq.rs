@@ -3,10 +3,20 @@
 //! The interrupt handler: events, faults and the manager thread.
 
 use super::*;
-use kernel::irq::{
-    Handler,
-    IrqReturn, //
+use kernel::{
+    irq::{
+        Handler,
+        IrqReturn, //
+    },
+    workqueue, //
 };
+
+/// Whether the active descriptor is cyclic: its events are periods.
+fn is_cyclic(g: &Inner<Pl330>) -> bool {
+    g.queue()
+        .active()
+        .is_some_and(|d| matches!(d.data.kind, Kind::Cyclic { .. }))
+}
 
 /// The interrupt handler of every line of the controller (the abort line
 /// and one per event).
@@ -23,20 +33,22 @@ impl Irq {
     /// every write of the descriptor has completed).
     pub(crate) fn event(&self, w: &Arc<StopWatch>) {
         let c = &w.chan;
-        let ch = c.index();
+        let ch = c.data().thread();
         let mut g = c.lock();
         // Still set? `terminate_all` clears it under this lock.
         if self.hw.events() & (1 << ch) == 0 {
             return;
         }
         self.hw.int_clear(1 << ch);
-        if g.engine.state == State::Running {
+        if g.engine.state == State::Running && is_cyclic(&g) {
+            self.periods(w, &mut g);
+        } else if g.engine.state == State::Running {
             // Only DMAEND is left.
             let mut stopped = self.hw.wait_stopped(ch);
             if !stopped {
                 dev_warn!(
                     c.dev(),
-                    "chan {ch}: thread not stopped after its event; killing it\n"
+                    "thread {ch}: thread not stopped after its event; killing it\n"
                 );
                 let _ = self.hw.kill(ch);
                 stopped = self.hw.wait_stopped(ch);
@@ -56,17 +68,64 @@ impl Irq {
         c.schedule_callbacks();
     }
 
+    /// Channel `c`'s cyclic transfer reached the end of one or more
+    /// periods (events do not queue: one may stand for several).  Reports
+    /// each period once, and at the end of the lap starts the next.
+    pub(crate) fn periods(&self, w: &Arc<StopWatch>, g: &mut Inner<Pl330>) {
+        let c = &w.chan;
+        let t = c.data().thread();
+        let Some((periods, all)) = g.queue().active().and_then(|a| {
+            let (done, periods) = a.data.lap(&self.hw, t)?;
+            Some((periods, done == a.data.len))
+        }) else {
+            return;
+        };
+        // Whether earlier interrupts reported periods of this lap: the
+        // engine runs at its request lines' pace.
+        let paced = g.engine.lap > 0;
+        while g.engine.lap < periods {
+            g.period_elapsed();
+            g.engine.lap += 1;
+        }
+        if !all {
+            return;
+        }
+        // The lap's last event: only `DMAEND` is left.
+        if !self.hw.wait_stopped(t) {
+            dev_warn!(
+                c.dev(),
+                "thread {t}: not stopped after its lap; killing it\n"
+            );
+            let _ = self.hw.kill(t);
+            if !self.hw.wait_stopped(t) {
+                stop_pending(w, g, TxResult::Aborted);
+                return;
+            }
+        }
+        if paced {
+            start_lap(c, g);
+        } else {
+            // A whole lap within one interrupt: requests that are always
+            // ready (QEMU's model, a peripheral that never pauses).  The
+            // next lap starts after this one's callbacks, from a BH work
+            // item, so that such an engine cannot keep the CPU in this
+            // handler.
+            g.engine.restart = true;
+            let _ = workqueue::system_bh().enqueue::<_, 1>(w.clone());
+        }
+    }
+
     /// Channel `c`'s thread faulted: name the fault, kill the thread, fail
     /// the descriptor, carry on with the next.
     pub(crate) fn fault(&self, w: &Arc<StopWatch>) {
         let c = &w.chan;
-        let ch = c.index();
+        let ch = c.data().thread();
         let mut g = c.lock();
         let ftr = self.hw.fault_type(ch);
         let pc = self.hw.cpc(ch);
         dev_err!(
             c.dev(),
-            "chan {ch}: thread fault {ftr:#010x} ({}) at pc {pc:#x}; transfer failed, thread reset\n",
+            "thread {ch}: thread fault {ftr:#010x} ({}) at pc {pc:#x}; transfer failed, thread reset\n",
             FaultNames(ftr)
         );
         let _ = self.hw.kill(ch);
@@ -107,14 +166,14 @@ impl Irq {
     /// Stopped with no event, the manager's `DMAGO` for it faulted and the
     /// program never ran: the descriptor is aborted, the next one starts.
     pub(crate) fn not_started(&self, c: &Arc<Pl330Chan>) {
-        let ch = c.index();
+        let ch = c.data().thread();
         let mut g = c.lock();
         if g.engine.state == State::Running
             && self.hw.stopped(ch)
             && self.hw.events() & (1 << ch) == 0
             && self.hw.chan_faults() & (1 << ch) == 0
         {
-            dev_err!(c.dev(), "chan {ch}: DMAGO faulted; transfer aborted\n");
+            dev_err!(c.dev(), "thread {ch}: DMAGO faulted; transfer aborted\n");
             g.engine.state = State::Idle;
             let len = g.queue().active().map_or(0, |d| d.data.len);
             g.complete_active_with(TxResult::Aborted, len);
@@ -152,8 +211,13 @@ impl Handler for Irq {
         }
         let faults = hw.chan_faults();
         let events = hw.events();
-        for w in watches {
-            let bit = 1 << w.chan.index();
+        for t in 0..hw.geo.nchan {
+            // The channel that holds thread `t`: its events and faults are
+            // the thread's.
+            let Some(w) = hw.owner_of(t).and_then(|c| watches.get(c)) else {
+                continue;
+            };
+            let bit = 1 << t;
             if faults & bit != 0 {
                 self.fault(w);
                 handled = true;

@@ -6,7 +6,7 @@
 use super::*;
 
 /// Bytes of microcode per channel; a descriptor's program must fit.
-pub(crate) const MC_SLOT: usize = 256;
+pub(crate) const MC_SLOT: usize = 512;
 
 /// `v` as a 32-bit bus address or length, which is all the PL330 has.
 ///
@@ -21,6 +21,14 @@ pub(crate) fn bus32<T: TryInto<u32>>(v: T) -> Option<u32> {
 pub(crate) struct Mc<'a> {
     pub(crate) buf: &'a mut [u8],
     pub(crate) off: usize,
+}
+
+/// The condition of a peripheral instruction: after a `DMAWFP` of the
+/// same kind it runs, otherwise it is a no-op.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cond {
+    Single,
+    Burst,
 }
 
 /// `DMAMOV` destination registers.
@@ -72,12 +80,69 @@ impl<'a> Mc<'a> {
     /// `DMAWMB`, `DMASEV ev`, `DMAEND`: the writes are complete before the
     /// event, and the event is the last thing the program does.
     pub(crate) fn finish(&mut self, ev: u32) -> Result {
+        self.sev(ev)?;
+        self.end()
+    }
+
+    /// `DMAWMB`, `DMASEV ev`: the writes so far are complete before the
+    /// event.
+    pub(crate) fn sev(&mut self, ev: u32) -> Result {
         // CAST: events are 0..32; the encoding has 5 bits.
-        self.emit(&[0x13, 0x34, ((ev & 0x1f) << 3) as u8, 0x00])
+        self.emit(&[0x13, 0x34, ((ev & 0x1f) << 3) as u8])
+    }
+
+    /// `DMAEND`.
+    pub(crate) fn end(&mut self) -> Result {
+        self.emit(&[0x00])
+    }
+
+    /// `DMAFLUSHP line`: clears the request interface's state.
+    pub(crate) fn flushp(&mut self, line: u32) -> Result {
+        // CAST: request lines are 0..32; the encoding has 5 bits.
+        self.emit(&[0x35, ((line & 0x1f) << 3) as u8])
+    }
+
+    /// One burst over request line `line`: `DMAWFP`, then the load and the
+    /// store, the device side's with the peripheral flavour (`DMALDP`
+    /// from a capture's FIFO, `DMASTP` to a playback's), under `cond`.
+    pub(crate) fn periph_burst(&mut self, line: u32, dir: Direction, cond: Cond) -> Result {
+        // CAST: request lines are 0..32; the encoding has 5 bits.
+        let p = ((line & 0x1f) << 3) as u8;
+        let bs = u8::from(cond == Cond::Burst) << 1;
+        self.emit(&[0x30 | bs, p])?;
+        match dir {
+            // DMALDP<S|B>, DMAST.
+            Direction::DevToMem => self.emit(&[0x25 | bs, p, 0x08]),
+            // DMALD, DMASTP<S|B>.
+            _ => self.emit(&[0x04, 0x29 | bs, p]),
+        }
+    }
+
+    /// `n` peripheral bursts (see [`Mc::periph_burst`]), in loops of up to
+    /// 256 x 256; with `one_level`, `n` is at most 256 and only loop
+    /// counter 1 is used.
+    pub(crate) fn periph_bursts(
+        &mut self,
+        n: u32,
+        line: u32,
+        dir: Direction,
+        cond: Cond,
+        one_level: bool,
+    ) -> Result {
+        if one_level && n > 256 {
+            return Err(E2BIG);
+        }
+        self.loops(n, |mc| mc.periph_burst(line, dir, cond))
     }
 
     /// `n` bursts, in loops of up to 256 x 256.
-    pub(crate) fn bursts(&mut self, mut n: u32) -> Result {
+    pub(crate) fn bursts(&mut self, n: u32) -> Result {
+        self.loops(n, |mc| mc.burst())
+    }
+
+    /// `n` times `body`, in loops of up to 256 x 256 (counter 1 inside,
+    /// counter 0 outside, only where `n` is above 256).
+    pub(crate) fn loops(&mut self, mut n: u32, body: impl Fn(&mut Self) -> Result) -> Result {
         while n > 0 {
             let (outer, inner) = match n {
                 65536.. => (256, 256),
@@ -85,7 +150,7 @@ impl<'a> Mc<'a> {
                 _ => (1, n),
             };
             if inner == 1 {
-                self.burst()?;
+                body(self)?;
             } else {
                 let o = self.off + 2;
                 if outer > 1 {
@@ -93,7 +158,7 @@ impl<'a> Mc<'a> {
                 }
                 self.lp(1, inner)?;
                 let b = self.off;
-                self.burst()?;
+                body(self)?;
                 self.lpend(1, b)?;
                 if outer > 1 {
                     self.lpend(0, o)?;
@@ -119,13 +184,20 @@ mod tests {
 
     /// What a program did, by a small interpreter of the instructions the
     /// driver emits (DDI 0424 semantics: `DMALP` loads n - 1, `DMALPEND`
-    /// jumps back while the counter is not zero, decrementing it).
+    /// jumps back while the counter is not zero, decrementing it; a
+    /// conditional load or store runs only after a `DMAWFP` of its kind).
     struct Run {
         sar: u32,
         dar: u32,
         loaded: u64,
         stored: u64,
+        /// Bursts that used the request line (`DMALDP`/`DMASTP`).
+        periph: u64,
+        /// `DMAWFP`s, and the request line of the last one.
+        waits: u64,
+        line: u32,
         event: u32,
+        events: u32,
     }
 
     fn burst_bytes(ccr: u32, shift: u32) -> u64 {
@@ -134,15 +206,22 @@ mod tests {
         size * len
     }
 
-    fn run(prog: &[u8]) -> Result<Run> {
+    /// Runs `prog` until `DMAEND`, or until its `max_events`th event.
+    fn run(prog: &[u8], max_events: u32) -> Result<Run> {
         let (mut pc, mut ccr, mut steps) = (0usize, 0u32, 0u32);
         let mut lc = [0u32; 2];
+        // The last `DMAWFP`'s kind: 0 single, 2 burst (its `bs` bit).
+        let mut flag = 0u8;
         let mut r = Run {
             sar: 0,
             dar: 0,
             loaded: 0,
             stored: 0,
+            periph: 0,
+            waits: 0,
+            line: u32::MAX,
             event: u32::MAX,
+            events: 0,
         };
         let at = |i: usize| prog.get(i).copied().ok_or(EINVAL);
         loop {
@@ -150,7 +229,10 @@ mod tests {
             if steps > 20_000_000 {
                 return Err(ELOOP);
             }
-            match at(pc)? {
+            let op = at(pc)?;
+            // A conditional instruction whose condition is not met.
+            let skip = op & 1 != 0 && (op & 2) != flag;
+            match op {
                 0xbc => {
                     let v =
                         u32::from_le_bytes([at(pc + 2)?, at(pc + 3)?, at(pc + 4)?, at(pc + 5)?]);
@@ -175,27 +257,52 @@ mod tests {
                         pc += 2;
                     }
                 }
-                0x04 => {
-                    // CAST: a burst is at most 16 x 128 bytes.
-                    let n = burst_bytes(ccr, 0);
-                    r.sar = r.sar.wrapping_add(n as u32);
-                    r.loaded += n;
-                    pc += 1;
+                0x30 | 0x32 => {
+                    flag = op & 2;
+                    r.waits += 1;
+                    r.line = u32::from(at(pc + 1)? >> 3);
+                    pc += 2;
                 }
-                0x08 => {
-                    let n = burst_bytes(ccr, 14);
-                    r.dar = r.dar.wrapping_add(n as u32);
-                    r.stored += n;
-                    if r.stored > r.loaded {
-                        // The MFIFO would run dry.
-                        return Err(EIO);
+                0x04 | 0x05 | 0x07 | 0x25 | 0x27 => {
+                    if op & 0x20 != 0 && !skip {
+                        r.periph += 1;
                     }
-                    pc += 1;
+                    if !skip {
+                        // CAST: a burst is at most 16 x 128 bytes.
+                        let n = burst_bytes(ccr, 0);
+                        if ccr & 1 != 0 {
+                            r.sar = r.sar.wrapping_add(n as u32);
+                        }
+                        r.loaded += n;
+                    }
+                    pc += if op & 0x20 != 0 { 2 } else { 1 };
                 }
-                0x13 => pc += 1,
+                0x08 | 0x09 | 0x0b | 0x29 | 0x2b => {
+                    if op & 0x20 != 0 && !skip {
+                        r.periph += 1;
+                    }
+                    if !skip {
+                        let n = burst_bytes(ccr, 14);
+                        if ccr & (1 << 14) != 0 {
+                            r.dar = r.dar.wrapping_add(n as u32);
+                        }
+                        r.stored += n;
+                        if r.stored > r.loaded {
+                            // The MFIFO would run dry.
+                            return Err(EIO);
+                        }
+                    }
+                    pc += if op & 0x20 != 0 { 2 } else { 1 };
+                }
+                0x35 => pc += 2,
+                0x12 | 0x13 => pc += 1,
                 0x34 => {
                     r.event = u32::from(at(pc + 1)? >> 3);
+                    r.events += 1;
                     pc += 2;
+                    if r.events == max_events {
+                        return Ok(r);
+                    }
                 }
                 0x00 => return Ok(r),
                 _ => return Err(EINVAL),
@@ -206,15 +313,138 @@ mod tests {
     fn check(geo: &Geometry, ch: u32, dst: u32, src: u32, len: u32) -> Result {
         let x = Xfer::memcpy(geo, ch, dst, src, len)?;
         assert!(x.mc_len <= MC_SLOT);
-        let r = run(&x.mc[..x.mc_len])?;
+        let r = run(&x.mc[..x.mc_len], 0)?;
         assert_eq!(r.loaded, u64::from(len));
         assert_eq!(r.stored, u64::from(len));
         assert_eq!(r.sar, src + len);
         assert_eq!(r.dar, dst + len);
         assert_eq!(r.event, ch);
-        assert_eq!(x.dst, dst);
+        assert_eq!(r.periph, 0);
+        assert!(matches!(x.kind, Kind::Memcpy { dst: d, .. } if d == dst));
         assert_eq!(x.len, len);
         Ok(())
+    }
+
+    fn periph(line: u32, dir: Direction, width: u32, burst: u32) -> Result<Periph> {
+        let dev = DevSide {
+            addr: 0x1381_0020,
+            width,
+            burst,
+        };
+        Periph::new(&ZYNQ, Some(line), dir, &dev)
+    }
+
+    #[test]
+    fn slave_programs_move_every_byte_over_the_request_line() -> Result {
+        for dir in [Direction::MemToDev, Direction::DevToMem] {
+            for (width, burst) in [(1u32, 1u32), (1, 4), (4, 1), (4, 4), (4, 16), (8, 16)] {
+                let p = periph(16, dir, width, burst)?;
+                for lens in [[width, 0], [width * 100, width * 3], [4096, 4096 + width]] {
+                    let mut sgl = KVec::new();
+                    for (i, &len) in lens.iter().enumerate() {
+                        if len > 0 {
+                            // CAST: `i` < 2.
+                            let addr = 0x4000_0000 + 0x10_0000 * i as DmaAddress;
+                            sgl.push(SgEntry { addr, len }, GFP_KERNEL)?;
+                        }
+                    }
+                    let x = Xfer::slave(&ZYNQ, 3, &p, &sgl)?;
+                    let r = run(&x.mc[..x.mc_len], 0)?;
+                    let total: u32 = sgl.iter().map(|e| e.len).sum();
+                    assert_eq!(x.len, total);
+                    assert_eq!(r.loaded, u64::from(total));
+                    assert_eq!(r.stored, u64::from(total));
+                    assert_eq!(r.line, 16);
+                    assert_eq!(r.event, 3);
+                    // One request, and one peripheral load or store, per
+                    // burst.
+                    assert_eq!(r.periph, r.waits);
+                    let bursts: u32 = sgl.iter().map(|e| e.len.div_ceil(width * burst)).sum();
+                    assert_eq!(r.waits, u64::from(bursts));
+                    // The FIFO's address stays; the memory side ends past
+                    // the last entry.
+                    let last = sgl
+                        .iter()
+                        .last()
+                        .map_or(0, |e| bus32(e.addr).unwrap_or(0) + e.len);
+                    let (mem, fifo) = match dir {
+                        Direction::DevToMem => (r.dar, r.sar),
+                        _ => (r.sar, r.dar),
+                    };
+                    assert_eq!(fifo, 0x1381_0020);
+                    assert_eq!(mem, last);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn cyclic_programs_make_a_lap_with_an_event_per_period() -> Result {
+        for dir in [Direction::MemToDev, Direction::DevToMem] {
+            for (width, burst, period, periods) in [
+                (4u32, 4u32, 1024u32, 4u32),
+                (4, 1, 1024, 2),
+                (2, 1, 4096, 4),
+                (4, 16, 64, 256),
+                (1, 1, 6, 3),
+            ] {
+                let p = periph(5, dir, width, burst)?;
+                let len = period * periods;
+                let x = Xfer::cyclic(&ZYNQ, 7, &p, 0x5000_0000, len, period)?;
+                // One lap, an event per period, then `DMAEND`.
+                let r = run(&x.mc[..x.mc_len], 0)?;
+                assert_eq!(r.events, periods);
+                assert_eq!(r.event, 7);
+                assert_eq!(r.stored, u64::from(len));
+                assert_eq!(r.waits, r.periph);
+                let mem = match dir {
+                    Direction::DevToMem => r.dar,
+                    _ => r.sar,
+                };
+                assert_eq!(mem, 0x5000_0000 + len);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn bad_slave_configurations_are_refused() {
+        assert!(periph(0, Direction::MemToDev, 3, 1).is_err());
+        assert!(periph(0, Direction::MemToDev, 16, 1).is_err());
+        assert!(periph(0, Direction::MemToDev, 4, 17).is_err());
+        let dev = DevSide {
+            addr: 0x1000,
+            width: 4,
+            burst: 1,
+        };
+        // A channel with no request line.
+        assert!(Periph::new(&ZYNQ, None, Direction::DevToMem, &dev).is_err());
+        // A length that is not whole beats.
+        let Ok(p) = periph(0, Direction::DevToMem, 4, 1) else {
+            return;
+        };
+        let mut sgl = KVec::new();
+        let _ = sgl.push(
+            SgEntry {
+                addr: 0x1000,
+                len: 6,
+            },
+            GFP_KERNEL,
+        );
+        assert!(Xfer::slave(&ZYNQ, 0, &p, &sgl).is_err());
+        // A list whose program does not fit the slot.
+        let mut long = KVec::new();
+        for i in 0..200 {
+            let _ = long.push(
+                SgEntry {
+                    addr: 0x1000 + 0x100 * i,
+                    len: 12,
+                },
+                GFP_KERNEL,
+            );
+        }
+        assert!(Xfer::slave(&ZYNQ, 0, &p, &long).is_err());
     }
 
     #[test]

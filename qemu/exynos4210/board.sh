@@ -28,8 +28,8 @@ qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 # scripts/run-summary reads the console.
 RUN_CMD='insmod /lib/modules/extra/rust_pl330.ko || exit 1
 rde_channels
-echo "== upstream dmatest memcpy, 100 iterations on every PL330 channel (rust_pl330):"
-rde_run dmatest.sh memcpy dma 100 1 16384
+echo "== upstream dmatest memcpy, 100 iterations on 8 channels of each PL330 (rust_pl330):"
+rde_run dmatest.sh memcpy dma 100 1 16384 8
 echo "== rust_dmaengine_client: async_in_callback on rust_pl330, 10 iterations, waiter on CPU1:"
 insmod /lib/modules/extra/rust_dmaengine_client.ko || exit 1
 D=/sys/kernel/debug/rust_dmaengine_client; echo 10 >$D/iterations; taskset -c 1 sh -c "echo 1 >$D/run"; cat $D/results

@@ -182,11 +182,11 @@ fi
 	ktap_test_fail "no engine writes after synchronize"
 # The provider's channels are private (no async_tx or dmaengine_get()
 # user may take them: it ignores DMA_CTRL_ACK reuse and dependency
-# chains); rust_dmaengine claims DMA_SLAVE (it has prep_slave_sg), the
-# sample does not.
+# chains); rust_dmaengine and rust_pl330 claim DMA_SLAVE (they have
+# prep_slave_sg), the sample does not.
 caps=$(result caps)
 case $provider in
-rust_dmaengine*)
+rust_dmaengine* | rust_pl330*)
 	case " $caps " in
 	*" private "*" slave "* | *" slave "*" private "*) ktap_test_pass "capabilities: private, slave ($caps)" ;;
 	*) ktap_test_fail "capabilities: private, slave (got:$caps)" ;;

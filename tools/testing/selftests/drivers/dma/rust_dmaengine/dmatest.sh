@@ -10,9 +10,10 @@
 # channel matches, it loads rust_dmaengine for the run (and unloads it
 # after), so that with no arguments it tests the board's own channels where
 # there are some, and the software engine where there are none.
-# MAX-CHANNELS takes only the first ones (upstream pl330 registers a
-# channel per peripheral, 32 on exynos4210, but has 8 threads to run them:
-# a 9th channel in use at once is refused).  The
+# MAX-CHANNELS takes only the first ones of each DMA device (pl330.c and
+# rust_pl330 register a channel per peripheral request line, 32 on
+# exynos4210's PL330s, but have 8 threads to run them: a 9th channel in use
+# at once is refused).  The
 # kselftest runner passes arguments in KSELFTEST_DMATEST_SH_ARGS.
 DIR=$(dirname "$0")
 . "$DIR/lib.sh"
@@ -32,7 +33,11 @@ memset) mode=1 tag=set ;;
 esac
 
 chans=$(dma_channels "$prefix")
-[ "$max" -gt 0 ] && chans=$(echo "$chans" | head -n "$max")
+if [ "$max" -gt 0 ]; then
+	chans=$(for d in $(echo "$chans" | sed 's/chan.*//' | uniq); do
+		echo "$chans" | grep "^${d}chan" | head -n "$max"
+	done)
+fi
 loaded=
 if [ -z "$chans" ] && [ -z "$(rde_dev)" ] && load_mod rust_dmaengine 2>/dev/null; then
 	loaded=1
