@@ -99,6 +99,10 @@ module! {
             default: 0,
             description: "After DMAKILL a thread reads as not Stopped for this many reads (0 to 10000000)",
         },
+        go_defer_ms: u32 {
+            default: 0,
+            description: "A DMAGO takes effect this many ms later; the thread reads Executing meanwhile (0 to 1000)",
+        },
         complete_early: bool {
             default: false,
             description: "Negative control: a fault completes its transfer without waiting for Stopped",
@@ -339,6 +343,7 @@ impl Provider for Pl330 {
                 return Ok(());
             }
             // Killing: outstanding transactions may still complete.
+            hw.stoppings.fetch_add(1, Ordering::Relaxed);
             chan.engine_stopping();
             g.engine.state = State::Stopping;
         }
@@ -377,6 +382,8 @@ struct Pl330Driver {
     /// The channels' stop watches, to wait for at unbind.
     watches: KVec<Arc<StopWatch>>,
     _irqs: KVec<Devres<IrqRegistration<Irq>>>,
+    /// The fault-test build's clock of deferred `DMAGO`s (`go_defer_ms`).
+    defer: Option<DeferClock>,
     hw: Arc<Hw>,
 }
 
@@ -394,6 +401,8 @@ impl Drop for Pl330Driver {
         // are freed next (field order), the registers unmapped last.
         self.hw.int_enable(0);
         self.hw.stop_all();
+        drop(self.defer.take());
+        report_stoppings(&self.hw);
     }
 }
 
@@ -502,6 +511,7 @@ impl amba::Driver for Pl330Driver {
             reg: Some(reg),
             watches,
             _irqs: irq_regs,
+            defer: Hw::start_defer_clock(&hw),
             hw,
         })
     }

@@ -11,14 +11,29 @@ use crate::dmaengine::amba::{
     IrqSync, //
 };
 use kernel::{
-    fmt,
+    fmt, impl_has_hr_timer,
     io::{
         poll::read_poll_timeout_atomic,
         register::Array, //
     },
     new_spinlock_irq,
-    sync::SpinLockIrq,
-    time::Delta,
+    sync::{
+        ArcBorrow,
+        SpinLockIrq, //
+    },
+    time::{
+        hrtimer::{
+            ArcHrTimerHandle,
+            HrTimer,
+            HrTimerCallback,
+            HrTimerCallbackContext,
+            HrTimerPointer,
+            HrTimerRestart,
+            RelativeMode, //
+        },
+        Delta,
+        Monotonic, //
+    },
 };
 
 /// The names of the fault bits of an FTR or FTRD value, for `dev_err`.
@@ -91,11 +106,61 @@ pub(crate) struct Hw {
     pub(crate) kill_lag: u32,
     /// Per channel thread: how many of those reads are left.
     pub(crate) lag: [AtomicU32; 8],
+    /// Fault-test build: the deferral of a `DMAGO` in ms (`go_defer_ms`);
+    /// 0 in the product build.
+    pub(crate) go_defer: u32,
+    /// Per thread: the program address of a deferred `DMAGO`, or
+    /// [`NO_GO`], and the clock's ticks before it takes effect.  Written
+    /// under `dbg`.
+    pub(crate) deferred: [AtomicU32; 8],
+    pub(crate) defer_ticks: [AtomicU32; 8],
+    /// Fault-test build: the terminates that found a running thread and
+    /// went through Stopping.
+    pub(crate) stoppings: AtomicU32,
+    #[pin]
+    pub(crate) defer_timer: HrTimer<Hw>,
     /// The channel threads held by a channel (bit `t`: thread `t`).
     pub(crate) busy: AtomicU32,
     /// Per thread: the index of the channel that holds it, or
     /// [`NO_CHAN`]; what the interrupt handler finds an event's channel by.
     pub(crate) owner: [AtomicU32; 8],
+}
+
+/// [`Hw::deferred`] of a thread with no deferred `DMAGO`.
+pub(crate) const NO_GO: u32 = u32::MAX;
+
+/// The fault-test build's clock of deferred `DMAGO`s: stops when dropped.
+pub(crate) struct DeferClock(#[allow(dead_code)] ArcHrTimerHandle<Hw>);
+
+impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Hw {
+        mode: RelativeMode<Monotonic>, field: self.defer_timer
+    }
+}
+
+impl HrTimerCallback for Hw {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, mut ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        ctx.forward_now(Delta::from_millis(1));
+        for t in 0..this.geo.nchan {
+            let _g = this.dbg.lock();
+            let i = t as usize;
+            if this.deferred[i].load(Ordering::Relaxed) == NO_GO {
+                continue;
+            }
+            if this.defer_ticks[i].fetch_sub(1, Ordering::Relaxed) > 1 {
+                continue;
+            }
+            let addr = this.deferred[i].swap(NO_GO, Ordering::Relaxed);
+            // SAFETY: The `DMAGO` that `Hw::go` deferred, under its
+            // contract: no `DMAKILL` came since (it would have cancelled
+            // it, under the same lock), so the descriptor is still the
+            // active one of a channel that has not been terminated.
+            let _ = unsafe { this.exec_dbg_locked(this.go_insn(t, addr), None) };
+        }
+        HrTimerRestart::Restart
+    }
 }
 
 /// [`Hw::owner`] of a free thread.
@@ -192,6 +257,23 @@ impl Hw {
     /// `DMAGO` under the contract of [`Hw::go`].
     pub(crate) unsafe fn exec_dbg(&self, insn: [u8; 6], chan: Option<u32>) -> Result {
         let _g = self.dbg.lock();
+        if let (Some(t), 0x01) = (chan, insn[0]) {
+            // A kill cancels a deferred `DMAGO` (fault-test build): the
+            // program never ran.
+            if let Some(d) = self.deferred.get(t as usize) {
+                d.store(NO_GO, Ordering::Relaxed);
+            }
+        }
+        // SAFETY: Under `dbg`, with the caller's contract.
+        unsafe { self.exec_dbg_locked(insn, chan) }
+    }
+
+    /// [`Hw::exec_dbg`], with `dbg` held.
+    ///
+    /// # Safety
+    ///
+    /// As [`Hw::exec_dbg`]; the caller holds `dbg`.
+    unsafe fn exec_dbg_locked(&self, insn: [u8; 6], chan: Option<u32>) -> Result {
         let io = self.io.try_access().ok_or(ENODEV)?;
         // The debug interface takes one instruction at a time.
         read_poll_timeout_atomic(
@@ -265,23 +347,49 @@ impl Hw {
         if ch >= self.geo.nchan {
             return Err(EINVAL);
         }
+        if self.go_defer > 0 {
+            // Fault-test build: the clock issues it later.
+            let _g = self.dbg.lock();
+            self.defer_ticks[ch as usize].store(self.go_defer, Ordering::Relaxed);
+            self.deferred[ch as usize].store(addr, Ordering::Relaxed);
+            return Ok(());
+        }
+        // SAFETY: `DMAGO`, under this function's contract.
+        unsafe { self.exec_dbg(self.go_insn(ch, addr), None) }
+    }
+
+    /// The `DMAGO ch, addr` instruction.
+    fn go_insn(&self, ch: u32, addr: u32) -> [u8; 6] {
         let a = addr.to_le_bytes();
         // CAST: `ch < 8`.
-        let insn = [
+        [
             0xa0 | (u8::from(self.geo.ns) << 1),
             ch as u8,
             a[0],
             a[1],
             a[2],
             a[3],
-        ];
-        // SAFETY: `DMAGO`, under this function's contract.
-        unsafe { self.exec_dbg(insn, None) }
+        ]
+    }
+
+    /// Fault-test build: starts the clock of deferred `DMAGO`s, if
+    /// `go_defer_ms` asks for one.
+    pub(crate) fn start_defer_clock(this: &Arc<Self>) -> Option<DeferClock> {
+        (this.go_defer > 0).then(|| DeferClock(this.clone().start(Delta::from_millis(1))))
     }
 
     /// Whether channel thread `ch` is Stopped: after `DMAEND`, or after
     /// `DMAKILL` once its outstanding transactions completed.
     pub(crate) fn stopped(&self, ch: u32) -> bool {
+        if self.go_defer > 0
+            && self
+                .deferred
+                .get(ch as usize)
+                .is_some_and(|d| d.load(Ordering::Relaxed) != NO_GO)
+        {
+            // Fault-test build: its `DMAGO` is still to take effect.
+            return false;
+        }
         if self.kill_lag > 0
             && self.lag.get(ch as usize).is_some_and(|l| {
                 l.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(1))
@@ -416,6 +524,11 @@ impl Hw {
                 irqs,
                 kill_lag: kill_lag()?,
                 lag: [const { AtomicU32::new(0) }; 8],
+                go_defer: go_defer_ms()?,
+                deferred: [const { AtomicU32::new(NO_GO) }; 8],
+                defer_ticks: [const { AtomicU32::new(0) }; 8],
+                stoppings: AtomicU32::new(0),
+                defer_timer <- HrTimer::new(),
                 busy: AtomicU32::new(0),
                 owner: [const { AtomicU32::new(NO_CHAN) }; 8],
             }),

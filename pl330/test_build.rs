@@ -13,6 +13,14 @@
 //! - `kill_lag`: after `DMAKILL` a thread reads as not Stopped (Killing) for
 //!   this many more reads of its state, as a thread whose AXI slave stalls
 //!   its outstanding writes would on silicon.
+//! - `go_defer_ms`: a `DMAGO` takes effect this many milliseconds later
+//!   (a 1 ms clock issues it), and the thread reads as not Stopped
+//!   (Executing) meanwhile, as a long transfer on silicon would; a
+//!   `DMAKILL` before then cancels it.  With `kill_lag` a terminate finds
+//!   a running thread that stays Killing: the Stopping path, which QEMU's
+//!   model, running a program within the `DMAGO` write, never takes.  The
+//!   module counts, and reports at unbind, the terminates that went
+//!   through Stopping.
 //! - `complete_early`, the negative control of the fault path: a fault
 //!   completes its descriptor and starts the next even though the killed
 //!   thread does not read Stopped; with `kill_lag` the driver's own check
@@ -89,6 +97,34 @@ pub(crate) fn kill_lag() -> Result<u32> {
     Ok(0)
 }
 
+/// The deferral of a `DMAGO`, in ms (see the module documentation).
+#[cfg(dma_engine_test_pl330_faults)]
+pub(crate) fn go_defer_ms() -> Result<u32> {
+    let value = crate::module_parameters::go_defer_ms.value();
+    knob("go_defer_ms", value, 1000, "none")
+}
+
+/// The deferral of a `DMAGO`: none.
+#[cfg(not(dma_engine_test_pl330_faults))]
+pub(crate) fn go_defer_ms() -> Result<u32> {
+    Ok(0)
+}
+
+/// Fault-test build: reports, at unbind, how many terminates went
+/// through Stopping.
+#[cfg(dma_engine_test_pl330_faults)]
+pub(crate) fn report_stoppings(hw: &Hw) {
+    pr_info!(
+        "TEST BUILD: {} terminates found a running thread and went through Stopping\n",
+        hw.stoppings.load(Ordering::Relaxed)
+    );
+}
+
+/// Reports the terminates that went through Stopping: only in the
+/// fault-test build.
+#[cfg(not(dma_engine_test_pl330_faults))]
+pub(crate) fn report_stoppings(_hw: &Hw) {}
+
 /// Whether a fault completes without waiting for Stopped (the negative
 /// control).
 #[cfg(dma_engine_test_pl330_faults)]
@@ -107,6 +143,7 @@ pub(crate) fn complete_early() -> bool {
 pub(crate) fn check() -> Result {
     fault_every()?;
     kill_lag()?;
+    go_defer_ms()?;
     Ok(())
 }
 
