@@ -23,9 +23,11 @@ qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 		-append "\"console=ttySAC1,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
 }
 # make run: rust_pl330 on the three PL330s, their channels, an upstream
-# dmatest run on all of them, and the client's seed scenario with the
-# waiter pinned to CPU1 (the PL330 interrupts arrive on CPU0), no opt-in.
-# scripts/run-summary reads the console.
+# dmatest run on all of them, the client's seed scenario with the
+# waiter pinned to CPU1 (the PL330 interrupts arrive on CPU0), no opt-in,
+# and three lines of text written by DMA into the console UART's transmit
+# register (uart_tx: UART1 on pdma1's request line 16, its TX line in
+# exynos4.dtsi).  scripts/run-summary reads the console.
 RUN_CMD='insmod /lib/modules/extra/rust_pl330.ko || exit 1
 rde_channels
 echo "== upstream dmatest memcpy, 100 iterations on 8 channels of each PL330 (rust_pl330):"
@@ -33,4 +35,6 @@ rde_run dmatest.sh memcpy dma 100 1 16384 8
 echo "== rust_dmaengine_client: async_in_callback on rust_pl330, 10 iterations, waiter on CPU1:"
 insmod /lib/modules/extra/rust_dmaengine_client.ko || exit 1
 D=/sys/kernel/debug/rust_dmaengine_client; echo 10 >$D/iterations; taskset -c 1 sh -c "echo 1 >$D/run"; cat $D/results
+echo "== rust_dmaengine_client: uart_tx, 3 lines by DMA into the console UART (dma1chan16):"
+echo uart_tx >$D/scenario; echo dma1chan16 >$D/channel; echo 0x13810020 >$D/fifo; echo 3 >$D/iterations; echo 1 >$D/run
 rmmod rust_dmaengine_client'
