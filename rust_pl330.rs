@@ -101,7 +101,7 @@ module! {
         },
         go_defer_ms: u32 {
             default: 0,
-            description: "A DMAGO takes effect this many ms later; the thread reads Executing meanwhile (0 to 1000)",
+            description: "A DMAGO takes effect this many ms later; the thread reads Executing meanwhile (0 to 10000)",
         },
         complete_early: bool {
             default: false,
@@ -406,11 +406,67 @@ impl Drop for Pl330Driver {
     }
 }
 
+impl Pl330Driver {
+    /// Starts what was issued on each idle channel (after a resume, or a
+    /// refused suspend).
+    fn start_issued(&self) {
+        for w in self.watches.iter() {
+            let c = &w.chan;
+            let mut g = c.lock();
+            start_next(c, &mut g);
+        }
+    }
+}
+
 impl amba::Driver for Pl330Driver {
     const ID: amba::DeviceId = amba::DeviceId {
         id: 0x0004_1330,
         mask: 0x000f_ffff,
     };
+
+    /// System sleep: refused while a transfer is in flight (a client that
+    /// stops its transfers in its own suspend callback, as ALSA and serial
+    /// drivers do, is done by now: this runs late).  Otherwise nothing
+    /// starts until resume; what is issued meanwhile waits.  `pl330.c`
+    /// turns the clock off whatever runs.
+    fn suspend(&self) -> Result {
+        self.hw.suspended.store(true, Ordering::Relaxed);
+        for w in self.watches.iter() {
+            let c = &w.chan;
+            let state = c.lock().engine.state;
+            if state != State::Idle {
+                self.hw.suspended.store(false, Ordering::Relaxed);
+                dev_err!(
+                    c.dev(),
+                    "chan {}: a transfer is in flight ({state:?}): system sleep refused; its \
+                     client must terminate and synchronize it in its own suspend callback\n",
+                    c.index()
+                );
+                self.start_issued();
+                return Err(EBUSY);
+            }
+        }
+        if let Some(w) = self.watches.first() {
+            dev_info!(w.chan.dev(), "suspended: no transfer in flight\n");
+        }
+        Ok(())
+    }
+
+    /// Resume: the controller may have lost its state; every thread is
+    /// stopped, no stale event, the events routed again, and what was
+    /// issued meanwhile starts.
+    fn resume(&self) -> Result {
+        let mask = (1u32 << self.hw.geo.nchan) - 1;
+        self.hw.stop_all();
+        self.hw.int_clear(mask);
+        self.hw.int_enable(mask);
+        self.hw.suspended.store(false, Ordering::Relaxed);
+        self.start_issued();
+        if let Some(w) = self.watches.first() {
+            dev_info!(w.chan.dev(), "resumed\n");
+        }
+        Ok(())
+    }
 
     fn probe(adev: &amba::Device<'_>) -> impl PinInit<Self, Error> {
         let dev = adev.dev();

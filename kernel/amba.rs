@@ -87,6 +87,19 @@ pub trait Driver: Send + Sized + 'static {
     /// device is unbound (with suppressed bind attributes: until the driver
     /// is unregistered).
     fn probe(adev: &Device<'_>) -> impl PinInit<Self, Error>;
+
+    /// System sleep, late (`suspend_late`, also `freeze_late` and
+    /// `poweroff_late`): after the clients' own suspend callbacks.  An
+    /// error refuses the sleep.  Process context.
+    fn suspend(&self) -> Result {
+        Ok(())
+    }
+
+    /// Resume from system sleep, early (`resume_early`, also `thaw_early`
+    /// and `restore_early`).  Process context.
+    fn resume(&self) -> Result {
+        Ok(())
+    }
 }
 
 /// `struct amba_driver` with its id table (the matching entry and the
@@ -97,6 +110,7 @@ pub trait Driver: Send + Sized + 'static {
 pub struct AmbaDriver {
     drv: bindings::amba_driver,
     ids: [bindings::amba_id; 2],
+    pm: bindings::dev_pm_ops,
 }
 
 /// The registration adapter of an AMBA driver `D`, for
@@ -135,6 +149,14 @@ unsafe impl<D: Driver> driver::RegistrationOps for Adapter<D> {
             (*r).drv.drv.suppress_bind_attrs = true;
             (*r).drv.probe = Some(Self::probe_callback);
             (*r).drv.remove = Some(Self::remove_callback);
+            // The late system-sleep phases, as SET_LATE_SYSTEM_SLEEP_PM_OPS.
+            (*r).pm.suspend_late = Some(Self::suspend_callback);
+            (*r).pm.freeze_late = Some(Self::suspend_callback);
+            (*r).pm.poweroff_late = Some(Self::suspend_callback);
+            (*r).pm.resume_early = Some(Self::resume_callback);
+            (*r).pm.thaw_early = Some(Self::resume_callback);
+            (*r).pm.restore_early = Some(Self::resume_callback);
+            (*r).drv.drv.pm = &raw const (*r).pm;
             to_result(bindings::__amba_driver_register(
                 &raw mut (*r).drv,
                 module.as_ptr(),
@@ -167,6 +189,44 @@ impl<D: Driver> Adapter<D> {
             dev.set_drvdata(D::probe(&adev))?;
             Ok(0)
         })
+    }
+
+    /// The bound driver's data of `dev`, for a PM callback.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is a device bound to this driver, and stays bound for the
+    /// call: the PM core calls the late and early phases between
+    /// `dpm_prepare()`, which blocks probing, and `dpm_complete()`, with
+    /// user space frozen, and this driver's bind attributes are suppressed,
+    /// so nothing unbinds it meanwhile.
+    unsafe fn bound<'a>(dev: *mut bindings::device) -> Option<&'a D> {
+        // SAFETY: `dev` is valid (the caller's promise).
+        let data = unsafe { bindings::dev_get_drvdata(dev) };
+        if data.is_null() {
+            return None;
+        }
+        // SAFETY: `probe_callback` stored a `Pin<KBox<D>>` (`into_foreign`),
+        // which only `remove_callback` takes back, and not during this call
+        // (the caller's promise).
+        Some(unsafe { <Pin<KBox<D>> as ForeignOwnable>::borrow(data) }.get_ref())
+    }
+
+    extern "C" fn suspend_callback(dev: *mut bindings::device) -> kernel::ffi::c_int {
+        // SAFETY: The PM core calls this in a late system-sleep phase for a
+        // device bound to this driver (see `bound`).
+        match unsafe { Self::bound(dev) } {
+            Some(d) => from_result(|| d.suspend().map(|()| 0)),
+            None => 0,
+        }
+    }
+
+    extern "C" fn resume_callback(dev: *mut bindings::device) -> kernel::ffi::c_int {
+        // SAFETY: As in `suspend_callback`.
+        match unsafe { Self::bound(dev) } {
+            Some(d) => from_result(|| d.resume().map(|()| 0)),
+            None => 0,
+        }
     }
 
     extern "C" fn remove_callback(adev: *mut bindings::amba_device) {

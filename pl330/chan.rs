@@ -87,6 +87,10 @@ pub(crate) fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     if g.is_dead() || g.engine.state != State::Idle {
         return;
     }
+    if chan.data().hw.suspended.load(Ordering::Relaxed) {
+        // The system sleeps: it starts at resume (`Pl330Driver::resume`).
+        return;
+    }
     let data = chan.data();
     let ch = data.thread();
     test_check_stopped(chan, "a program started");

@@ -119,6 +119,9 @@ pub(crate) struct Hw {
     pub(crate) stoppings: AtomicU32,
     #[pin]
     pub(crate) defer_timer: HrTimer<Hw>,
+    /// Set from a refused-free system suspend until resume: no program
+    /// starts; issued descriptors wait (`start_next`).
+    pub(crate) suspended: AtomicBool,
     /// The channel threads held by a channel (bit `t`: thread `t`).
     pub(crate) busy: AtomicU32,
     /// Per thread: the index of the channel that holds it, or
@@ -528,6 +531,7 @@ impl Hw {
                 deferred: [const { AtomicU32::new(NO_GO) }; 8],
                 defer_ticks: [const { AtomicU32::new(0) }; 8],
                 stoppings: AtomicU32::new(0),
+                suspended: AtomicBool::new(false),
                 defer_timer <- HrTimer::new(),
                 busy: AtomicU32::new(0),
                 owner: [const { AtomicU32::new(NO_CHAN) }; 8],

@@ -101,7 +101,7 @@ pub(crate) fn kill_lag() -> Result<u32> {
 #[cfg(dma_engine_test_pl330_faults)]
 pub(crate) fn go_defer_ms() -> Result<u32> {
     let value = crate::module_parameters::go_defer_ms.value();
-    knob("go_defer_ms", value, 1000, "none")
+    knob("go_defer_ms", value, 10_000, "none")
 }
 
 /// The deferral of a `DMAGO`: none.
