@@ -251,6 +251,14 @@ impl Provider for Pl330 {
         })
     }
 
+    fn pause(chan: VirtChanRef<'_, Self>) -> Result {
+        chan::pause(&chan)
+    }
+
+    fn resume(chan: VirtChanRef<'_, Self>) -> Result {
+        chan::resume(&chan)
+    }
+
     fn alloc_chan_resources(chan: VirtChanRef<'_, Self>) -> Result {
         let d = chan.data();
         let Some(t) = d.hw.take_thread(chan.index()) else {
@@ -283,6 +291,15 @@ impl Provider for Pl330 {
     }
 
     fn tx_status(chan: VirtChanRef<'_, Self>, g: &Inner<Self>, cookie: Cookie) -> TxStatus {
+        if let (State::Paused, Some(a)) = (g.engine.state, g.queue().active()) {
+            if a.cookie() == cookie {
+                return TxStatus {
+                    status: Status::Paused,
+                    residue: a.data.len - g.engine.paused_at.min(a.data.len),
+                    in_flight_bytes: 0,
+                };
+            }
+        }
         let (residue, in_flight_bytes) = match (g.queue().active(), g.queue().find(cookie)) {
             // The address registers advance with each burst read and
             // written.
@@ -303,6 +320,16 @@ impl Provider for Pl330 {
         // A lap due from the BH work is not started.
         g.engine.restart = false;
         if g.engine.state == State::Idle {
+            return Ok(());
+        }
+        if g.engine.state == State::Paused {
+            // Killed by the pause.
+            if chan.data().hw.stopped(chan.data().thread()) {
+                g.engine.state = State::Idle;
+            } else {
+                chan.engine_stopping();
+                g.engine.state = State::Stopping;
+            }
             return Ok(());
         }
         if let State::Ending(_) = g.engine.state {
@@ -524,6 +551,8 @@ impl amba::Driver for Pl330Driver {
                         state: State::Idle,
                         lap: 0,
                         restart: false,
+                        paused_at: 0,
+                        resumed: false,
                     },
                     try_pin_init!(Chan {
                     hw,

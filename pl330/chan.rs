@@ -23,6 +23,10 @@ pub(crate) enum State {
     Idle,
     /// Running the active descriptor's program.
     Running,
+    /// Paused (`device_pause`): the thread was killed between bursts; the
+    /// active descriptor resumes from `Engine::paused_at` with a program of
+    /// its rest.
+    Paused,
     /// `DMAKILL` issued by `terminate_all`, the thread not yet Stopped;
     /// the stop was announced (`engine_stopping`).
     Stopping,
@@ -43,6 +47,11 @@ pub(crate) struct Engine {
     /// A cyclic transfer's next lap is due, from the stop watch's BH work
     /// item (see `Irq::periods`).
     pub(crate) restart: bool,
+    /// The bytes the active descriptor had done when it was paused.
+    pub(crate) paused_at: u32,
+    /// The slot holds a resumed program (the rest of a cyclic lap), not the
+    /// active descriptor's own: the next lap writes that first.
+    pub(crate) resumed: bool,
 }
 
 /// Per-channel data outside the lock.
@@ -95,21 +104,8 @@ pub(crate) fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
     let ch = data.thread();
     test_check_stopped(chan, "a program started");
     match g.start_next() {
-        Some(d) => {
-            let prog = d.data.mc.get(..d.data.mc_len).unwrap_or(&[]);
-            // SAFETY: The slot is `MC_SLOT` bytes of coherent memory, at
-            // least `prog`'s length; the thread is Stopped (`Idle`), so the
-            // controller does not read the slot until the `DMAGO` below (an
-            // MMIO write, ordered after these stores by its barrier), and
-            // the CPU writes it only here, under the channel lock.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    prog.as_ptr(),
-                    data.mc.as_mut_ptr().cast::<u8>(),
-                    prog.len(),
-                )
-            };
-        }
+        // The thread is Stopped (`Idle`).
+        Some(d) => write_slot(data, &d.data.mc[..d.data.mc_len.min(MC_SLOT)]),
         None => return,
     }
     // SAFETY: The thread is Stopped (`Idle`).  `mc_addr`, the channel's
@@ -124,6 +120,7 @@ pub(crate) fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
             g.engine.state = State::Running;
             g.engine.lap = 0;
             g.engine.restart = false;
+            g.engine.resumed = false;
         }
         Err(e) => {
             dev_err!(
@@ -135,6 +132,19 @@ pub(crate) fn start_next(chan: &Pl330Chan, g: &mut Inner<Pl330>) {
             chan.schedule_callbacks();
         }
     }
+}
+
+/// Writes `prog` into the channel's microcode slot.  Under the channel
+/// lock, with the channel's thread Stopped: the controller does not read
+/// the slot until the next `DMAGO` (an MMIO write, ordered after these
+/// stores by its barrier).
+pub(crate) fn write_slot(data: &Chan, prog: &[u8]) {
+    let n = prog.len().min(MC_SLOT);
+    // SAFETY: The slot is `MC_SLOT` bytes of coherent memory, and `n` is at
+    // most that; the thread is Stopped (the caller's promise), so the
+    // controller does not read it now, and the CPU writes it only under the
+    // channel lock, which the caller holds.
+    unsafe { core::ptr::copy_nonoverlapping(prog.as_ptr(), data.mc.as_mut_ptr().cast::<u8>(), n) };
 }
 
 /// The bytes of the active descriptor not yet transferred, by its memory
@@ -176,6 +186,12 @@ pub(crate) fn start_lap(c: &Pl330Chan, g: &mut Inner<Pl330>) {
     let t = c.data().thread();
     g.engine.lap = 0;
     g.engine.restart = false;
+    if core::mem::replace(&mut g.engine.resumed, false) {
+        // The slot holds the rest of a resumed lap: the whole lap again.
+        if let Some(a) = g.queue().active() {
+            write_slot(c.data(), &a.data.mc[..a.data.mc_len.min(MC_SLOT)]);
+        }
+    }
     // SAFETY: Thread `t` is Stopped (the caller saw it after the lap's
     // last event); the slot holds the active cyclic descriptor's program,
     // written by `start_next` under the contract of `Hw::go` there, whose
@@ -370,7 +386,7 @@ pub(crate) fn wait_settled(chan: &Pl330Chan) {
         {
             let mut g = chan.lock();
             let done = settle(chan, &mut g);
-            if let State::Idle | State::Running = g.engine.state {
+            if let State::Idle | State::Running | State::Paused = g.engine.state {
                 start_next(chan, &mut g);
                 drop(g);
                 if done {
@@ -392,4 +408,115 @@ pub(crate) fn wait_settled(chan: &Pl330Chan) {
         }
         cpu_relax();
     }
+}
+
+/// `device_pause`: kills the thread between bursts and keeps the active
+/// descriptor with its position (`Engine::paused_at`).  A cyclic
+/// transfer's periods done so far are reported.  Any context.
+///
+/// `pl330.c`'s pause is a kill too, but it keeps no position and has no
+/// resume.  What a kill loses: bytes read but not yet written, at most a
+/// burst in the MFIFO.  A capture resumes from the memory written (the
+/// device's bytes in the MFIFO are gone); playback from the memory read
+/// (the burst in the MFIFO never reaches the device); memcpy reads again.
+pub(crate) fn pause(chan: &Pl330Chan) -> Result {
+    let mut g = chan.lock();
+    if g.engine.state != State::Running {
+        // Idle, paused already, or stopping: nothing moves.
+        return Ok(());
+    }
+    let d = chan.data();
+    let (hw, t) = (&d.hw, d.thread());
+    let Some((period, len)) = g.queue().active().map(|a| (a.data.period(), a.data.len)) else {
+        return Ok(());
+    };
+    if period.is_none() && hw.events() & (1 << t) != 0 {
+        // The program reached its event: its interrupt completes it.
+        return Ok(());
+    }
+    hw.kill(t).inspect_err(|e| {
+        dev_err!(
+            chan.dev(),
+            "chan {}: pause: DMAKILL not issued, the debug interface is busy ({e:?})\n",
+            chan.index()
+        )
+    })?;
+    // Stopped (or, on a stalled bus, Killing: resume waits for Stopped).
+    hw.wait_stopped(t);
+    hw.int_clear(1 << t);
+    let pc_off = hw.pc_offset(t, d.mc_addr);
+    let mut done = g.queue().active().map_or(0, |a| a.data.done(hw, t, pc_off));
+    let mut elapsed = false;
+    if let Some(period) = period {
+        while g.engine.lap < done / period {
+            g.period_elapsed();
+            g.engine.lap += 1;
+            elapsed = true;
+        }
+        if done == len {
+            // At the end of a lap: a whole lap next.
+            done = 0;
+            g.engine.lap = 0;
+        }
+    }
+    g.engine.paused_at = done;
+    g.engine.state = State::Paused;
+    drop(g);
+    if elapsed {
+        chan.schedule_callbacks();
+    }
+    Ok(())
+}
+
+/// `device_resume`: starts the paused descriptor's rest.  Any context.
+pub(crate) fn resume(chan: &Pl330Chan) -> Result {
+    let mut g = chan.lock();
+    if g.engine.state != State::Paused {
+        return Ok(());
+    }
+    let d = chan.data();
+    let (hw, t) = (&d.hw, d.thread());
+    if !hw.stopped(t) {
+        dev_err!(
+            chan.dev(),
+            "chan {}: resume: the paused thread {t} is still Killing; try again\n",
+            chan.index()
+        );
+        return Err(EBUSY);
+    }
+    let done = g.engine.paused_at;
+    let mut prog = [0u8; MC_SLOT];
+    let n = match g.queue().active() {
+        None => None,
+        Some(a) if done >= a.data.len => None,
+        Some(a) if done == 0 => {
+            let n = a.data.mc_len.min(MC_SLOT);
+            prog[..n].copy_from_slice(&a.data.mc[..n]);
+            Some(n)
+        }
+        Some(a) => Some(a.data.rest_program(&d.hw.geo, t, done, &mut prog)?),
+    };
+    let Some(n) = n else {
+        // Nothing left to move: it is complete.
+        g.engine.state = State::Idle;
+        let done = g.complete_active();
+        start_next(chan, &mut g);
+        drop(g);
+        if done {
+            chan.schedule_callbacks();
+        }
+        return Ok(());
+    };
+    write_slot(d, &prog[..n]);
+    // SAFETY: Thread `t` is Stopped; the slot holds the rest of the active
+    // descriptor's program (`Xfer::rest_program`, from its own addresses),
+    // which accesses only that descriptor's memory, lent for DMA until it
+    // completes or, once terminated, until the thread reads Stopped.
+    unsafe { hw.go(t, d.mc_addr) }?;
+    g.engine.resumed = done > 0
+        && g.queue()
+            .active()
+            .is_some_and(|a| a.data.period().is_some());
+    g.engine.state = State::Running;
+    Ok(())
 }

@@ -114,6 +114,9 @@ pub(crate) struct Hw {
     /// under `dbg`.
     pub(crate) deferred: [AtomicU32; 8],
     pub(crate) defer_ticks: [AtomicU32; 8],
+    /// Per thread: a `DMAKILL` cancelled its deferred `DMAGO` (the program
+    /// never ran); cleared by the next `DMAGO`.
+    pub(crate) cancelled: [AtomicBool; 8],
     /// Fault-test build: the terminates that found a running thread and
     /// went through Stopping.
     pub(crate) stoppings: AtomicU32,
@@ -263,8 +266,13 @@ impl Hw {
         if let (Some(t), 0x01) = (chan, insn[0]) {
             // A kill cancels a deferred `DMAGO` (fault-test build): the
             // program never ran.
-            if let Some(d) = self.deferred.get(t as usize) {
-                d.store(NO_GO, Ordering::Relaxed);
+            if let (Some(d), Some(c)) = (
+                self.deferred.get(t as usize),
+                self.cancelled.get(t as usize),
+            ) {
+                if d.swap(NO_GO, Ordering::Relaxed) != NO_GO {
+                    c.store(true, Ordering::Relaxed);
+                }
             }
         }
         // SAFETY: Under `dbg`, with the caller's contract.
@@ -350,6 +358,7 @@ impl Hw {
         if ch >= self.geo.nchan {
             return Err(EINVAL);
         }
+        self.cancelled[ch as usize].store(false, Ordering::Relaxed);
         if self.go_defer > 0 {
             // Fault-test build: the clock issues it later.
             let _g = self.dbg.lock();
@@ -379,6 +388,19 @@ impl Hw {
     /// `go_defer_ms` asks for one.
     pub(crate) fn start_defer_clock(this: &Arc<Self>) -> Option<DeferClock> {
         (this.go_defer > 0).then(|| DeferClock(this.clone().start(Delta::from_millis(1))))
+    }
+
+    /// How far into the program at `base` thread `ch`'s program counter is
+    /// (0 if a `DMAKILL` cancelled its deferred `DMAGO`: it never ran).
+    pub(crate) fn pc_offset(&self, ch: u32, base: u32) -> u32 {
+        if self
+            .cancelled
+            .get(ch as usize)
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return 0;
+        }
+        self.cpc(ch).wrapping_sub(base)
     }
 
     /// Whether channel thread `ch` is Stopped: after `DMAEND`, or after
@@ -530,6 +552,7 @@ impl Hw {
                 go_defer: go_defer_ms()?,
                 deferred: [const { AtomicU32::new(NO_GO) }; 8],
                 defer_ticks: [const { AtomicU32::new(0) }; 8],
+                cancelled: [const { AtomicBool::new(false) }; 8],
                 stoppings: AtomicU32::new(0),
                 suspended: AtomicBool::new(false),
                 defer_timer <- HrTimer::new(),

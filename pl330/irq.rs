@@ -154,7 +154,7 @@ impl Irq {
                 settle(c, &mut g);
                 start_next(c, &mut g);
             }
-            State::Idle => {}
+            State::Idle | State::Paused => {}
         }
         drop(g);
         c.schedule_callbacks();

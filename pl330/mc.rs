@@ -409,6 +409,62 @@ mod tests {
     }
 
     #[test]
+    fn rest_programs_move_what_a_pause_left() -> Result {
+        let mut buf = [0u8; MC_SLOT];
+        // memcpy: the rest of a copy, from where the destination was.
+        let x = Xfer::memcpy(&ZYNQ, 2, 0x1000_0000, 0x2000_0000, 4096)?;
+        let n = x.rest_program(&ZYNQ, 2, 1024, &mut buf)?;
+        let r = run(&buf[..n], 0)?;
+        assert_eq!((r.stored, r.dar, r.sar), (3072, 0x1000_1000, 0x2000_1000));
+        for dir in [Direction::MemToDev, Direction::DevToMem] {
+            let p = periph(9, dir, 4, 4)?;
+            // slave: two entries, paused in the second.
+            let mut sgl = KVec::new();
+            sgl.push(
+                SgEntry {
+                    addr: 0x4000_0000,
+                    len: 4096,
+                },
+                GFP_KERNEL,
+            )?;
+            sgl.push(
+                SgEntry {
+                    addr: 0x4800_0000,
+                    len: 1024,
+                },
+                GFP_KERNEL,
+            )?;
+            let x = Xfer::slave(&ZYNQ, 3, &p, &sgl)?;
+            let n = x.rest_program(&ZYNQ, 3, 4096 + 512, &mut buf)?;
+            let r = run(&buf[..n], 0)?;
+            let mem = if dir == Direction::DevToMem {
+                r.dar
+            } else {
+                r.sar
+            };
+            assert_eq!((r.stored, mem, r.event), (512, 0x4800_0400, 3));
+            // cyclic: paused in the second of four periods: the rest of
+            // it, then two periods, an event after each, then DMAEND.
+            let x = Xfer::cyclic(&ZYNQ, 5, &p, 0x5000_0000, 4096, 1024)?;
+            let n = x.rest_program(&ZYNQ, 5, 1536, &mut buf)?;
+            let r = run(&buf[..n], 0)?;
+            let mem = if dir == Direction::DevToMem {
+                r.dar
+            } else {
+                r.sar
+            };
+            assert_eq!((r.stored, r.events, mem), (2560, 3, 0x5000_1000));
+            // Paused on a period's end: the periods left.
+            let n = x.rest_program(&ZYNQ, 5, 3072, &mut buf)?;
+            let r = run(&buf[..n], 0)?;
+            assert_eq!((r.stored, r.events), (1024, 1));
+            // Nothing left is no program.
+            assert!(x.rest_program(&ZYNQ, 5, 4096, &mut buf).is_err());
+        }
+        Ok(())
+    }
+
+    #[test]
     fn bad_slave_configurations_are_refused() {
         assert!(periph(0, Direction::MemToDev, 3, 1).is_err());
         assert!(periph(0, Direction::MemToDev, 16, 1).is_err());

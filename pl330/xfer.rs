@@ -27,16 +27,9 @@ pub(crate) enum Kind {
     Memcpy { dst: u32, src: u32 },
     /// A slave transfer: the memory side's entries (address, length), in
     /// order.
-    Slave {
-        dir: Direction,
-        sgl: KVec<(u32, u32)>,
-    },
+    Slave { p: Periph, sgl: KVec<(u32, u32)> },
     /// A cyclic transfer over `buf`, with an event every `period` bytes.
-    Cyclic {
-        dir: Direction,
-        buf: u32,
-        period: u32,
-    },
+    Cyclic { p: Periph, buf: u32, period: u32 },
 }
 
 /// A descriptor: what it moves and its program.
@@ -244,23 +237,15 @@ impl Xfer {
         }
         let mut x = Self::empty(
             Kind::Slave {
-                dir: p.dir,
+                p: *p,
                 sgl: entries,
             },
             len,
         );
-        let mut mc = Mc::new(&mut x.mc);
-        let (mem, fifo) = p.regs();
-        mc.mov(MovReg::Ccr, p.ccr(geo, p.burst))?;
-        mc.mov(fifo, p.addr)?;
-        // Stale requests go before the first `DMAWFP`.
-        mc.flushp(p.line)?;
-        for e in sgl {
-            mc.mov(mem, bus32(e.addr).ok_or(EINVAL)?)?;
-            p.moves(&mut mc, geo, e.len, false)?;
-        }
-        mc.finish(ch)?;
-        x.mc_len = mc.off;
+        let Kind::Slave { sgl, .. } = &x.kind else {
+            return Err(EINVAL);
+        };
+        x.mc_len = slave_program(&mut Mc::new(&mut x.mc), geo, ch, p, sgl.iter().copied())?;
         Ok(x)
     }
 
@@ -283,58 +268,95 @@ impl Xfer {
             );
             return Err(EINVAL);
         }
-        let mut x = Self::empty(
-            Kind::Cyclic {
-                dir: p.dir,
-                buf,
-                period,
-            },
-            len,
-        );
-        let mut mc = Mc::new(&mut x.mc);
-        let (mem, fifo) = p.regs();
-        mc.mov(MovReg::Ccr, p.ccr(geo, p.burst))?;
-        mc.mov(fifo, p.addr)?;
-        mc.flushp(p.line)?;
-        mc.mov(mem, buf)?;
-        let periods = len / period;
-        // A period in loops of counter 1 only: then counter 0 loops over
-        // the periods.  Otherwise the periods are written out.
-        if p.one_level(period) && periods <= 256 {
-            let body = mc.off + 2;
-            if periods > 1 {
-                mc.lp(0, periods)?;
+        let mut x = Self::empty(Kind::Cyclic { p: *p, buf, period }, len);
+        x.mc_len = cyclic_program(&mut Mc::new(&mut x.mc), geo, ch, p, buf, len, period, 0)?;
+        Ok(x)
+    }
+
+    /// The program of the rest of this descriptor on thread `t`, from
+    /// `done` bytes on (a paused transfer, `done` a whole number of beats
+    /// below its length), into `buf`; its length.  A cyclic transfer's
+    /// rest is the rest of its lap: the next lap is the whole program
+    /// again.
+    pub(crate) fn rest_program(
+        &self,
+        geo: &Geometry,
+        t: u32,
+        done: u32,
+        buf: &mut [u8; MC_SLOT],
+    ) -> Result<usize> {
+        let rest = self
+            .len
+            .checked_sub(done)
+            .filter(|&r| r > 0)
+            .ok_or(EINVAL)?;
+        match &self.kind {
+            Kind::Memcpy { dst, src } => {
+                let x = Xfer::memcpy(geo, t, dst + done, src + done, rest)?;
+                buf.copy_from_slice(&x.mc);
+                Ok(x.mc_len)
             }
-            p.moves(&mut mc, geo, period, true)?;
-            mc.sev(ch)?;
-            if periods > 1 {
-                mc.lpend(0, body)?;
+            Kind::Slave { p, sgl } => {
+                let mut skip = done;
+                let entries = sgl.iter().filter_map(move |&(a, l)| {
+                    if skip >= l {
+                        skip -= l;
+                        return None;
+                    }
+                    let e = (a + skip, l - skip);
+                    skip = 0;
+                    Some(e)
+                });
+                slave_program(&mut Mc::new(buf), geo, t, p, entries)
             }
-        } else {
-            for _ in 0..periods {
-                p.moves(&mut mc, geo, period, false)?;
-                mc.sev(ch)?;
+            Kind::Cyclic { p, buf: b, period } => {
+                cyclic_program(&mut Mc::new(buf), geo, t, p, *b, self.len, *period, done)
             }
         }
-        mc.end()?;
-        x.mc_len = mc.off;
-        Ok(x)
     }
 
     /// The memory-side register's idea of the bytes done: the
     /// destination for memcpy and captures, the source for playback.
     fn mem_reg(&self, hw: &Hw, t: u32) -> u32 {
         match &self.kind {
-            Kind::Memcpy { .. }
-            | Kind::Slave {
-                dir: Direction::DevToMem,
-                ..
+            Kind::Slave { p, .. } | Kind::Cyclic { p, .. } if p.dir == Direction::DevToMem => {
+                hw.dar(t)
             }
-            | Kind::Cyclic {
-                dir: Direction::DevToMem,
-                ..
-            } => hw.dar(t),
+            Kind::Memcpy { .. } => hw.dar(t),
             _ => hw.sar(t),
+        }
+    }
+
+    /// The bytes of the program, up to the `DMAMOV` of the memory side's
+    /// address register: a thread stopped before it has done nothing of
+    /// this descriptor.
+    pub(crate) fn prefix(&self) -> u32 {
+        match self.kind {
+            // CCR, SAR, DAR.
+            Kind::Memcpy { .. } => 18,
+            // CCR, the FIFO, DMAFLUSHP, the memory side.
+            _ => 20,
+        }
+    }
+
+    /// The bytes done on thread `t`, stopped, whose program counter is
+    /// `pc_off` bytes into the program: 0 before the memory side's address
+    /// register was set; for a cyclic transfer, in its lap.
+    pub(crate) fn done(&self, hw: &Hw, t: u32, pc_off: u32) -> u32 {
+        if pc_off < self.prefix() {
+            return 0;
+        }
+        match self.lap(hw, t) {
+            Some((d, _)) => d,
+            None => self.len - self.progress(hw, t).0,
+        }
+    }
+
+    /// A cyclic transfer's period length.
+    pub(crate) fn period(&self) -> Option<u32> {
+        match self.kind {
+            Kind::Cyclic { period, .. } => Some(period),
+            _ => None,
         }
     }
 
@@ -384,4 +406,76 @@ impl Xfer {
             },
         }
     }
+}
+
+/// Writes a slave program over `entries` (memory address, length) on
+/// thread `t`; its length.
+fn slave_program(
+    mc: &mut Mc<'_>,
+    geo: &Geometry,
+    t: u32,
+    p: &Periph,
+    entries: impl Iterator<Item = (u32, u32)>,
+) -> Result<usize> {
+    let (mem, fifo) = p.regs();
+    mc.mov(MovReg::Ccr, p.ccr(geo, p.burst))?;
+    mc.mov(fifo, p.addr)?;
+    // Stale requests go before the first `DMAWFP`.
+    mc.flushp(p.line)?;
+    for (addr, len) in entries {
+        mc.mov(mem, addr)?;
+        p.moves(mc, geo, len, false)?;
+    }
+    mc.finish(t)?;
+    Ok(mc.off)
+}
+
+/// Writes a cyclic program on thread `t`: the lap of the buffer `buf` of
+/// `len` bytes from `done` bytes on (0: the whole lap), with `DMASEV` at
+/// the end of each period, and `DMAEND` after the last; its length.
+#[allow(clippy::too_many_arguments)]
+fn cyclic_program(
+    mc: &mut Mc<'_>,
+    geo: &Geometry,
+    t: u32,
+    p: &Periph,
+    buf: u32,
+    len: u32,
+    period: u32,
+    done: u32,
+) -> Result<usize> {
+    let (mem, fifo) = p.regs();
+    mc.mov(MovReg::Ccr, p.ccr(geo, p.burst))?;
+    mc.mov(fifo, p.addr)?;
+    mc.flushp(p.line)?;
+    mc.mov(mem, buf + done)?;
+    // The rest of a period a pause cut.
+    let cut = done % period;
+    if cut > 0 {
+        p.moves(mc, geo, period - cut, false)?;
+        mc.sev(t)?;
+    }
+    let periods = (len - done - (period - cut) % period) / period;
+    // A period in loops of counter 1 only: then counter 0 loops over the
+    // periods.  Otherwise the periods are written out.
+    if p.one_level(period) && periods <= 256 {
+        let body = mc.off + 2;
+        if periods > 1 {
+            mc.lp(0, periods)?;
+        }
+        if periods > 0 {
+            p.moves(mc, geo, period, true)?;
+            mc.sev(t)?;
+        }
+        if periods > 1 {
+            mc.lpend(0, body)?;
+        }
+    } else {
+        for _ in 0..periods {
+            p.moves(mc, geo, period, false)?;
+            mc.sev(t)?;
+        }
+    }
+    mc.end()?;
+    Ok(mc.off)
 }

@@ -17,7 +17,8 @@
 # - cyclic_stop: a cyclic capture stopped from its own period callback,
 #   then synchronize: no callback after it, the data checked;
 # - pcm_capture: cyclic captures driven as ALSA's dmaengine PCM drives
-#   them (terminate in atomic context, synchronize, free);
+#   them (terminate in atomic context, synchronize, free), paused and
+#   resumed on odd iterations: the position must hold still while paused;
 # - a slave transfer on NOLINE_CHAN, a channel beyond the controller's
 #   request lines, is refused with a message;
 # - rust_pl330 unloads.
@@ -36,7 +37,7 @@ D=/sys/kernel/debug/rust_dmaengine_client
 : "${MODDIR:=/lib/modules/extra}"
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 7
 
 load_mod rust_pl330 || ktap_exit_fail_msg "cannot load rust_pl330"
 load_mod rust_dmaengine_client ||
@@ -73,6 +74,11 @@ run uart_tx "$uart_chan" "$uart_tx" 3
 run slave_sg "$cap_chan" "$cap_fifo" 20
 run cyclic_stop "$cap_chan" "$cap_fifo" 20
 run pcm_capture "$cap_chan" "$cap_fifo" 10
+if [ "$(result paused_checks)" = 5 ]; then
+	ktap_test_pass "pcm_capture: 5 pauses and resumes, the position still while paused"
+else
+	ktap_test_fail "pcm_capture: 5 pauses and resumes, the position still while paused (got $(result paused_checks))"
+fi
 
 kmsg_mark noline
 echo slave_sg >$D/scenario && echo "$noline" >$D/channel &&
