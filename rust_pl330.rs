@@ -261,6 +261,14 @@ impl Provider for Pl330 {
 
     fn alloc_chan_resources(chan: VirtChanRef<'_, Self>) -> Result {
         let d = chan.data();
+        // The controller is active while a client holds a channel.
+        let active = d.rpm.get().inspect_err(|e| {
+            dev_err!(
+                chan.dev(),
+                "chan {}: cannot resume the controller ({e:?})\n",
+                chan.index()
+            )
+        })?;
         let Some(t) = d.hw.take_thread(chan.index()) else {
             dev_dbg!(
                 chan.dev(),
@@ -270,6 +278,7 @@ impl Provider for Pl330 {
             return Err(EBUSY);
         };
         d.thread.store(t, Ordering::Relaxed);
+        *d.active.lock() = Some(active);
         Ok(())
     }
 
@@ -279,6 +288,8 @@ impl Provider for Pl330 {
         let d = chan.data();
         let t = d.thread.swap(NO_THREAD, Ordering::Relaxed);
         d.hw.put_thread(t);
+        // The controller autosuspends a second after its last channel.
+        drop(d.active.lock().take());
     }
 
     fn issue_pending(chan: VirtChanRef<'_, Self>, g: &mut Inner<Self>) {
@@ -411,6 +422,9 @@ struct Pl330Driver {
     _irqs: KVec<Devres<IrqRegistration<Irq>>>,
     /// The fault-test build's clock of deferred `DMAGO`s (`go_defer_ms`).
     defer: Option<DeferClock>,
+    /// Runtime PM with autosuspend: dropped (the bus's reference taken
+    /// back) at unbind.
+    _rpm: amba::RuntimePm,
     hw: Arc<Hw>,
 }
 
@@ -432,6 +446,10 @@ impl Drop for Pl330Driver {
         report_stoppings(&self.hw);
     }
 }
+
+/// Idle time before the controller is runtime-suspended, as `pl330.c`'s
+/// `PL330_AUTOSUSPEND_DELAY`.
+const AUTOSUSPEND_MS: u32 = 1000;
 
 impl Pl330Driver {
     /// Starts what was issued on each idle channel (after a resume, or a
@@ -481,17 +499,30 @@ impl amba::Driver for Pl330Driver {
 
     /// Resume: the controller may have lost its state; every thread is
     /// stopped, no stale event, the events routed again, and what was
-    /// issued meanwhile starts.
-    fn resume(&self) -> Result {
-        let mask = (1u32 << self.hw.geo.nchan) - 1;
-        self.hw.stop_all();
-        self.hw.int_clear(mask);
-        self.hw.int_enable(mask);
+    /// issued meanwhile starts.  Not while it is runtime-suspended (its
+    /// clock is off): its runtime resume does that.
+    fn resume(&self, runtime_suspended: bool) -> Result {
+        if !runtime_suspended {
+            let mask = (1u32 << self.hw.geo.nchan) - 1;
+            self.hw.stop_all();
+            self.hw.int_clear(mask);
+            self.hw.int_enable(mask);
+        }
         self.hw.suspended.store(false, Ordering::Relaxed);
         self.start_issued();
         if let Some(w) = self.watches.first() {
             dev_info!(w.chan.dev(), "resumed\n");
         }
+        Ok(())
+    }
+
+    /// Runtime resume: the clock is on again; the controller may have lost
+    /// its state (its power domain off): no stale event, the events routed
+    /// again.  No thread runs (no client held a channel).
+    fn runtime_resume(&self) -> Result {
+        let mask = (1u32 << self.hw.geo.nchan) - 1;
+        self.hw.int_clear(mask);
+        self.hw.int_enable(mask);
         Ok(())
     }
 
@@ -532,6 +563,7 @@ impl amba::Driver for Pl330Driver {
         hw.int_enable((1u32 << threads) - 1);
 
         let mut watches = KVec::new();
+        let rpm = adev.runtime_pm();
         let reg = Registration::<Pl330>::new_with_setup(
             dev,
             kernel::module::this_module::<LocalModule>(),
@@ -546,6 +578,7 @@ impl amba::Driver for Pl330Driver {
                     return Err(ENOMEM);
                 };
                 let hw = hw.clone();
+                let rpm = rpm.clone();
                 Ok((
                     Engine {
                         state: State::Idle,
@@ -561,6 +594,8 @@ impl amba::Driver for Pl330Driver {
                     faults: Faults::new()?,
                     failed: AtomicBool::new(false),
                     line: (i < nperiph).then_some(i),
+                    rpm,
+                    active <- kernel::new_mutex!(None, "rust_pl330::Chan::active"),
                     thread: AtomicU32::new(NO_THREAD),
                 }? Error),
                 ))
@@ -597,6 +632,8 @@ impl amba::Driver for Pl330Driver {
             watches,
             _irqs: irq_regs,
             defer: Hw::start_defer_clock(&hw),
+            // Last: the controller may suspend from here on.
+            _rpm: adev.autosuspend(AUTOSUSPEND_MS),
             hw,
         })
     }

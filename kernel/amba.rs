@@ -59,6 +59,7 @@ use kernel::{
     },
     irq::Handler,
     prelude::*,
+    sync::aref::ARef,
     types::{
         CovariantForLt,
         ForLt,
@@ -67,6 +68,109 @@ use kernel::{
     },
     ThisModule, //
 };
+
+/// Runtime PM of a bound AMBA device with autosuspend
+/// ([`Device::autosuspend`]): the owner, kept in the driver data.
+pub struct RuntimePm {
+    rpm: Rpm,
+}
+
+impl RuntimePm {
+    /// A handle that takes references ([`Rpm::get`]), for the driver's
+    /// channels or queues.
+    pub fn handle(&self) -> Rpm {
+        self.rpm.clone()
+    }
+}
+
+/// A handle on a device's runtime PM: it takes usage references
+/// ([`Active`]) and nothing else.
+#[derive(Clone)]
+pub struct Rpm {
+    dev: ARef<device::Device>,
+}
+
+impl Rpm {
+    /// Resumes the device if it is suspended (sleeps) and keeps it active
+    /// while the returned reference lives (`pm_runtime_resume_and_get()`).
+    pub fn get(&self) -> Result<Active> {
+        #[cfg(CONFIG_PM)]
+        self.resume_and_get()?;
+        Ok(Active {
+            dev: self.dev.clone(),
+        })
+    }
+
+    /// `pm_runtime_resume_and_get()`.
+    #[cfg(CONFIG_PM)]
+    fn resume_and_get(&self) -> Result {
+        let raw = raw_dev(&self.dev);
+        // SAFETY: `raw` is a live device (the `ARef`).
+        let r = unsafe { bindings::__pm_runtime_resume(raw, bindings::RPM_GET_PUT as i32) };
+        if r < 0 {
+            // The usage count went up all the same: down again, no suspend.
+            // SAFETY: As above; this puts the reference just taken.
+            unsafe {
+                bindings::__pm_runtime_idle(
+                    raw,
+                    (bindings::RPM_GET_PUT | bindings::RPM_ASYNC) as i32,
+                )
+            };
+            return Err(Error::from_errno(r));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RuntimePm {
+    fn drop(&mut self) {
+        #[cfg(CONFIG_PM)]
+        // Takes back the reference `Device::autosuspend` gave the bus,
+        // which puts it after the driver's remove.  The bus resumed the
+        // device before the remove, so this does not sleep long.
+        // SAFETY: `dev` is a live device (the `ARef`).
+        unsafe {
+            bindings::__pm_runtime_resume(raw_dev(&self.rpm.dev), bindings::RPM_GET_PUT as i32)
+        };
+    }
+}
+
+/// The `struct device` of `dev` (`Device` wraps it transparently).
+#[cfg(CONFIG_PM)]
+fn raw_dev(dev: &device::Device) -> *mut bindings::device {
+    ptr::from_ref(dev).cast_mut().cast::<bindings::device>()
+}
+
+/// A runtime-PM usage reference: the device stays active while it lives;
+/// dropping it puts it, and the device suspends after its autosuspend
+/// delay.  The only way to put a reference is to drop the one that took
+/// it, so the count cannot underflow.
+pub struct Active {
+    #[cfg_attr(not(CONFIG_PM), allow(dead_code))]
+    dev: ARef<device::Device>,
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        #[cfg(CONFIG_PM)]
+        let raw = raw_dev(&self.dev);
+        #[cfg(CONFIG_PM)]
+        // SAFETY: `raw` is a live device (the `ARef`).  The last-busy stamp
+        // is what the PM core's autosuspend timer reads
+        // (`pm_runtime_mark_last_busy()`, a `WRITE_ONCE`); then the put
+        // (`pm_runtime_put_autosuspend()`).
+        unsafe {
+            ptr::write_volatile(
+                &raw mut (*raw).power.last_busy,
+                bindings::ktime_get_mono_fast_ns(),
+            );
+            bindings::__pm_runtime_suspend(
+                raw,
+                (bindings::RPM_GET_PUT | bindings::RPM_ASYNC | bindings::RPM_AUTO) as i32,
+            );
+        }
+    }
+}
 
 /// A primecell id and the mask of its bits that must match
 /// (`struct amba_id`), e.g. `0x0004_1330`, `0x000f_ffff` for the PL330.
@@ -96,8 +200,17 @@ pub trait Driver: Send + Sized + 'static {
     }
 
     /// Resume from system sleep, early (`resume_early`, also `thaw_early`
-    /// and `restore_early`).  Process context.
-    fn resume(&self) -> Result {
+    /// and `restore_early`).  Process context.  `runtime_suspended`: the
+    /// device was runtime-suspended when the system slept (its clock is
+    /// off, runtime PM still disabled): leave its registers alone, the
+    /// next runtime resume comes first.
+    fn resume(&self, _runtime_suspended: bool) -> Result {
+        Ok(())
+    }
+
+    /// Runtime resume (`runtime_resume`), after the bus turned the clock
+    /// on: restore what the device may have lost.  Process context.
+    fn runtime_resume(&self) -> Result {
         Ok(())
     }
 }
@@ -156,6 +269,7 @@ unsafe impl<D: Driver> driver::RegistrationOps for Adapter<D> {
             (*r).pm.resume_early = Some(Self::resume_callback);
             (*r).pm.thaw_early = Some(Self::resume_callback);
             (*r).pm.restore_early = Some(Self::resume_callback);
+            (*r).pm.runtime_resume = Some(Self::runtime_resume_callback);
             (*r).drv.drv.pm = &raw const (*r).pm;
             to_result(bindings::__amba_driver_register(
                 &raw mut (*r).drv,
@@ -222,9 +336,28 @@ impl<D: Driver> Adapter<D> {
     }
 
     extern "C" fn resume_callback(dev: *mut bindings::device) -> kernel::ffi::c_int {
+        #[cfg(CONFIG_PM)]
+        // SAFETY: `dev` is valid (the PM core calls with a live device); in
+        // the early resume phase runtime PM is still disabled, so the
+        // status does not change under this read.
+        let runtime_suspended =
+            unsafe { (*dev).power.runtime_status } == bindings::rpm_status_RPM_SUSPENDED;
+        #[cfg(not(CONFIG_PM))]
+        let runtime_suspended = false;
         // SAFETY: As in `suspend_callback`.
         match unsafe { Self::bound(dev) } {
-            Some(d) => from_result(|| d.resume().map(|()| 0)),
+            Some(d) => from_result(|| d.resume(runtime_suspended).map(|()| 0)),
+            None => 0,
+        }
+    }
+
+    extern "C" fn runtime_resume_callback(dev: *mut bindings::device) -> kernel::ffi::c_int {
+        // SAFETY: The PM core runtime-resumes only a device whose runtime PM
+        // the bus enabled for a bound driver (from before its probe to after
+        // its remove), and not concurrently with `remove_callback`, which
+        // the bus brackets with `pm_runtime_get_sync()`.
+        match unsafe { Self::bound(dev) } {
+            Some(d) => from_result(|| d.runtime_resume().map(|()| 0)),
             None => 0,
         }
     }
@@ -283,6 +416,44 @@ impl<'a> Device<'a> {
         to_result(unsafe {
             bindings::dma_set_mask_and_coherent(&raw mut (*self.adev).dev, mask.value())
         })
+    }
+
+    /// A handle on the device's runtime PM, for the driver's channels (see
+    /// [`Device::autosuspend`]).
+    pub fn runtime_pm(&self) -> Rpm {
+        Rpm {
+            dev: self.dev().into(),
+        }
+    }
+
+    /// Turns on runtime PM with autosuspend after `delay_ms` of idleness,
+    /// as `drivers/dma/pl330.c` does, and gives back the usage reference
+    /// the AMBA bus held for the probe: from now on the device is active
+    /// only while an [`Active`] of the returned [`RuntimePm`] lives (and
+    /// `delay_ms` after), and the bus turns its clock off otherwise.  Keep
+    /// the `RuntimePm` in the driver data: dropping it (at unbind) takes
+    /// the bus's reference again, so the counts stay balanced.
+    #[cfg_attr(not(CONFIG_PM), allow(unused_variables))]
+    pub fn autosuspend(&self, delay_ms: u32) -> RuntimePm {
+        let dev = self.dev();
+        #[cfg(CONFIG_PM)]
+        // SAFETY: The device is valid (type invariant).
+        let raw = unsafe { &raw mut (*self.adev).dev };
+        #[cfg(CONFIG_PM)]
+        // SAFETY: `raw` is the bound device (type invariant), whose runtime
+        // PM the bus enabled before this probe.
+        unsafe {
+            bindings::pm_runtime_set_autosuspend_delay(
+                raw,
+                kernel::ffi::c_int::try_from(delay_ms).unwrap_or(kernel::ffi::c_int::MAX),
+            );
+            bindings::__pm_runtime_use_autosuspend(raw, true);
+        }
+        // The bus's probe reference, given back now.
+        drop(Active { dev: dev.into() });
+        RuntimePm {
+            rpm: Rpm { dev: dev.into() },
+        }
     }
 
     /// The primecell's peripheral id (`adev->periphid`).

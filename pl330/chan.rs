@@ -6,6 +6,7 @@
 use super::*;
 use kernel::{
     impl_has_work,
+    sync::Mutex,
     time::{
         delay::fsleep,
         Delta, //
@@ -72,6 +73,13 @@ pub(crate) struct Chan {
     /// `drivers/dma/pl330.c`'s binding (`dmas = <&dma N>` names channel
     /// `N`); `None` for the channels beyond the controller's lines.
     pub(crate) line: Option<u32>,
+    /// The controller's runtime PM, and the usage reference the channel's
+    /// client holds (from `alloc_chan_resources` to
+    /// `free_chan_resources`): the controller is active while a client
+    /// holds a channel.
+    pub(crate) rpm: amba::Rpm,
+    #[pin]
+    pub(crate) active: Mutex<Option<amba::Active>>,
     /// The channel thread its client holds, taken in
     /// `alloc_chan_resources` and given back in `free_chan_resources`, or
     /// [`NO_THREAD`].  It changes only while no client holds the channel,

@@ -14,6 +14,9 @@
 #   DMAGO takes effect 5 s later) under upstream dmatest; the sleep is
 #   refused (the write to /sys/power/state fails, "system sleep refused"
 #   in the log), and the copies then complete, verified;
+# - runtime PM: a second after its last channel is released the
+#   controller is runtime-suspended; while dmatest holds a channel it is
+#   active (and no "usage count underflow" report, which the judge fails);
 # - rust_pl330 unloads.
 #
 # Needs CONFIG_PM_SLEEP_DEBUG and a PL330 that no driver has bound.  Not in
@@ -34,7 +37,7 @@ ktap_print_header
 	ktap_skip_all "no /sys/power/pm_test (CONFIG_PM_SLEEP_DEBUG)"
 	exit "$KSFT_SKIP"
 }
-ktap_set_plan 5
+ktap_set_plan 8
 state=freeze
 grep -qw mem /sys/power/state && state=mem
 echo platform >/sys/power/pm_test
@@ -43,6 +46,18 @@ echo platform >/sys/power/pm_test
 ktap_print_msg "pm_test=platform, state $state"
 
 load_mod rust_pl330 || ktap_exit_fail_msg "cannot load rust_pl330"
+rpm=/sys/class/dma/$cap_chan/device/power/runtime_status
+# rpm_is STATE WHAT: a case, ok when the controller's runtime status is
+# STATE.
+rpm_is() {
+	if [ "$(cat $rpm)" = "$1" ]; then
+		ktap_test_pass "runtime PM: $2: $1"
+	else
+		ktap_test_fail "runtime PM: $2: $1 (got $(cat $rpm))"
+	fi
+}
+sleep 1.5
+rpm_is suspended "idle for a second after probe"
 kmsg_mark idle
 if echo $state >/sys/power/state &&
 	kmsg_since idle | grep -q "suspended: no transfer in flight" &&
@@ -80,6 +95,7 @@ echo "$ch" >$p/channel || ktap_exit_fail_msg "dmatest refused channel $ch"
 kmsg_mark busy
 echo 1 >$p/run
 sleep 1
+rpm_is active "while dmatest holds a channel"
 if echo $state >/sys/power/state 2>/dev/null; then
 	ktap_test_fail "in flight: the sleep is refused"
 elif kmsg_since busy | grep -q "system sleep refused"; then
@@ -91,6 +107,8 @@ dmatest_wait busy 1
 line=$(kmsg_since busy | grep "dmatest: $ch-copy0: summary")
 ktap_print_msg "${line#*dmatest: }"
 rmmod dmatest
+sleep 1.5
+rpm_is suspended "a second after dmatest released its channel"
 case $line in
 *" summary 2 tests, 0 failures "*) ktap_test_pass "in flight: the copies complete afterwards, verified" ;;
 *) ktap_test_fail "in flight: the copies complete afterwards, verified" ;;
