@@ -91,12 +91,19 @@ pub(crate) const DEFAULT_FIFO: Fifo = Fifo {
 /// `hw_params`): the provider refuses a slave or cyclic transfer without
 /// one.
 fn capture_config(ch: &mut Channel, maxburst: u32, fifo: &Fifo) -> Result {
-    ch.slave_config(&SlaveConfig {
-        src_addr: fifo.addr,
-        src_addr_width: 4,
-        src_maxburst: maxburst,
-        ..SlaveConfig::default()
-    })
+    // SAFETY: Only `src_addr` is set, which the capture reads: the software
+    // engine's capture FIFO (`DEFAULT_FIFO`), or the register root named in
+    // debugfs `fifo` (root-only, documented as a readable device register
+    // or FIFO: like `/dev/mem`, the knob trusts root).  Reading it has no
+    // effect beyond the peripheral's own.
+    unsafe {
+        ch.slave_config(&SlaveConfig {
+            src_addr: fifo.addr,
+            src_addr_width: 4,
+            src_maxburst: maxburst,
+            ..SlaveConfig::default()
+        })
+    }
 }
 
 /// Whether `b` holds what `fifo` gives: only its value, or consecutive
@@ -403,12 +410,19 @@ impl Callback for Sent {
 /// reads: `RDE-UART: ...`), over the channel's request line; then
 /// synchronize, free.
 pub(crate) fn run_uart_tx(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results) -> Result {
-    ch.slave_config(&SlaveConfig {
-        dst_addr: fifo.addr,
-        dst_addr_width: 1,
-        dst_maxburst: 1,
-        ..SlaveConfig::default()
-    })?;
+    // SAFETY: `dst_addr` is the transmit register root named in debugfs
+    // `fifo` for `uart_tx` (root-only, documented as a UART's transmit
+    // register: like `/dev/mem`, the knob trusts root), written with the
+    // line's bytes; this configuration's transfer is synchronized before
+    // the function returns.
+    unsafe {
+        ch.slave_config(&SlaveConfig {
+            dst_addr: fifo.addr,
+            dst_addr_width: 1,
+            dst_maxburst: 1,
+            ..SlaveConfig::default()
+        })
+    }?;
     let mut line = KVec::new();
     write!(
         KVecWriter(&mut line),

@@ -68,10 +68,30 @@ impl Channel {
     /// transfers (`dmaengine_slave_config()`), for the transfers prepared
     /// after it.  The provider refuses, with `EINVAL`, what its hardware
     /// cannot do.
-    pub fn slave_config(&self, cfg: &SlaveConfig) -> Result {
+    ///
+    /// Unsafe because the device side is a bare bus address: the
+    /// controller reads `src_addr` and writes `dst_addr` whatever they
+    /// name, and no check can tell a peripheral's FIFO from kernel memory.
+    /// A safe `slave_config` would let safe code make a `MEM_TO_DEV`
+    /// transfer write over any memory.
+    ///
+    /// # Safety
+    ///
+    /// For as long as a transfer prepared with this configuration may run
+    /// (until it completes, or is terminated and synchronized):
+    ///
+    /// - `dst_addr`, if a `MEM_TO_DEV` transfer is prepared, must be the
+    ///   channel's device's bus address of a peripheral register or FIFO
+    ///   that may be written with the transfer's data, or of memory the
+    ///   caller owns and does not otherwise access meanwhile;
+    /// - `src_addr`, if a `DEV_TO_MEM` transfer is prepared, must be the
+    ///   bus address of a register, FIFO or memory that may be read
+    ///   (reading it has no effect beyond the peripheral's own).
+    pub unsafe fn slave_config(&self, cfg: &SlaveConfig) -> Result {
         let mut raw = bindings::dma_slave_config::from(cfg);
         // SAFETY: By the type invariant the channel is held; `raw` is valid
-        // for the call, which copies what it keeps.
+        // for the call, which copies what it keeps.  What the addresses
+        // name is the caller's promise.
         kernel::error::to_result(unsafe { bindings::dmaengine_slave_config(self.raw(), &mut raw) })
     }
 }
