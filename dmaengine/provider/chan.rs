@@ -10,6 +10,7 @@ use super::{
     Provider,
     SlaveConfig,
     VirtChanRef, //
+    SPARES,
 };
 use crate::dmaengine::completion::Completion;
 use crate::dmaengine::test_build;
@@ -98,7 +99,7 @@ impl<P: Provider> core::ops::DerefMut for ChanGuard<'_, P> {
 /// - `stopped` is not done while the engine may access memory of a
 ///   descriptor that `terminate_all` took away (see
 ///   [`VirtChan::engine_stopping`]).
-/// - `spare` is null or a pointer from
+/// - Each of `spares` is null or a pointer from
 ///   [`ListArc::into_raw`](kernel::list::ListArc::into_raw) of a descriptor
 ///   of this channel that no one else references (its reference count is
 ///   one and it is on no list), whose `P::Desc` needs no drop.
@@ -134,9 +135,9 @@ pub struct VirtChan<P: Provider> {
     /// kept (a client that checks the status of each transfer when it is
     /// called back, as dmatest does, sees each); written under the lock.
     pub(super) failed_cookie: AtomicI32,
-    /// A descriptor that was called back, kept for the next prep instead
+    /// Descriptors that were called back, kept for the next preps instead
     /// of freed and allocated again (see [`VirtChan::recycle`]).
-    pub(super) spare: AtomicPtr<Desc<P>>,
+    pub(super) spares: [AtomicPtr<Desc<P>>; SPARES],
     pub(super) dev: ARef<device::Device>,
     /// The driver's module: a client that holds the channel holds a
     /// reference on it (from `alloc_chan_resources` to
@@ -266,7 +267,7 @@ impl<P: Provider> VirtChan<P> {
             cookies_seen: AtomicU64::new(Cookies::new().to_bits()),
             failed_cookie: AtomicI32::new(0),
             gone: AtomicBool::new(false),
-            spare: AtomicPtr::new(ptr::null_mut()),
+            spares: [const { AtomicPtr::new(ptr::null_mut()) }; SPARES],
             dev,
             module,
             index,
@@ -520,7 +521,7 @@ impl<P: Provider> VirtChan<P> {
 impl<P: Provider> PinnedDrop for VirtChan<P> {
     fn drop(self: Pin<&mut Self>) {
         self.quiesce();
-        self.free_spare();
+        self.free_spares();
     }
 }
 

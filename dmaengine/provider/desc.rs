@@ -106,7 +106,7 @@ impl<P: Provider> Desc<P> {
         self.len == 0
     }
 
-    /// A descriptor kept as its channel's spare, made new: a fresh queue
+    /// A descriptor kept as one of its channel's spares, made new: a fresh queue
     /// state and the new transfer's fields, as `VirtChan::new_desc`
     /// initialises a new one (which then writes the whole C descriptor, as
     /// for a new one).  Its links are unlinked: it was popped from its last
@@ -222,7 +222,7 @@ impl<P: Provider> VirtChan<P> {
         cyclic: bool,
         flags: kernel::ffi::c_ulong,
     ) -> Result<*mut bindings::dma_async_tx_descriptor> {
-        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        let spare = self.take_spare();
         let d = if spare.is_null() {
             ListArc::pin_init(
                 try_pin_init!(Desc::<P> {
@@ -238,10 +238,10 @@ impl<P: Provider> VirtChan<P> {
                 GFP_NOWAIT,
             )?
         } else {
-            // SAFETY: By the type invariant a non-null `spare` is a
+            // SAFETY: By the type invariant a non-null spare is a
             // descriptor of this channel that no one else references, from
-            // `ListArc::into_raw`, whose `P::Desc` needs no drop; the swap
-            // made it ours alone.
+            // `ListArc::into_raw`, whose `P::Desc` needs no drop;
+            // `take_spare`'s swap made it ours alone.
             unsafe { Desc::reuse(spare, data, len, cyclic) }
         };
         let tx = d.tx.get();
@@ -299,27 +299,48 @@ impl<P: Provider> VirtChan<P> {
         Ok(tx)
     }
 
-    /// Frees the spare descriptor, if there is one: when the channel goes
-    /// back to the pool (`free_chan_resources`) and when it is dropped.
-    pub(super) fn free_spare(&self) {
-        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
-        if !spare.is_null() {
-            // SAFETY: By the type invariant `spare` came from
-            // `ListArc::into_raw`; the swap took it out.
-            drop(unsafe { ListArc::<Desc<P>>::from_raw(spare) });
+    /// Takes a spare descriptor out of `spares`, or null if there is
+    /// none.  Any context: each slot is taken by an atomic swap, so a
+    /// descriptor is taken once.
+    #[inline(always)]
+    fn take_spare(&self) -> *mut Desc<P> {
+        for slot in &self.spares {
+            if !slot.load(Ordering::Relaxed).is_null() {
+                let p = slot.swap(ptr::null_mut(), Ordering::Acquire);
+                if !p.is_null() {
+                    return p;
+                }
+            }
+        }
+        ptr::null_mut()
+    }
+
+    /// Frees the spare descriptors: when the channel goes back to the pool
+    /// (`free_chan_resources`) and when it is dropped.
+    pub(super) fn free_spares(&self) {
+        for slot in &self.spares {
+            let spare = slot.swap(ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                // SAFETY: By the type invariant `spare` came from
+                // `ListArc::into_raw`; the swap took it out.
+                drop(unsafe { ListArc::<Desc<P>>::from_raw(spare) });
+            }
         }
     }
 
-    /// Keeps a descriptor that was called back as the channel's spare, for
-    /// the next prep, if no one else references it and its `P::Desc` needs
-    /// no drop (so nothing of the driver outlives the callback); otherwise
-    /// drops it.  A spare already kept is freed.
+    /// Keeps a descriptor that was called back as one of the channel's
+    /// `SPARES` spares, for a later prep, if no one else references it
+    /// and its `P::Desc` needs no drop (so nothing of the driver outlives
+    /// the callback); otherwise, or if every spare slot is taken, drops
+    /// it.
     ///
     /// A client that is called back, then preps and submits the next
-    /// transfer, keeps one descriptor in flight: the spare saves it an
+    /// transfer, keeps one descriptor in flight: a spare saves it an
     /// allocation and a free per transfer (and an allocation from Rust
     /// goes through `krealloc()`, which costs more than C's constant-size
-    /// `kzalloc()`).
+    /// `kzalloc()`).  A client that keeps a queue of N transfers (a deep
+    /// queue, ALSA's periods) needs N: pl330.c keeps a pool that grows to
+    /// what was once in flight.
     ///
     /// Only for a descriptor popped from `completed`, whose callback has
     /// run: its client is done with its `tx` (DMA-engine API).  With KASAN
@@ -334,13 +355,20 @@ impl<P: Provider> VirtChan<P> {
             return;
         };
         // INVARIANT: the descriptor is on no list (it was popped) and no one
-        // else references it (`into_unique_or_drop`); `P::Desc` needs no drop.
+        // else references it (`into_unique_or_drop`); `P::Desc` needs no
+        // drop.  It goes into an empty slot, taken by a compare-exchange.
         let p = ListArc::<Desc<P>>::from(unique).into_raw().cast_mut();
-        let old = self.spare.swap(p, Ordering::AcqRel);
-        if !old.is_null() {
-            // SAFETY: By the type invariant `old` came from
-            // `ListArc::into_raw`; the swap took it out of `spare`.
-            drop(unsafe { ListArc::<Desc<P>>::from_raw(old) });
+        for slot in &self.spares {
+            if slot.load(Ordering::Relaxed).is_null()
+                && slot
+                    .compare_exchange(ptr::null_mut(), p, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return;
+            }
         }
+        // SAFETY: `p` came from `ListArc::into_raw` just above, and no slot
+        // took it.
+        drop(unsafe { ListArc::<Desc<P>>::from_raw(p) });
     }
 }

@@ -162,6 +162,14 @@ pub use chan::{
 pub use desc::Desc;
 pub use inner::Inner;
 pub use registration::Registration;
+
+/// Descriptors a channel keeps, once called back, for later preps
+/// (`VirtChan::recycle`): a client's deep queue of up to this many
+/// transfers allocates none once it has run.  pl330.c's pool grows
+/// without a bound; this one is bounded, and freed when the client lets go
+/// of the channel.
+const SPARES: usize = 32;
+
 // For providers, with the rest of what they implement.
 pub use super::{
     DevSide,

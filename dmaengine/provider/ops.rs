@@ -100,7 +100,7 @@ impl<P: Provider> Ops<P> {
         // this on the last release), so never-submitted ones can go too.
         let all = chan.inner.lock().queue.take_all();
         drop(all);
-        chan.free_spare();
+        chan.free_spares();
         if !chan.is_gone() {
             P::free_chan_resources(chan);
         }
