@@ -31,27 +31,28 @@ pub(crate) struct Irq {
 impl Irq {
     /// Channel `c`'s event: its program reached `DMASEV` (after `DMAWMB`:
     /// every write of the descriptor has completed).
-    pub(crate) fn event(&self, w: &Arc<StopWatch>) {
+    /// `r`: the registers, within the handler's one access.
+    pub(crate) fn event(&self, w: &Arc<StopWatch>, r: &Regs<'_>) {
         let c = &w.chan;
         let ch = c.data().thread();
         let mut g = c.lock();
         // Still set? `terminate_all` clears it under this lock.
-        if self.hw.events() & (1 << ch) == 0 {
+        if r.events() & (1 << ch) == 0 {
             return;
         }
-        self.hw.int_clear(1 << ch);
+        r.int_clear(1 << ch);
         if g.engine.state == State::Running && is_cyclic(&g) {
             self.periods(w, &mut g);
         } else if g.engine.state == State::Running {
             // Only DMAEND is left.
-            let mut stopped = self.hw.wait_stopped(ch);
+            let mut stopped = r.wait_stopped(ch);
             if !stopped {
                 dev_warn!(
                     c.dev(),
                     "thread {ch}: thread not stopped after its event; killing it\n"
                 );
                 let _ = self.hw.kill(ch);
-                stopped = self.hw.wait_stopped(ch);
+                stopped = r.wait_stopped(ch);
             }
             if stopped {
                 g.engine.state = State::Idle;
@@ -186,10 +187,18 @@ impl Irq {
 
 impl Handler for Irq {
     fn handle(&self) -> IrqReturn {
+        // One access to the registers for the whole interrupt; a revoked
+        // window (unbound device) is not ours to handle.
+        self.hw.with_regs(IrqReturn::None, |r| self.handle_regs(r))
+    }
+}
+
+impl Irq {
+    fn handle_regs(&self, r: &Regs<'_>) -> IrqReturn {
         let hw = &self.hw;
         let mut handled = false;
         let watches = SetOnce::as_ref(&self.watches).map_or(&[][..], |v| &v[..]);
-        let mgr_fault = hw.mgr_fault();
+        let mgr_fault = r.mgr_fault();
         if mgr_fault {
             let ftrd = hw.mgr_fault_type();
             if let Some(w) = watches.first() {
@@ -209,8 +218,8 @@ impl Handler for Irq {
             let _ = hw.kill_manager();
             handled = true;
         }
-        let faults = hw.chan_faults();
-        let events = hw.events();
+        let faults = r.chan_faults();
+        let events = r.events();
         for t in 0..hw.geo.nchan {
             // The channel that holds thread `t`: its events and faults are
             // the thread's.
@@ -222,7 +231,7 @@ impl Handler for Irq {
                 self.fault(w);
                 handled = true;
             } else if events & bit != 0 {
-                self.event(w);
+                self.event(w, r);
                 handled = true;
             } else if mgr_fault {
                 // A DMAGO that did not start?

@@ -504,6 +504,34 @@ mod tests {
     }
 
     #[test]
+    fn sg_max_shortest_entries_fill_the_slot() -> Result {
+        // `SG_MAX` one-beat entries fit, and one more of the shortest kind
+        // (11 bytes) would not: a longer list never fits, so refusing it
+        // up front loses nothing.
+        for dir in [Direction::MemToDev, Direction::DevToMem] {
+            let p = periph(1, dir, 1, 1)?;
+            let mut sgl = KVec::new();
+            for i in 0..SG_MAX {
+                // CAST: `i` < `SG_MAX`.
+                let addr = 0x1000 + 0x100 * i as DmaAddress;
+                sgl.push(SgEntry { addr, len: 1 }, GFP_KERNEL)?;
+            }
+            let x = Xfer::slave(&ZYNQ, 0, &p, &sgl)?;
+            assert!(x.mc_len + 11 > MC_SLOT);
+            assert_eq!(run(&x.mc[..x.mc_len], 0)?.stored, SG_MAX as u64);
+            sgl.push(
+                SgEntry {
+                    addr: 0x8000,
+                    len: 1,
+                },
+                GFP_KERNEL,
+            )?;
+            assert!(matches!(Xfer::slave(&ZYNQ, 0, &p, &sgl), Err(e) if e == E2BIG));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn memcpy_programs_copy_exactly_len_bytes() -> Result {
         let lens = [
             1u32,

@@ -27,9 +27,36 @@ pub(crate) enum Kind {
     Memcpy { dst: u32, src: u32 },
     /// A slave transfer: the memory side's entries (address, length), in
     /// order.
-    Slave { p: Periph, sgl: KVec<(u32, u32)> },
+    Slave { p: Periph, sgl: Sgl },
     /// A cyclic transfer over `buf`, with an event every `period` bytes.
     Cyclic { p: Periph, buf: u32, period: u32 },
+}
+
+/// The most entries of a slave transfer: as many as the shortest entries
+/// fit in a program of [`MC_SLOT`] bytes, (512 - 18) / 11 (head and tail:
+/// `DMAMOV` CCR and FIFO, `DMAFLUSHP`, `DMAWMB`, `DMASEV`, `DMAEND`; an
+/// entry: `DMAMOV` 6, `DMAWFP` 2, a load and a store 3).
+pub(crate) const SG_MAX: usize = 44;
+
+/// A slave transfer's memory side, (address, length) per entry, kept in the
+/// descriptor: a descriptor holds nothing that needs a drop, so that the
+/// framework can keep it for the next prep (`VirtChan::recycle`), and a
+/// prep allocates nothing but the descriptor.
+///
+/// # Invariants
+///
+/// `n <= SG_MAX`.
+pub(crate) struct Sgl {
+    n: usize,
+    e: [(u32, u32); SG_MAX],
+}
+
+impl Sgl {
+    /// The entries.
+    pub(crate) fn as_slice(&self) -> &[(u32, u32)] {
+        // By the type invariant `n <= SG_MAX`.
+        &self.e[..self.n.min(SG_MAX)]
+    }
 }
 
 /// A descriptor: what it moves and its program.
@@ -218,10 +245,19 @@ impl Xfer {
     }
 
     /// Generates the program of a slave transfer of `sgl` on thread `ch`.
+    /// `E2BIG` for a list whose program does not fit [`MC_SLOT`] bytes,
+    /// which a list of more than [`SG_MAX`] entries never does.
     pub(crate) fn slave(geo: &Geometry, ch: u32, p: &Periph, sgl: &[SgEntry]) -> Result<Self> {
-        let mut entries = KVec::with_capacity(sgl.len(), GFP_NOWAIT)?;
+        if sgl.len() > SG_MAX {
+            return Err(E2BIG);
+        }
+        // INVARIANT: at most `SG_MAX` entries, checked just above.
+        let mut entries = Sgl {
+            n: sgl.len(),
+            e: [(0, 0); SG_MAX],
+        };
         let mut len: u32 = 0;
-        for e in sgl {
+        for (e, slot) in sgl.iter().zip(entries.e.iter_mut()) {
             let addr = bus32(e.addr).ok_or(EINVAL)?;
             if e.len % p.width != 0 || addr.checked_add(e.len).is_none() {
                 pr_err!(
@@ -233,7 +269,7 @@ impl Xfer {
                 return Err(EINVAL);
             }
             len = len.checked_add(e.len).ok_or(EINVAL)?;
-            entries.push((addr, e.len), GFP_NOWAIT)?;
+            *slot = (addr, e.len);
         }
         let mut x = Self::empty(
             Kind::Slave {
@@ -245,7 +281,13 @@ impl Xfer {
         let Kind::Slave { sgl, .. } = &x.kind else {
             return Err(EINVAL);
         };
-        x.mc_len = slave_program(&mut Mc::new(&mut x.mc), geo, ch, p, sgl.iter().copied())?;
+        x.mc_len = slave_program(
+            &mut Mc::new(&mut x.mc),
+            geo,
+            ch,
+            p,
+            sgl.as_slice().iter().copied(),
+        )?;
         Ok(x)
     }
 
@@ -298,7 +340,7 @@ impl Xfer {
             }
             Kind::Slave { p, sgl } => {
                 let mut skip = done;
-                let entries = sgl.iter().filter_map(move |&(a, l)| {
+                let entries = sgl.as_slice().iter().filter_map(move |&(a, l)| {
                     if skip >= l {
                         skip -= l;
                         return None;
@@ -392,7 +434,7 @@ impl Xfer {
                 // The first entry that holds the address: where the thread
                 // is, or, if entries overlap, no further than it.
                 let mut before = 0u32;
-                for &(a, l) in sgl.iter() {
+                for &(a, l) in sgl.as_slice() {
                     if let Some(d) = within(a, l) {
                         return (self.len - before - d, 0);
                     }
