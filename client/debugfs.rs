@@ -5,7 +5,8 @@
 //!
 //! - `scenario`, `iterations` (1 to 100000), `channel` (a channel name,
 //!   empty: any), `seed` (for `stress`), `callback_hold_us` (0 to 20000),
-//!   `queue_depth` (for `queued`, 1 to 64): the settings of the next run;
+//!   `queue_depth` (for `queued`, 1 to 64), `queue_len` (for `queued`, bytes
+//!   per copy, 4 to 65536, a multiple of 4): the settings of the next run;
 //! - `fifo`: the device FIFO of the peripheral scenarios, `ADDR` or
 //!   `ADDR=VALUE` (a register that always reads `VALUE`, standing in for a
 //!   capture FIFO on a model; captures must hold only it);
@@ -129,6 +130,19 @@ fn set_depth(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+fn show_qlen(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", c.settings.lock().qlen)
+}
+
+fn set_qlen(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
+    let n = read_u32(r, 4..=latency::QUEUED_LEN as u32)?;
+    if n % 4 != 0 {
+        return Err(EINVAL);
+    }
+    c.settings.lock().qlen = n;
+    Ok(())
+}
+
 fn show_channel(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let n = c.settings.lock().channel;
     writeln!(f, "{}", n.as_str())
@@ -232,6 +246,8 @@ pub(crate) struct Client {
     #[pin]
     depth: File<Arc<Ctl>>,
     #[pin]
+    qlen: File<Arc<Ctl>>,
+    #[pin]
     fifo: File<Arc<Ctl>>,
     #[pin]
     run: File<Arc<Ctl>>,
@@ -252,6 +268,7 @@ impl Client {
                     seed: 1,
                     hold_us: CALLBACK_HOLD_US,
                     depth: 8,
+                    qlen: latency::QUEUED_LEN as u32,
                     fifo: capture::DEFAULT_FIFO,
                 }),
                 results <- new_mutex!(Results::default()),
@@ -290,6 +307,12 @@ impl Client {
                 ctl.clone()?,
                 &show_depth,
                 &set_depth
+            ),
+            qlen <- dir.read_write_callback_file(
+                c"queue_len",
+                ctl.clone()?,
+                &show_qlen,
+                &set_qlen
             ),
             fifo <- dir.read_write_callback_file(c"fifo", ctl.clone()?, &show_fifo, &set_fifo),
             run <- dir.read_write_callback_file(c"run", ctl.clone()?, &show_run, &do_run),

@@ -9,8 +9,10 @@
 //! queued 64 KiB copies.  `results` shows p50, p99 and p99.9 of each in
 //! nanoseconds.
 //!
-//! The `queued` mode times only the last: `queue_depth` copies of 64 KiB in
-//! flight at once, submit to the last callback, as `queued_NxK_ns`.  The
+//! The `queued` mode times only the last: `queue_depth` copies of
+//! `queue_len` bytes (64 KiB by default) in flight at once, submit to the
+//! last callback, as `queued_NxKk_ns` (or `queued_NxBb_ns` for a length
+//! that is not whole KiB).  The
 //! copies are checked as in the other scenarios, so a
 //! benchmark of a broken provider does not produce figures.
 
@@ -83,8 +85,8 @@ enum Lat {
 const QUEUED: usize = 8;
 /// The most copies in flight at once of the `queued` mode.
 pub(crate) const MAX_DEPTH: u32 = 64;
-/// Bytes per copy for [`Lat::Queued`].
-const QUEUED_LEN: usize = 65536;
+/// Bytes per copy for [`Lat::Queued`], and the most of the `queued` mode.
+pub(crate) const QUEUED_LEN: usize = 65536;
 
 impl Lat {
     /// The measurements of the `latency` mode.
@@ -182,30 +184,30 @@ pub(crate) fn show(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
 pub(crate) fn show_queued(f: &mut fmt::Formatter<'_>, r: &Results) -> fmt::Result {
     for (l, name) in [(Lat::Queued, "queued"), (Lat::CpuCopy, "cpu")] {
         let [p50, p99, _] = r.latency[l as usize];
-        writeln!(
-            f,
-            "{}_{}x{}k_ns: p50 {} p99 {}",
-            name,
-            r.depth,
-            QUEUED_LEN / 1024,
-            p50,
-            p99
-        )?;
+        write!(f, "{}_{}x", name, r.depth)?;
+        if r.qlen % 1024 == 0 {
+            write!(f, "{}k", r.qlen / 1024)?;
+        } else {
+            write!(f, "{}b", r.qlen)?;
+        }
+        writeln!(f, "_ns: p50 {} p99 {}", p50, p99)?;
     }
     Ok(())
 }
 
 /// One iteration of the `queued` mode: one sample of [`Lat::Queued`] with
-/// `depth` copies in flight.
+/// `depth` copies of `len` bytes in flight.
 pub(crate) fn queued(
     ch: &mut Channel,
     iter: u32,
     depth: u32,
+    len: u32,
     samples: &mut Samples,
     r: &mut Results,
 ) -> Result {
-    let ns = run_queued(ch, iter, depth as usize, r)?;
-    let cpu_ns = cpu_copy(iter, depth as usize)?;
+    let len = len as usize;
+    let ns = run_queued(ch, iter, depth as usize, len, r)?;
+    let cpu_ns = cpu_copy(iter, depth as usize, len)?;
     // Every slot gets a sample, so that `Samples::len` counts iterations;
     // only `Queued` and `CpuCopy` are shown.
     for (i, v) in samples.0.iter_mut().enumerate() {
@@ -220,16 +222,16 @@ pub(crate) fn queued(
 }
 
 /// One sample of [`Lat::CpuCopy`]: nanoseconds for the CPU to copy `n`
-/// fresh buffers of [`QUEUED_LEN`] bytes, allocated and filled as
-/// [`run_queued`] does, so that the engine is compared with a CPU copy of
-/// the same working set (not only with a copy that stays in the cache).
-fn cpu_copy(iter: u32, n: usize) -> Result<u32> {
+/// fresh buffers of `len` bytes, allocated and filled as [`run_queued`]
+/// does, so that the engine is compared with a CPU copy of the same
+/// working set (not only with a copy that stays in the cache).
+fn cpu_copy(iter: u32, n: usize, len: usize) -> Result<u32> {
     let mut bufs = KVec::with_capacity(2 * n, GFP_KERNEL)?;
     for k in 0..n {
-        let mut src = DmaBuf::new(QUEUED_LEN)?;
+        let mut src = DmaBuf::new(len)?;
         src.as_mut_slice().fill(pattern(iter, k));
         bufs.push(src, GFP_KERNEL)?;
-        bufs.push(DmaBuf::new(QUEUED_LEN)?, GFP_KERNEL)?;
+        bufs.push(DmaBuf::new(len)?, GFP_KERNEL)?;
     }
     let t0 = Instant::<Monotonic>::now();
     for pair in bufs.chunks_exact_mut(2) {
@@ -344,7 +346,7 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     let async_ns = end_ns.saturating_sub(f.state.at_ns.load(Ordering::Relaxed));
     check_copies(&f.bufs, stop_at + 1, "chunk", r);
 
-    let queued_ns = run_queued(ch, iter, QUEUED, r)?;
+    let queued_ns = run_queued(ch, iter, QUEUED, QUEUED_LEN, r)?;
 
     for (v, x) in samples
         .0
@@ -356,22 +358,23 @@ pub(crate) fn run(ch: &mut Channel, iter: u32, samples: &mut Samples, r: &mut Re
     Ok(())
 }
 
-/// One sample of [`Lat::Queued`] with `n` copies in flight: nanoseconds
-/// from submit to the last callback; the copies are checked.
-fn run_queued(ch: &mut Channel, iter: u32, n: usize, r: &mut Results) -> Result<u32> {
+/// One sample of [`Lat::Queued`] with `n` copies of `len` bytes in
+/// flight: nanoseconds from submit to the last callback; the copies are
+/// checked.
+fn run_queued(ch: &mut Channel, iter: u32, n: usize, len: usize, r: &mut Results) -> Result<u32> {
     let mut bufs = KVec::with_capacity(2 * n, GFP_KERNEL)?;
     let mut ops = KVec::with_capacity(n, GFP_KERNEL)?;
     for k in 0..n {
-        let mut src = DmaBuf::new(QUEUED_LEN)?;
+        let mut src = DmaBuf::new(len)?;
         src.as_mut_slice().fill(pattern(iter, k));
         bufs.push(src, GFP_KERNEL)?;
-        bufs.push(DmaBuf::new(QUEUED_LEN)?, GFP_KERNEL)?;
+        bufs.push(DmaBuf::new(len)?, GFP_KERNEL)?;
         ops.push(
             Op::Memcpy {
                 dst: 2 * k + 1,
                 src: 2 * k,
                 offset: 0,
-                len: QUEUED_LEN,
+                len,
             },
             GFP_KERNEL,
         )?;

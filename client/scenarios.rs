@@ -183,6 +183,8 @@ pub(crate) struct Settings {
     pub(crate) hold_us: u32,
     /// `queued`: copies in flight at once.
     pub(crate) depth: u32,
+    /// `queued`: bytes per copy.
+    pub(crate) qlen: u32,
     /// The device FIFO of `cyclic_stop`, `slave_sg`, `pcm_capture` and
     /// `uart_tx`.
     pub(crate) fifo: Fifo,
@@ -248,6 +250,8 @@ pub(crate) struct Results {
     pub(crate) latency: latency::Percentiles,
     /// `queued`: the copies in flight at once.
     pub(crate) depth: u32,
+    /// `queued`: bytes per copy.
+    pub(crate) qlen: u32,
     pub(crate) errors: u32,
     pub(crate) skipped: bool,
     /// The capabilities of the channel the run used, a bit per
@@ -592,7 +596,9 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
             Scenario::PcmCapture => capture::run_pcm(&mut ch, iter, &s.fifo, &mut r),
             Scenario::UartTx => capture::run_uart_tx(&mut ch, iter, &s.fifo, &mut r),
             Scenario::Latency => latency::run(&mut ch, iter, &mut samples, &mut r),
-            Scenario::Queued => latency::queued(&mut ch, iter, s.depth, &mut samples, &mut r),
+            Scenario::Queued => {
+                latency::queued(&mut ch, iter, s.depth, s.qlen, &mut samples, &mut r)
+            }
             #[cfg(rde_negative)]
             Scenario::NegativeSkipSync => {
                 super::negative::skip_sync(&mut ch, iter, s.hold_us, &mut r)
@@ -615,6 +621,7 @@ pub(crate) fn run(s: &Settings) -> Result<Results> {
     }
     r.latency = samples.percentiles();
     r.depth = s.depth;
+    r.qlen = s.qlen;
     if s.scenario == Scenario::Latency {
         latency::report(ch.name(), &r, samples.len());
     }

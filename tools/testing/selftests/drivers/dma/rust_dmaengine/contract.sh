@@ -227,13 +227,18 @@ fi
 # Garbage in debugfs gets -EINVAL and changes nothing.
 before=$(cat $D/scenario)
 before_it=$(cat $D/iterations)
+before_len=$(cat $D/queue_len)
 bad=0
 echo bogus >$D/scenario 2>/dev/null && bad=1
 echo 0 >$D/iterations 2>/dev/null && bad=1
 echo 12x >$D/iterations 2>/dev/null && bad=1
 echo 'dma0chan0;rm' >$D/channel 2>/dev/null && bad=1
 echo 2 >$D/run 2>/dev/null && bad=1
-if [ $bad = 0 ] && [ "$(cat $D/scenario)" = "$before" ] && [ "$(cat $D/iterations)" = "$before_it" ]; then
+for l in 0 6 65540; do
+	echo $l >$D/queue_len 2>/dev/null && bad=1
+done
+if [ $bad = 0 ] && [ "$(cat $D/scenario)" = "$before" ] && [ "$(cat $D/iterations)" = "$before_it" ] &&
+	[ "$(cat $D/queue_len)" = "$before_len" ]; then
 	ktap_test_pass "bad debugfs writes are refused and change nothing"
 else
 	ktap_test_fail "bad debugfs writes are refused and change nothing"
