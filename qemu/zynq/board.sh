@@ -20,6 +20,10 @@ DTB_FIXUP='s/interrupts = <0x01 0x0b 0x301>;/interrupts = <0x01 0x0b 0x304>;/'
 # The zc702 console is the second UART, hence `-serial null` first.
 # Single CPU: QEMU's zynq model refuses -smp 2, so RDE_SMP is not read.
 # RDE_QEMU_ARGS: more QEMU arguments (make bench: -icount shift=0,sleep=off).
+# Under -icount, boot with initcall_blacklist=ttc_timer_driver_init (as
+# scripts/bench/pl330 does): QEMU's Cadence TTC livelocks under icount
+# near its counter's wrap, about 1 s after Linux starts it (pl330.rst,
+# Performance).  That may be why a TTC-only tree did not boot either.
 qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 	echo qemu-system-arm -M xilinx-zynq-a9 -m 512 -display none ${RDE_QEMU_ARGS:-} \
 		-serial null -serial stdio -monitor none -no-reboot -nic none \
