@@ -44,6 +44,7 @@ use crate::{
             Callback,
             CallbackCtl,
             Channel,
+            DeviceSide,
             DmaBuf,
             Op, //
         },
@@ -85,31 +86,81 @@ const CAPTURE_FIFO: DmaAddress = 0x1000_0000;
 pub(crate) const DEFAULT_FIFO: Fifo = Fifo {
     addr: CAPTURE_FIFO,
     value: None,
+    mem: false,
 };
+
+/// Bytes of the memory source of `fifo` `mem`: a burst of 16 beats of 4
+/// bytes would fit, but the source's address does not move (a FIFO's).
+const MEM_SOURCE: usize = 64;
+
+/// Where one iteration's captures come from ([`capture_config`]).
+struct Source {
+    /// What every captured word must be, if the source gives one value.
+    value: Option<u32>,
+    /// `fifo` `mem`: the memory the capture reads, mapped until this is
+    /// dropped, which the scenario does after its synchronize (it binds
+    /// the `Source` before its transfers).
+    _mem: Option<DeviceSide>,
+}
+
+/// The value the memory source of `fifo` `mem` holds in iteration `iter`:
+/// a new one each time, so a capture that kept an earlier iteration's
+/// words (or none) fails the check.
+fn mem_value(iter: u32) -> u32 {
+    0xa5a5_0000 | (iter & 0xffff)
+}
 
 /// The device side, as a capture driver configures it (an ALSA driver in
 /// `hw_params`): the provider refuses a slave or cyclic transfer without
-/// one.
-fn capture_config(ch: &mut Channel, maxburst: u32, fifo: &Fifo) -> Result {
+/// one.  With `fifo` `mem`, a memory source is filled with this
+/// iteration's value and mapped for the channel's device: the returned
+/// [`Source`] keeps it until the caller drops it, after its synchronize.
+fn capture_config(ch: &mut Channel, maxburst: u32, fifo: &Fifo, iter: u32) -> Result<Source> {
+    let (addr, src) = if fifo.mem {
+        let v = mem_value(iter);
+        let mut b = DmaBuf::new(MEM_SOURCE)?;
+        for w in b.as_mut_slice().chunks_exact_mut(4) {
+            w.copy_from_slice(&v.to_le_bytes());
+        }
+        let m = ch.map_device_side(b)?;
+        (
+            m.addr(),
+            Source {
+                value: Some(v),
+                _mem: Some(m),
+            },
+        )
+    } else {
+        (
+            fifo.addr,
+            Source {
+                value: fifo.value,
+                _mem: None,
+            },
+        )
+    };
     // SAFETY: Only `src_addr` is set, which the capture reads: the software
-    // engine's capture FIFO (`DEFAULT_FIFO`), or the register root named in
+    // engine's capture FIFO (`DEFAULT_FIFO`), the register root named in
     // debugfs `fifo` (root-only, documented as a readable device register
-    // or FIFO: like `/dev/mem`, the knob trusts root).  Reading it has no
-    // effect beyond the peripheral's own.
+    // or FIFO: like `/dev/mem`, the knob trusts root), or the memory source
+    // mapped just above, which `src` keeps mapped until the caller drops it
+    // after the iteration's synchronize.  Reading any has no effect beyond
+    // the peripheral's own.
     unsafe {
         ch.slave_config(&SlaveConfig {
-            src_addr: fifo.addr,
+            src_addr: addr,
             src_addr_width: 4,
             src_maxburst: maxburst,
             ..SlaveConfig::default()
         })
-    }
+    }?;
+    Ok(src)
 }
 
-/// Whether `b` holds what `fifo` gives: only its value, or consecutive
+/// Whether `b` holds what `src` gives: only its value, or consecutive
 /// samples with at most `max_breaks` breaks.
-fn captured(b: &[u8], fifo: &Fifo, max_breaks: usize) -> bool {
-    match fifo.value {
+fn captured(b: &[u8], src: &Source, max_breaks: usize) -> bool {
+    match src.value {
         Some(v) => {
             let bad = b
                 .chunks_exact(4)
@@ -118,7 +169,7 @@ fn captured(b: &[u8], fifo: &Fifo, max_breaks: usize) -> bool {
                 .find(|&(_, w)| w != v);
             if let Some((i, w)) = bad {
                 pr_err!(
-                    "captured word {i} is {w:#010x}, not the FIFO's {v:#010x}: the data did \
+                    "captured word {i} is {w:#010x}, not the source's {v:#010x}: the data did \
                      not come from it\n"
                 );
             }
@@ -174,7 +225,7 @@ pub(crate) fn run_pcm(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results)
         wanted: 2 + iter % 4,
         elapsed: elapsed.clone(),
     };
-    capture_config(ch, 4, fifo)?;
+    let src = capture_config(ch, 4, fifo, iter)?;
     let mut bufs = KVec::new();
     bufs.push(DmaBuf::new(PERIOD * PERIODS)?, GFP_KERNEL)?;
     let op = Op::Cyclic {
@@ -247,7 +298,7 @@ pub(crate) fn run_pcm(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results)
     // leaves the rest of the ring as it was.
     let written = (periods as usize * PERIOD).min(PERIOD * PERIODS);
     match f.bufs.first() {
-        Some(b) if captured(&b.as_slice()[..written], fifo, 1) => {
+        Some(b) if captured(&b.as_slice()[..written], &src, 1) => {
             r.verified_bytes = r.verified_bytes.saturating_add(written as u32);
         }
         _ => {
@@ -308,7 +359,7 @@ pub(crate) fn run_cyclic(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Resul
         period: PERIOD,
         dir: Direction::DevToMem,
     };
-    capture_config(ch, 1, fifo)?;
+    let src = capture_config(ch, 1, fifo, iter)?;
     let flight = ch.submit(bufs, &[op], state)?;
     r.transfers += 1;
     if !stopped.wait_for_completion_timeout(kernel::time::msecs_to_jiffies(TIMEOUT_MS)) {
@@ -318,7 +369,7 @@ pub(crate) fn run_cyclic(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Resul
     r.late_callbacks += f.state.late.load(Ordering::Relaxed);
     // The first period holds consecutive samples of the simulated FIFO.
     if let Some(b) = f.bufs.first() {
-        if captured(&b.as_slice()[..PERIOD], fifo, 0) {
+        if captured(&b.as_slice()[..PERIOD], &src, 0) {
             r.completed += f.state.periods.load(Ordering::Relaxed);
             r.verified_bytes = r.verified_bytes.saturating_add(PERIOD as u32);
         } else {
@@ -355,7 +406,7 @@ impl Callback for SlaveState {
 pub(crate) fn run_slave_sg(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results) -> Result {
     const N: usize = 4;
     const LEN: usize = 4096;
-    capture_config(ch, 1, fifo)?;
+    let src = capture_config(ch, 1, fifo, iter)?;
     let stopped = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
     let state = SlaveState {
         stop_at: iter as usize % N,
@@ -383,7 +434,7 @@ pub(crate) fn run_slave_sg(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Res
     }
     r.late_callbacks += f.state.late.load(Ordering::Relaxed);
     for b in f.bufs.iter().take(f.state.stop_at + 1) {
-        if captured(b.as_slice(), fifo, 0) {
+        if captured(b.as_slice(), &src, 0) {
             r.verified_bytes = r.verified_bytes.saturating_add(LEN as u32);
         } else {
             pr_err!("slave_sg: a completed capture's samples are not consecutive\n");
@@ -410,6 +461,10 @@ impl Callback for Sent {
 /// reads: `RDE-UART: ...`), over the channel's request line; then
 /// synchronize, free.
 pub(crate) fn run_uart_tx(ch: &mut Channel, iter: u32, fifo: &Fifo, r: &mut Results) -> Result {
+    if fifo.mem {
+        pr_err!("uart_tx: fifo 'mem' is a capture source: write the transmit register's address to fifo\n");
+        return Err(EINVAL);
+    }
     // SAFETY: `dst_addr` is the transmit register root named in debugfs
     // `fifo` for `uart_tx` (root-only, documented as a UART's transmit
     // register: like `/dev/mem`, the knob trusts root), written with the

@@ -9,7 +9,9 @@
 //!   per copy, 4 to 65536, a multiple of 4): the settings of the next run;
 //! - `fifo`: the device FIFO of the peripheral scenarios, `ADDR` or
 //!   `ADDR=VALUE` (a register that always reads `VALUE`, standing in for a
-//!   capture FIFO on a model; captures must hold only it);
+//!   capture FIFO on a model; captures must hold only it), or `mem` (the
+//!   captures read a word of memory at a fixed address, filled with a new
+//!   value each iteration; captures must hold only it);
 //! - `run`: write `1` to run (it blocks until done);
 //! - `results`: what the last run counted, as `key: value` lines.
 //!
@@ -174,6 +176,9 @@ fn set_hold(c: &Arc<Ctl>, r: &mut UserSliceReader) -> Result {
 
 fn show_fifo(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let fifo = c.settings.lock().fifo;
+    if fifo.mem {
+        return writeln!(f, "mem");
+    }
     match fifo.value {
         Some(v) => writeln!(f, "{:#x}={v:#x}", fifo.addr),
         None => writeln!(f, "{:#x}", fifo.addr),

@@ -191,7 +191,7 @@ pub(crate) struct Settings {
 }
 
 /// The device FIFO the peripheral scenarios configure (debugfs `fifo`:
-/// `ADDR` or `ADDR=VALUE`, in hex with `0x` or decimal).
+/// `ADDR` or `ADDR=VALUE`, in hex with `0x` or decimal, or `mem`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fifo {
     /// Its bus address.
@@ -201,11 +201,21 @@ pub(crate) struct Fifo {
     /// from): every captured word must be this.  `None`: captures are
     /// checked for consecutive samples (the software engine's FIFO).
     pub(crate) value: Option<u32>,
+    /// `mem`: captures read a word of memory at a fixed address instead,
+    /// which each iteration fills with a new value (`addr` is unused).
+    pub(crate) mem: bool,
 }
 
 impl Fifo {
-    /// Parses `ADDR` or `ADDR=VALUE`.
+    /// Parses `ADDR`, `ADDR=VALUE` or `mem`.
     pub(crate) fn parse(s: &str) -> Result<Self> {
+        if s == "mem" {
+            return Ok(Self {
+                addr: 0,
+                value: None,
+                mem: true,
+            });
+        }
         fn num(s: &str) -> Result<u64> {
             match s.strip_prefix("0x") {
                 Some(h) => u64::from_str_radix(h, 16),
@@ -221,7 +231,11 @@ impl Fifo {
         let value = v
             .map(|v| num(v).and_then(|v| u32::try_from(v).map_err(|_| EINVAL)))
             .transpose()?;
-        Ok(Self { addr, value })
+        Ok(Self {
+            addr,
+            value,
+            mem: false,
+        })
     }
 }
 

@@ -63,6 +63,7 @@ mod sleep;
 pub use buf::DmaBuf;
 use buf::Mapped;
 pub use op::Op;
+pub use slave::DeviceSide;
 use sleep::may_sleep;
 
 impl Status {

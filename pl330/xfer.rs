@@ -22,6 +22,10 @@
 use super::*;
 
 /// What a descriptor moves, and where the residue is read.
+// The slave list is inline on purpose: boxed, the descriptor would need a
+// drop, and the framework keeps for reuse only descriptors that do not
+// (`Sgl`).  Every descriptor has the 512-byte program beside it anyway.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Kind {
     /// A copy from `src` to `dst`.
     Memcpy { dst: u32, src: u32 },

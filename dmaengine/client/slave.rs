@@ -5,6 +5,8 @@
 
 use super::{
     Channel,
+    DmaBuf,
+    Mapped,
     PREP_FLAGS, //
 };
 use crate::dmaengine::{
@@ -13,7 +15,11 @@ use crate::dmaengine::{
     DmaAddress,
     SlaveConfig, //
 };
-use kernel::prelude::*;
+use kernel::{
+    device::Device,
+    prelude::*,
+    sync::aref::ARef, //
+};
 
 /// Prepares a slave transfer of the `len` bytes mapped at `addr`, as a
 /// scatter-gather list of `segs` entries, in direction `dir`.  The list is
@@ -93,5 +99,60 @@ impl Channel {
         // for the call, which copies what it keeps.  What the addresses
         // name is the caller's promise.
         kernel::error::to_result(unsafe { bindings::dmaengine_slave_config(self.raw(), &mut raw) })
+    }
+}
+
+/// A buffer in memory on a transfer's device side: the source of a
+/// `DEV_TO_MEM` transfer or the sink of a `MEM_TO_DEV` one, in place of a
+/// peripheral's FIFO (a test of a controller whose model has no
+/// peripheral, a device whose "FIFO" is memory).  Mapped for the
+/// channel's DMA device while it lives, whose address goes into
+/// [`Channel::slave_config`].  It holds a reference on that device, so it
+/// may outlive the channel.
+///
+/// Dropping it unmaps it: the caller of `slave_config` keeps it until the
+/// transfers that use it are synchronized (that function's `# Safety`).
+///
+/// # Invariants
+///
+/// `map` maps its buffer for `_dev`, which the reference keeps alive.
+#[must_use = "dropping it unmaps it: keep it until the transfers that use it are synchronized"]
+pub struct DeviceSide {
+    map: Mapped,
+    _dev: ARef<Device>,
+}
+
+impl DeviceSide {
+    /// The device's address of the buffer, for [`Channel::slave_config`].
+    pub fn addr(&self) -> DmaAddress {
+        self.map.addr
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.map.len
+    }
+
+    /// Whether it is empty (never: `DmaBuf` refuses empty buffers).
+    pub fn is_empty(&self) -> bool {
+        self.map.len == 0
+    }
+}
+
+impl Channel {
+    /// Maps `buf` for the channel's DMA device as a transfer's device side
+    /// (see [`DeviceSide`]).  What the CPU wrote to it before is what the
+    /// device reads.  `ENOMEM` if the mapping fails.
+    pub fn map_device_side(&self, buf: DmaBuf) -> Result<DeviceSide> {
+        let dev = self.dma_dev();
+        // SAFETY: By the type invariant the channel is held, so its DMA
+        // device is alive; this takes a reference of our own.
+        let dev_ref = unsafe { Device::get_device(dev) };
+        // INVARIANT: mapped for `dev`, which `dev_ref` keeps alive (it is
+        // dropped after `map`: fields drop in order).
+        Ok(DeviceSide {
+            map: Mapped::new(dev, buf)?,
+            _dev: dev_ref,
+        })
     }
 }

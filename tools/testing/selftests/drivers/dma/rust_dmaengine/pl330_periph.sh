@@ -19,6 +19,9 @@
 # - pcm_capture: cyclic captures driven as ALSA's dmaengine PCM drives
 #   them (terminate in atomic context, synchronize, free), paused and
 #   resumed on odd iterations: the position must hold still while paused;
+# - slave_sg and cyclic_stop again from a source in memory (fifo mem): a
+#   word at a fixed address that the client fills with a new value each
+#   iteration, so a capture that kept an earlier iteration's data fails;
 # - a slave transfer on NOLINE_CHAN, a channel beyond the controller's
 #   request lines, is refused with a message;
 # - rust_pl330 unloads.
@@ -37,7 +40,7 @@ D=/sys/kernel/debug/rust_dmaengine_client
 : "${MODDIR:=/lib/modules/extra}"
 
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 9
 
 load_mod rust_pl330 || ktap_exit_fail_msg "cannot load rust_pl330"
 load_mod rust_dmaengine_client ||
@@ -79,6 +82,8 @@ if [ "$(result paused_checks)" = 5 ]; then
 else
 	ktap_test_fail "pcm_capture: 5 pauses and resumes, the position still while paused (got $(result paused_checks))"
 fi
+run slave_sg "$cap_chan" mem 20
+run cyclic_stop "$cap_chan" mem 20
 
 kmsg_mark noline
 echo slave_sg >$D/scenario && echo "$noline" >$D/channel &&
