@@ -259,6 +259,23 @@ impl Provider for Pl330 {
         chan::resume(&chan)
     }
 
+    /// A device-tree request names a request line (`dmas = <&pdma0 16>`):
+    /// the channels past the controller's lines (there are as many
+    /// channels as threads when it has fewer lines) serve memcpy only, and
+    /// a request for one is refused here, not at the client's first prep.
+    fn of_check(chan: VirtChanRef<'_, Self>, args: &[u32]) -> Result {
+        if chan.data().line.is_none() {
+            dev_err!(
+                chan.dev(),
+                "device-tree request {args:?}: this PL330 has no peripheral request line {}; \
+                 check the client's dmas property\n",
+                chan.index()
+            );
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
     fn alloc_chan_resources(chan: VirtChanRef<'_, Self>) -> Result {
         let d = chan.data();
         // The controller is active while a client holds a channel.

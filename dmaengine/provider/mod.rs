@@ -395,6 +395,17 @@ pub trait Provider: Sized + Send + Sync + 'static {
         }
     }
 
+    /// Whether `chan`, the channel [`Provider::of_xlate`] picked for a
+    /// device-tree request (`args`, its cells), may serve it: a driver
+    /// whose channels are not alike (some with a peripheral request line,
+    /// some without) refuses here, with a message that names the request
+    /// and says why, before the channel is taken for the client.
+    ///
+    /// Called in process context, as [`Provider::of_xlate`].
+    fn of_check(_chan: VirtChanRef<'_, Self>, _args: &[u32]) -> Result {
+        Ok(())
+    }
+
     /// Called when a client takes the channel.
     fn alloc_chan_resources(_chan: VirtChanRef<'_, Self>) -> Result {
         Ok(())

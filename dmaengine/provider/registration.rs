@@ -17,7 +17,10 @@ use crate::dmaengine::{
 };
 use core::{
     marker::PhantomPinned,
-    mem::ManuallyDrop,
+    mem::{
+        offset_of,
+        ManuallyDrop, //
+    },
     ptr,
     sync::atomic::{
         AtomicBool,
@@ -111,6 +114,31 @@ pub(super) unsafe extern "C" fn of_xlate<P: Provider>(
     };
     match P::of_xlate(args, n) {
         Ok(index) => {
+            // SAFETY: `d` is registered: its channel list links the
+            // `device_node` of each channel, each the `chan` field of one
+            // of our `VirtChan<P>`s (`Registration::new`), which live as
+            // long as the registration.
+            let refused = unsafe {
+                let head = &raw mut (*d).channels;
+                let mut pos = (*head).next;
+                let mut refused = false;
+                while pos != head {
+                    let c = pos
+                        .cast::<u8>()
+                        .sub(offset_of!(bindings::dma_chan, device_node))
+                        .cast::<bindings::dma_chan>();
+                    if u32::try_from((*c).chan_id) == Ok(index) {
+                        refused = P::of_check(VirtChan::<P>::from_raw(c), args).is_err();
+                        break;
+                    }
+                    pos = (*pos).next;
+                }
+                refused
+            };
+            if refused {
+                // `of_check` said why.
+                return ptr::null_mut();
+            }
             // The request as the kernel's by-index xlate takes it.
             let mut by_id = bindings::of_phandle_args {
                 np: spec.np,
@@ -463,11 +491,21 @@ mod tests {
         fn terminate_all(_: VirtChanRef<'_, Self>, _: &mut Inner<Self>) -> Result {
             Ok(())
         }
+
+        // Channel 1 serves no device-tree request (as a PL330 channel
+        // beyond the request lines).
+        fn of_check(chan: VirtChanRef<'_, Self>, _: &[u32]) -> Result {
+            if chan.index() == 1 {
+                return Err(EINVAL);
+            }
+            Ok(())
+        }
     }
 
     /// A device-tree request (`dmas = <&dma N>`) gets channel `N`, taken
     /// for its client until released; one for a channel that does not
-    /// exist, or with the wrong number of cells, gets none.
+    /// exist, with the wrong number of cells, or that `of_check` refuses,
+    /// gets none.
     #[test]
     fn of_xlate_takes_the_named_channel() -> Result {
         let faux = faux::Registration::new(c"kunit_of_xlate", None)?;
@@ -503,6 +541,7 @@ mod tests {
         let missing = xlate(&[3]).is_null();
         let no_cells = xlate(&[]).is_null();
         let two_cells = xlate(&[0, 1]).is_null();
+        let checked = xlate(&[1]).is_null();
         if !two.is_null() {
             // SAFETY: Taken by `of_xlate` for this test, released once.
             unsafe { bindings::dma_release_channel(two) };
@@ -518,6 +557,7 @@ mod tests {
         assert!(missing);
         assert!(no_cells);
         assert!(two_cells);
+        assert!(checked);
         assert!(!again.is_null());
         Ok(())
     }
