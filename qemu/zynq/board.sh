@@ -30,16 +30,19 @@ qemu_cmd() { # $1 kernel image, $2 initrd, $3 extra append
 		-kernel "$1" -dtb "$DTB_PATH" -initrd "$2" \
 		-append "\"console=ttyPS0,115200 panic=-1 kmemleak=on kunit.enable=1 kunit.autorun=1 $3\""
 }
-# make run: upstream pl330.ko (a module: loaded first), the PL330's
-# channels, an upstream dmatest run on them and the
-# client's seed scenario against the PL330 (which has no device_synchronize:
-# the client's single-CPU opt-in unsynchronized=1, and no callback hold, as
-# in contract.sh).  scripts/run-summary reads the console.
-RUN_CMD='insmod /lib/modules/pl330.ko || exit 1
+# make run: our rust_pl330.ko on the PL330, its channels, an upstream
+# dmatest run on them and the client's seed scenario, then 3 lines by DMA
+# into the console UART (line 0).  Upstream pl330.ko is the
+# upstream_pl330 test's (qemu/zynq/tests): with CONFIG_PM its runtime PM
+# underflows when a client releases a channel.  scripts/run-summary reads
+# the console.
+RUN_CMD='insmod /lib/modules/extra/rust_pl330.ko || exit 1
 rde_channels
-echo "== upstream dmatest memcpy, 100 iterations on every PL330 channel:"
+echo "== upstream dmatest memcpy, 100 iterations on every PL330 channel (rust_pl330):"
 rde_run dmatest.sh memcpy dma0chan 100 1 16384
-echo "== rust_dmaengine_client: async_in_callback on the PL330, 10 iterations:"
-insmod /lib/modules/extra/rust_dmaengine_client.ko unsynchronized=1 || exit 1
-D=/sys/kernel/debug/rust_dmaengine_client; echo 0 >$D/callback_hold_us; echo 10 >$D/iterations; echo 1 >$D/run; cat $D/results
+echo "== rust_dmaengine_client: async_in_callback on rust_pl330, 10 iterations:"
+insmod /lib/modules/extra/rust_dmaengine_client.ko || exit 1
+D=/sys/kernel/debug/rust_dmaengine_client; echo 10 >$D/iterations; echo 1 >$D/run; cat $D/results
+echo "== rust_dmaengine_client: uart_tx, 3 lines by DMA into the console UART (dma0chan0):"
+echo uart_tx >$D/scenario; echo dma0chan0 >$D/channel; echo 0xe0001030 >$D/fifo; echo 3 >$D/iterations; echo 1 >$D/run
 rmmod rust_dmaengine_client'
