@@ -139,13 +139,12 @@ fn capture_config(ch: &mut Channel, maxburst: u32, fifo: &Fifo, iter: u32) -> Re
             },
         )
     };
-    // SAFETY: Only `src_addr` is set, which the capture reads: the software
-    // engine's capture FIFO (`DEFAULT_FIFO`), the register root named in
-    // debugfs `fifo` (root-only, documented as a readable device register
-    // or FIFO: like `/dev/mem`, the knob trusts root), or the memory source
-    // mapped just above, which `src` keeps mapped until the caller drops it
-    // after the iteration's synchronize.  Reading any has no effect beyond
-    // the peripheral's own.
+    // `addr` is the software engine's FIFO, the register root named in the
+    // root-only debugfs `fifo` (documented as a readable register: like
+    // `/dev/mem`, the knob trusts root), or the memory source above.
+    // SAFETY: Only `src_addr` is set, which captures read, with no effect
+    // beyond the peripheral's own; `src` keeps a memory source mapped until
+    // the caller drops it, after the iteration's synchronize.
     unsafe {
         ch.slave_config(&SlaveConfig {
             src_addr: addr,

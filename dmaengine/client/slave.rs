@@ -112,6 +112,9 @@ impl Channel {
 ///
 /// Dropping it unmaps it: the caller of `slave_config` keeps it until the
 /// transfers that use it are synchronized (that function's `# Safety`).
+/// Safe by itself: it owns the buffer, which no CPU reference reaches
+/// while it is mapped, and only the unsafe `slave_config` can point a
+/// transfer at it.
 ///
 /// # Invariants
 ///
