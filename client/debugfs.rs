@@ -215,6 +215,8 @@ fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "verified_bytes: {}", r.verified_bytes)?;
     writeln!(f, "late_callbacks: {}", r.late_callbacks)?;
     writeln!(f, "callback_running_after_sync: {}", r.callback_running)?;
+    writeln!(f, "nested_callbacks: {}", r.nested_callbacks)?;
+    writeln!(f, "status_errors: {}", r.status_errors)?;
     writeln!(f, "writes_after_sync: {}", r.late_writes)?;
     writeln!(f, "alloc_failures: {}", r.alloc_failures)?;
     writeln!(f, "paused_checks: {}", r.paused_checks)?;

@@ -6,9 +6,12 @@
 //! notifying one running while process context synchronizes.
 
 use crate::{
-    dmaengine::client::{
-        Callback,
-        CallbackCtl, //
+    dmaengine::{
+        bindings,
+        client::{
+            Callback,
+            CallbackCtl, //
+        },
     },
     ChainState,
     Step,
@@ -21,6 +24,7 @@ use core::sync::atomic::{
 use kernel::{
     prelude::*,
     sync::Arc,
+    task::Task,
     time::{
         delay::udelay,
         Delta, //
@@ -42,6 +46,14 @@ pub(crate) struct Probe {
     /// How long the notifying callback keeps running after waking process
     /// context (0: not at all).
     pub(super) hold_us: u32,
+    /// The task that made the chain (and submits and issues it): a
+    /// callback that runs in this task outside interrupt context was called
+    /// from inside the client's own call, say `issue_pending`, instead of
+    /// from the provider's deferred context (client.rst: callbacks come
+    /// from the engine's tasklet).  Compared, never dereferenced.
+    issuer: usize,
+    /// Such nested callbacks.
+    pub(super) nested: AtomicU32,
 }
 
 /// A callback of a chain, between [`Probe::enter`] and its drop.
@@ -60,6 +72,8 @@ impl Probe {
             late: AtomicU32::new(0),
             running: Arc::new(AtomicU32::new(0), GFP_KERNEL)?,
             hold_us,
+            issuer: Task::current_raw() as usize,
+            nested: AtomicU32::new(0),
         })
     }
 
@@ -67,6 +81,11 @@ impl Probe {
     /// is dropped.
     pub(crate) fn enter(&self, index: usize) -> Running<'_> {
         self.running.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: Reads the preemption count; no requirements.
+        let in_interrupt = unsafe { bindings::in_interrupt() };
+        if !in_interrupt && Task::current_raw() as usize == self.issuer {
+            self.nested.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(c) = self.called.get(index) {
             c.fetch_add(1, Ordering::Relaxed);
         }

@@ -47,7 +47,8 @@ use crate::{
             DmaBuf,
             Finished,
             InFlight,
-            Op, //
+            Op,
+            Terminated, //
         },
         completion::Completion,
         Cap,
@@ -250,6 +251,12 @@ pub(crate) struct Results {
     /// floating-point builtin that the kernel traps (seen on zynq).
     pub(crate) verified_bytes: u32,
     pub(crate) late_callbacks: u32,
+    /// Callbacks run from inside the client's own call (nested in
+    /// `issue_pending`), not from the provider's deferred context.
+    pub(crate) nested_callbacks: u32,
+    /// Transfers whose status or residue after a terminate contradicts
+    /// what happened (see `check_status`).
+    pub(crate) status_errors: u32,
     /// Callbacks still running when synchronize returned.
     pub(crate) callback_running: u32,
     /// Buffers that changed after synchronize returned.
@@ -340,6 +347,7 @@ pub(crate) fn check_chain(f: &Finished<Probed>, last_done: usize, r: &mut Result
         }
     }
     r.late_callbacks += probe.late.load(Ordering::Relaxed);
+    r.nested_callbacks += probe.nested.load(Ordering::Relaxed);
     if probe.running.load(Ordering::SeqCst) != 0 {
         pr_err!("synchronize returned while a callback was still running\n");
         r.callback_running += 1;
@@ -473,9 +481,42 @@ fn run_chain(
     if scenario == Scenario::PauseResume {
         return pause_resume(flight, r);
     }
-    let f = stop(flight)?;
+    let t = flight.terminate_async().map_err(|(e, flight)| {
+        pr_err!("{}: terminate failed: {e:?}\n", flight.channel_name());
+        e
+    })?;
+    check_status(&t, r);
+    let f = t.synchronize();
     check_chain(&f, last_completed(&f), r);
     Ok(())
+}
+
+/// Status and residue right after a terminate, for each transfer of the
+/// chain: one whose callback ran is `DMA_COMPLETE` with no residue; none is
+/// `DMA_PAUSED` (the channel was never paused) or `DMA_ERROR` (nothing
+/// failed); a residue is never more than the transfer's length, and a
+/// complete transfer has none.  An aborted transfer may report complete
+/// (the engine finished it before the terminate) or in progress.
+fn check_status(t: &Terminated<'_, Probed>, r: &mut Results) {
+    for i in 0..CHAIN {
+        let Some((s, residue)) = t.residue(i) else {
+            r.status_errors += 1;
+            continue;
+        };
+        let called = t.state().probe.calls(i) > 0;
+        let ok = match s {
+            Status::Complete => residue == 0,
+            Status::InProgress => !called && residue as usize <= CHUNK,
+            _ => false,
+        };
+        if !ok {
+            pr_err!(
+                "transfer {i} after terminate: {s:?}, residue {residue} of {CHUNK}{}\n",
+                if called { ", its callback ran" } else { "" }
+            );
+            r.status_errors += 1;
+        }
+    }
 }
 
 /// The rest of `pause_resume`, once descriptor 0 completed: pause while

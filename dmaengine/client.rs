@@ -516,6 +516,21 @@ pub struct Terminated<'ch, S: Callback> {
 }
 
 impl<S: Callback> Terminated<'_, S> {
+    /// The callback state, shared with callbacks that may still run.
+    pub fn state(&self) -> &S {
+        &self.parts.shared.state
+    }
+
+    /// The status and residue of transfer `index` after the terminate (see
+    /// [`InFlight::residue`]): the engine may still be stopping.
+    pub fn residue(&self, index: usize) -> Option<(Status, u32)> {
+        let c = *self.parts.cookies.get(index)?;
+        let mut st = bindings::dma_tx_state::default();
+        // SAFETY: The channel is held; `st` is valid for writes.
+        let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, &mut st) };
+        Some((Status::from_raw(s), st.residue))
+    }
+
     /// `dmaengine_synchronize()`: waits until the engine no longer touches
     /// the buffers and no callback runs or is scheduled, then gives
     /// everything back.  Sleeps: process context only.
