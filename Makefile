@@ -51,7 +51,7 @@ SOURCES = Kbuild $(wildcard *.rs) dmaengine kernel soft pl330 client samples too
 	tools/asoc
 
 .PHONY: all sync modules kernel setup kdir run check guest shell clean help \
-	rust-analyzer clippy fmt gates bench stress kselftest-install series
+	rust-analyzer clippy fmt gates bench stress kselftest-install series sweep
 
 all: modules
 
@@ -71,6 +71,8 @@ help:
 	@echo 'make rust-analyzer                  rust-project.json for editors'
 	@echo 'make setup [SETUP_ARGS=--dry-run]   install the toolchain (idempotent), or say what it would do'
 	@echo 'make model                          the termination protocol model-checked with spin'
+	@echo 'make sweep [ROWS=board/driver...] [SWEEP_DOC=1]  the termination contract over every DMA driver'
+	@echo '                                    the rig hosts: one table (Documentation/conformance.rst)'
 
 # SETUP_ARGS=--dry-run: print what setup would do, change nothing.
 setup:
@@ -170,3 +172,8 @@ shell: modules kselftest-install
 
 clean:
 	rm -rf out rust-project.json
+
+# The conformance sweep (scripts/sweep, Documentation/conformance.rst):
+# builds what it needs for every board itself.
+sweep:
+	@scripts/sweep $(ROWS)
