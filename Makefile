@@ -15,6 +15,8 @@ ARCH_virt-bench := arm64
 # The in-tree patch series' board (scripts/series): its kernel, and our
 # modules built against it to run the contract tests there.
 ARCH_virt-intree := arm64
+# The sweep's boards (scripts/sweep): raspi3b builds its own kernel.
+ARCH_raspi3b := arm64
 ARCH := $(ARCH_$(BOARD))
 ifeq ($(ARCH),)
 $(error BOARD=$(BOARD) is not a board; choose one of: virt zynq exynos4210 virt-bench)

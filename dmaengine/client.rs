@@ -162,6 +162,18 @@ impl Channel {
         unsafe { request::chan_can_synchronize(self.raw()) }
     }
 
+    /// The status and residue of the transfer `cookie` (of a batch this
+    /// channel ran): `dmaengine_tx_status()`.  A cookie only names a
+    /// transfer, so asking about one whose batch is finished is sound:
+    /// providers answer from the cookie number and their own lists.
+    pub fn status(&self, cookie: Cookie) -> (Status, u32) {
+        let mut st = bindings::dma_tx_state::default();
+        // SAFETY: By the type invariant the channel is held; `st` is valid
+        // for writes.
+        let s = unsafe { bindings::dmaengine_tx_status(self.raw(), cookie.0, &mut st) };
+        (Status::from_raw(s), st.residue)
+    }
+
     fn raw(&self) -> *mut bindings::dma_chan {
         self.chan.as_ptr()
     }
@@ -276,7 +288,7 @@ struct Parts<S> {
     /// not fail on an allocation.
     ret: KVec<DmaBuf>,
     ctxs: KVec<KBox<Ctx<S>>>,
-    cookies: KVec<bindings::dma_cookie_t>,
+    cookies: KVec<Cookie>,
     shared: KBox<Shared<S>>,
 }
 
@@ -294,6 +306,7 @@ impl<S> Parts<S> {
         drop(self.ctxs);
         Finished {
             bufs,
+            cookies: self.cookies,
             state: KBox::into_inner(self.shared).state,
         }
     }
@@ -403,7 +416,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
             if cookie < 0 {
                 return Err(Error::from_errno(cookie));
             }
-            p.cookies.push(cookie, GFP_KERNEL)?;
+            p.cookies.push(Cookie(cookie), GFP_KERNEL)?;
         }
         Ok(())
     }
@@ -420,7 +433,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
 
     /// The status of transfer `index`.
     pub fn status(&self, index: usize) -> Option<Status> {
-        let c = *self.parts.cookies.get(index)?;
+        let c = self.parts.cookies.get(index)?.0;
         // SAFETY: The channel is held.
         let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, ptr::null_mut()) };
         Some(Status::from_raw(s))
@@ -428,7 +441,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
 
     /// The status and residue (bytes left) of transfer `index`.
     pub fn residue(&self, index: usize) -> Option<(Status, u32)> {
-        let c = *self.parts.cookies.get(index)?;
+        let c = self.parts.cookies.get(index)?.0;
         let mut st = bindings::dma_tx_state::default();
         // SAFETY: The channel is held; `st` is valid for writes.
         let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, &mut st) };
@@ -524,7 +537,7 @@ impl<S: Callback> Terminated<'_, S> {
     /// The status and residue of transfer `index` after the terminate (see
     /// [`InFlight::residue`]): the engine may still be stopping.
     pub fn residue(&self, index: usize) -> Option<(Status, u32)> {
-        let c = *self.parts.cookies.get(index)?;
+        let c = self.parts.cookies.get(index)?.0;
         let mut st = bindings::dma_tx_state::default();
         // SAFETY: The channel is held; `st` is valid for writes.
         let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, &mut st) };
@@ -578,6 +591,14 @@ impl<S: Callback> Drop for Terminated<'_, S> {
 pub struct Finished<S> {
     /// The buffers, in submit order, unmapped and owned by the CPU again.
     pub bufs: KVec<DmaBuf>,
+    /// The transfers' cookies, in submit order, for [`Channel::status`].
+    pub cookies: KVec<Cookie>,
     /// The callback state.
     pub state: S,
 }
+
+/// The cookie of a submitted transfer: a number the provider gave it, which
+/// the channel's [`Channel::status`] can still be asked about once the
+/// transfer is finished (or terminated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cookie(bindings::dma_cookie_t);

@@ -23,7 +23,7 @@ drv=$src/drivers/dma/xilinx/zynqmp_dma.c
 KDIR=${KDIR:-$("$RDE_TOP/scripts/kdir" virt)}
 [ -f "$KDIR/Module.symvers" ] || die "$KDIR is not a built kernel tree (set KDIR)"
 grep -qE '^CONFIG_DMA_ENGINE=y' "$KDIR/.config" || die "$KDIR has no CONFIG_DMA_ENGINE"
-out=${1:?usage: tools/zynqmp_dma-sync/build.sh OUTDIR}
+out=$(realpath -m "${1:?usage: tools/zynqmp_dma-sync/build.sh OUTDIR}")
 kenv
 for variant in upstream sync; do
 	d=$out/$variant/xilinx
