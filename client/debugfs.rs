@@ -216,7 +216,11 @@ fn show_results(c: &Arc<Ctl>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "late_callbacks: {}", r.late_callbacks)?;
     writeln!(f, "callback_running_after_sync: {}", r.callback_running)?;
     writeln!(f, "nested_callbacks: {}", r.nested_callbacks)?;
-    writeln!(f, "complete_after_terminate: {}", r.complete_after_terminate)?;
+    writeln!(
+        f,
+        "complete_after_terminate: {}",
+        r.complete_after_terminate
+    )?;
     writeln!(f, "status_errors: {}", r.status_errors)?;
     writeln!(f, "writes_after_sync: {}", r.late_writes)?;
     writeln!(f, "alloc_failures: {}", r.alloc_failures)?;
