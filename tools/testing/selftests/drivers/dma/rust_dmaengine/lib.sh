@@ -46,11 +46,14 @@ load_mod() {
 	fi
 }
 
+# DMATEST_PARAMS (environment): more dmatest parameters, e.g. "alignment=2"
+# where a DMA model copies whole 32-bit words only (QEMU's BCM2835).
 load_dmatest() {
+	# shellcheck disable=SC2086 # the parameters are words
 	if [ -f /lib/modules/dmatest.ko ]; then
-		insmod /lib/modules/dmatest.ko
+		insmod /lib/modules/dmatest.ko ${DMATEST_PARAMS:-}
 	else
-		modprobe dmatest
+		modprobe dmatest ${DMATEST_PARAMS:-}
 	fi
 }
 
