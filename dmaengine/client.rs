@@ -441,11 +441,7 @@ impl<'ch, S: Callback> InFlight<'ch, S> {
 
     /// The status and residue (bytes left) of transfer `index`.
     pub fn residue(&self, index: usize) -> Option<(Status, u32)> {
-        let c = self.parts.cookies.get(index)?.0;
-        let mut st = bindings::dma_tx_state::default();
-        // SAFETY: The channel is held; `st` is valid for writes.
-        let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, &mut st) };
-        Some((Status::from_raw(s), st.residue))
+        Some(self.ch.status(*self.parts.cookies.get(index)?))
     }
 
     /// `dmaengine_pause()`: the channel stops between bursts.
@@ -537,11 +533,7 @@ impl<S: Callback> Terminated<'_, S> {
     /// The status and residue of transfer `index` after the terminate (see
     /// [`InFlight::residue`]): the engine may still be stopping.
     pub fn residue(&self, index: usize) -> Option<(Status, u32)> {
-        let c = self.parts.cookies.get(index)?.0;
-        let mut st = bindings::dma_tx_state::default();
-        // SAFETY: The channel is held; `st` is valid for writes.
-        let s = unsafe { bindings::dmaengine_tx_status(self.ch.raw(), c, &mut st) };
-        Some((Status::from_raw(s), st.residue))
+        Some(self.ch.status(*self.parts.cookies.get(index)?))
     }
 
     /// `dmaengine_synchronize()`: waits until the engine no longer touches
